@@ -1,0 +1,49 @@
+"""Every error nbtrack raises on purpose.
+
+::
+
+    NbtrackError
+    ├── InvalidValueError (ValueError)    bad input, raised at the call that received it
+    ├── NotFoundError (LookupError)       no experiment / run / key by that name or id
+    ├── NoActiveRunError                  a log_* call with no run open
+    └── StoreError                        the store file itself cannot be used
+        ├── StoreBusyError                another process held the lock past the deadline
+        ├── SchemaVersionError            the store was written by a newer nbtrack
+        └── StoreCorruptError             not a DuckDB file, or its WAL cannot be replayed
+
+Each message names the bad value and what would be accepted.
+"""
+
+from __future__ import annotations
+
+
+class NbtrackError(Exception):
+    """Base class of every error nbtrack raises on purpose."""
+
+
+class InvalidValueError(NbtrackError, ValueError):
+    """A name, key or value the user passed is not accepted."""
+
+
+class NotFoundError(NbtrackError, LookupError):
+    """No experiment, run or key matches what was asked for."""
+
+
+class NoActiveRunError(NbtrackError):
+    """A logging call was made while no run is open."""
+
+
+class StoreError(NbtrackError):
+    """The store file cannot be opened, read or written."""
+
+
+class StoreBusyError(StoreError):
+    """Another process kept the store locked for longer than the deadline."""
+
+
+class SchemaVersionError(StoreError):
+    """The store was written by a newer nbtrack; it is never modified."""
+
+
+class StoreCorruptError(StoreError):
+    """The file is not a DuckDB database, or its write-ahead log cannot be replayed."""

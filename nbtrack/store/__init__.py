@@ -1,0 +1,1 @@
+"""DuckDB: the schema, the journal and its ingestion, and queries. Knows nothing above it."""

@@ -1,0 +1,119 @@
+"""``nbtrack doctor``: check a store, repair what can be repaired, and say what was done."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from nbtrack.entities import KILLED, RUNNING
+from nbtrack.errors import StoreCorruptError
+from nbtrack.store import gateway
+from nbtrack.store.journal import is_live, journal_root
+from nbtrack.store.store import get_store
+
+if TYPE_CHECKING:
+    import duckdb
+
+
+@dataclass
+class Finding:
+    level: str  # "ok", "fixed", "warning" or "error"
+    message: str
+
+
+@dataclass
+class Report:
+    store: Path
+    findings: list[Finding] = field(default_factory=list)
+
+    def add(self, level: str, message: str) -> None:
+        self.findings.append(Finding(level, message))
+
+    @property
+    def healthy(self) -> bool:
+        return not any(finding.level == "error" for finding in self.findings)
+
+
+def examine(path: Path) -> Report:
+    """Open the store (setting an unreplayable WAL aside), ingest leftover journals, end stuck
+    runs, and count what is there."""
+    report = Report(path)
+    if not path.exists():
+        report.add("ok", f"no store at {path} yet; the first run creates it")
+        return report
+    _open_or_set_wal_aside(path, report)
+    if not report.healthy:
+        return report
+    store = get_store(path)
+    result = store.flush()
+    if result.dead_journals:
+        report.add(
+            "fixed",
+            f"ingested {result.records} record(s) left by {result.dead_journals} dead "
+            f"process(es); {result.killed_runs} of their runs marked {KILLED}",
+        )
+    else:
+        report.add("ok", "no journals left behind by dead processes")
+    stuck = store.write(_end_orphaned_runs, journal_root(path))
+    if stuck:
+        report.add(
+            "fixed", f"{len(stuck)} run(s) RUNNING with no live owner marked {KILLED}: {stuck}"
+        )
+    for unreadable in sorted(journal_root(path).glob("*.unreadable")):
+        report.add(
+            "warning",
+            f"{unreadable} holds the journal of a dead process that could not be read; its "
+            "records are not in the store (inspect the .ndjson files, then delete the folder)",
+        )
+    for line in store.read(_summary):
+        report.add("ok", line)
+    return report
+
+
+def _open_or_set_wal_aside(path: Path, report: Report) -> None:
+    try:
+        with gateway.connect(path):
+            pass
+    except StoreCorruptError as exc:
+        wal = path.with_name(path.name + ".wal")
+        if "write-ahead log" not in str(exc) or not wal.exists():
+            report.add("error", str(exc))
+            return
+        aside = wal.with_name(f"{wal.name}.unreplayable-{time.strftime('%Y%m%d-%H%M%S')}")
+        wal.rename(aside)
+        report.add(
+            "warning",
+            f"THE WRITE-AHEAD LOG COULD NOT BE REPLAYED and was moved to {aside}. Everything "
+            "committed since the last checkpoint may be lost: runs, params and metrics "
+            "logged shortly before the crash. The store itself opens again.",
+        )
+        with gateway.connect(path):
+            pass
+    report.add("ok", f"store {path} opens")
+
+
+def _end_orphaned_runs(con: duckdb.DuckDBPyConnection, root: Path) -> list[str]:
+    running = con.execute("SELECT run_id, owner FROM runs WHERE status = ?", [RUNNING]).fetchall()
+    orphaned = [run_id for run_id, owner in running if not owner or not is_live(root / owner)]
+    if orphaned:
+        con.execute(
+            "UPDATE runs SET status = ?, end_time = last_seen "
+            "WHERE list_contains(?, run_id) AND status = ?",
+            [KILLED, orphaned, RUNNING],
+        )
+    return orphaned
+
+
+def _summary(con: duckdb.DuckDBPyConnection) -> list[str]:
+    experiments = con.execute("SELECT count(*) FROM experiments").fetchone()
+    statuses = con.execute(
+        "SELECT status, count(*) FROM runs GROUP BY status ORDER BY status"
+    ).fetchall()
+    points = con.execute("SELECT count(*) FROM metrics").fetchone()
+    by_status = ", ".join(f"{count} {status}" for status, count in statuses) or "no runs"
+    return [
+        f"{experiments[0] if experiments else 0} experiment(s); runs: {by_status}; "
+        f"{points[0] if points else 0} metric point(s)"
+    ]

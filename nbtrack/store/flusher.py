@@ -1,0 +1,75 @@
+"""The background thread that moves this process's journal into the store.
+
+It flushes by time or size (every ``interval_s``, or sooner once the journal holds
+``Journal.wake_at`` records), never per call: each flush holds the file lock for a few
+milliseconds, and eager flushing would starve other kernels.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+
+from nbtrack.errors import StoreBusyError
+
+log = logging.getLogger("nbtrack")
+
+HEARTBEAT_S = 2.0
+
+
+class Flusher:
+    def __init__(
+        self,
+        flush: Callable[[float], object],
+        has_pending: Callable[[], bool],
+        heartbeat: Callable[[], None],
+        interval_s: float = 0.5,
+    ) -> None:
+        self._flush = flush
+        self._has_pending = has_pending
+        self._heartbeat = heartbeat
+        self.interval_s = interval_s
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._pid = os.getpid()
+        self._thread = threading.Thread(target=self._loop, name="nbtrack-flusher", daemon=True)
+        self._thread.start()
+
+    @property
+    def alive(self) -> bool:
+        # A forked child inherits this object but not the thread.
+        return self._pid == os.getpid() and self._thread.is_alive()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self.alive and threading.current_thread() is not self._thread:
+            self._thread.join(timeout_s)
+
+    def _loop(self) -> None:
+        last_beat = 0.0
+        pause = self.interval_s
+        while not self._stop.is_set():
+            started = time.monotonic()
+            try:
+                if started - last_beat >= HEARTBEAT_S:
+                    self._heartbeat()
+                    last_beat = started
+                if self._has_pending():
+                    self._flush(5.0)
+                pause = self.interval_s
+            except StoreBusyError as exc:
+                # Records stay safe in the journal; try again later, backing off.
+                pause = min(pause * 2, 5.0)
+                log.info("nbtrack: %s; will retry", exc)
+            except Exception:
+                pause = min(pause * 2, 5.0)
+                log.exception("nbtrack: could not flush the journal; will retry")
+            self._wake.wait(pause)
+            self._wake.clear()

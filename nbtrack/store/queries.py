@@ -1,0 +1,259 @@
+"""Reads and synchronous writes, each a function of an open connection. Parameters are bound."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from nbtrack.entities import Experiment, Run, from_micros
+from nbtrack.errors import InvalidValueError, NotFoundError
+from nbtrack.store.schema import ARTIFACTS_FOLDER
+
+if TYPE_CHECKING:
+    import duckdb
+    import pandas as pd
+
+_EXPERIMENT_COLUMNS = "experiment_id, name, lifecycle_stage, created_at, artifact_location"
+
+
+def _experiment(row: tuple[Any, ...]) -> Experiment:
+    experiment_id, name, stage, created_at, location = row
+    created = from_micros(created_at)
+    assert created is not None
+    return Experiment(experiment_id, name, stage, created, location)
+
+
+def find_experiment(con: duckdb.DuckDBPyConnection, name_or_id: str) -> Experiment | None:
+    """The experiment with this name, else with this id, else None."""
+    for column in ("name", "experiment_id"):
+        row = con.execute(
+            f"SELECT {_EXPERIMENT_COLUMNS} FROM experiments WHERE {column} = ?",  # noqa: S608
+            [name_or_id],
+        ).fetchone()
+        if row is not None:
+            return _experiment(row)
+    return None
+
+
+def get_experiment(con: duckdb.DuckDBPyConnection, name_or_id: str) -> Experiment:
+    found = find_experiment(con, name_or_id)
+    if found is None:
+        names = [
+            name for (name,) in con.execute("SELECT name FROM experiments ORDER BY name").fetchall()
+        ]
+        raise NotFoundError(
+            f"no experiment named {name_or_id!r} (nor with that id); existing: {names}"
+        )
+    return found
+
+
+def list_experiments(
+    con: duckdb.DuckDBPyConnection, include_deleted: bool = False
+) -> list[Experiment]:
+    rows = con.execute(
+        f"SELECT {_EXPERIMENT_COLUMNS} FROM experiments "  # noqa: S608
+        "WHERE ? OR lifecycle_stage = 'active' ORDER BY CAST(experiment_id AS BIGINT)",
+        [include_deleted],
+    ).fetchall()
+    return [_experiment(row) for row in rows]
+
+
+def create_experiment(con: duckdb.DuckDBPyConnection, name: str) -> Experiment:
+    if find_experiment(con, name) is not None:
+        raise InvalidValueError(f"an experiment named {name!r} exists already")
+    return _insert_experiment(con, name)
+
+
+def get_or_create_experiment(con: duckdb.DuckDBPyConnection, name: str) -> Experiment:
+    row = con.execute(
+        f"SELECT {_EXPERIMENT_COLUMNS} FROM experiments WHERE name = ?",  # noqa: S608
+        [name],
+    ).fetchone()
+    return _experiment(row) if row is not None else _insert_experiment(con, name)
+
+
+def _insert_experiment(con: duckdb.DuckDBPyConnection, name: str) -> Experiment:
+    # Under the file lock: two kernels asking for the same new name get one experiment.
+    (next_id,) = con.execute(
+        "SELECT coalesce(max(CAST(experiment_id AS BIGINT)), 0) + 1 FROM experiments"
+    ).fetchone() or (1,)
+    experiment_id = str(next_id)
+    now = time.time_ns() // 1000
+    location = f"{ARTIFACTS_FOLDER}/{experiment_id}"
+    con.execute(
+        "INSERT INTO experiments VALUES (?, ?, 'active', ?, ?, ?)",
+        [experiment_id, name, location, now, now],
+    )
+    return _experiment((experiment_id, name, "active", now, location))
+
+
+_RUN_COLUMNS = (
+    "run_id, run_name, experiment_id, status, start_time, end_time, source, source_name, "
+    "git_commit, error, artifact_uri, parent_run_id, user_id, host"
+)
+
+
+def find_run(con: duckdb.DuckDBPyConnection, run_id: str) -> Run | None:
+    row = con.execute(
+        f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ?",  # noqa: S608
+        [run_id],
+    ).fetchone()
+    if row is None:
+        return None
+    params = {
+        key: json.loads(value)
+        for key, value in con.execute(
+            "SELECT key, value_json FROM params WHERE run_id = ? ORDER BY logged_at, key", [run_id]
+        ).fetchall()
+    }
+    metrics = dict(
+        con.execute(
+            "SELECT key, value FROM latest_metrics WHERE run_id = ? ORDER BY key", [run_id]
+        ).fetchall()
+    )
+    tags = dict(
+        con.execute(
+            "SELECT key, value FROM tags WHERE run_id = ? ORDER BY key", [run_id]
+        ).fetchall()
+    )
+    (run_id_, name, experiment_id, status, start, end, source, source_name, commit, error,
+     artifact_uri, parent, user, host) = row  # fmt: skip
+    start_time = from_micros(start)
+    assert start_time is not None
+    return Run(
+        id=run_id_,
+        name=name,
+        experiment_id=experiment_id,
+        status=status,
+        start_time=start_time,
+        end_time=from_micros(end),
+        params=params,
+        metrics=metrics,
+        tags=tags,
+        source=source,
+        source_name=source_name,
+        git_commit=commit,
+        error=error,
+        artifact_uri=artifact_uri,
+        parent_run_id=parent,
+        user=user,
+        host=host,
+    )
+
+
+def get_run(con: duckdb.DuckDBPyConnection, run_id: str) -> Run:
+    run = find_run(con, run_id)
+    if run is None:
+        raise NotFoundError(f"no run with id {run_id!r} in this store")
+    return run
+
+
+def metric_history(con: duckdb.DuckDBPyConnection, run_id: str, key: str) -> pd.DataFrame:
+    import pandas as pd
+
+    if con.execute("SELECT 1 FROM runs WHERE run_id = ?", [run_id]).fetchone() is None:
+        raise NotFoundError(f"no run with id {run_id!r} in this store")
+    columns = con.execute(
+        "SELECT step, value, timestamp FROM metrics WHERE run_id = ? AND key = ? ORDER BY seq",
+        [run_id, key],
+    ).fetchnumpy()
+    if len(columns["step"]) == 0:
+        keys = [k for (k,) in con.execute(
+            "SELECT key FROM latest_metrics WHERE run_id = ? ORDER BY key", [run_id]
+        ).fetchall()]  # fmt: skip
+        raise NotFoundError(f"run {run_id} has no metric {key!r}; its metrics: {keys}")
+    return pd.DataFrame(
+        {
+            "step": columns["step"].astype("int64"),
+            "value": columns["value"].astype("float64"),
+            "timestamp": pd.to_datetime(columns["timestamp"].astype("int64"), unit="us", utc=True),
+        }
+    )
+
+
+@dataclass(frozen=True)
+class ResumeState:
+    """What a process needs to keep logging to an existing run."""
+
+    run: Run
+    params_json: dict[str, str]
+    last_seq: int
+    last_steps: dict[str, int]
+
+
+def resume_state(con: duckdb.DuckDBPyConnection, run_id: str) -> ResumeState:
+    run = get_run(con, run_id)
+    params_json = dict(
+        con.execute("SELECT key, value_json FROM params WHERE run_id = ?", [run_id]).fetchall()
+    )
+    rows = con.execute(
+        "SELECT key, step, seq FROM latest_metrics WHERE run_id = ?", [run_id]
+    ).fetchall()
+    last_seq = max((seq for _, _, seq in rows), default=0)
+    return ResumeState(run, params_json, last_seq, {key: step for key, step, _ in rows})
+
+
+@dataclass(frozen=True)
+class NewRun:
+    """What a run records when it starts."""
+
+    run_id: str
+    name: str
+    experiment: str
+    start_time: int
+    owner: str
+    owner_pid: int
+    parent_run_id: str | None = None
+    source: str | None = None
+    source_name: str | None = None
+    git_commit: str | None = None
+    user: str | None = None
+    host: str | None = None
+
+
+def insert_run(con: duckdb.DuckDBPyConnection, run: NewRun) -> Run:
+    """Create a run in ``run.experiment`` (a name or id; a new name is created)."""
+    experiment = find_experiment(con, run.experiment) or _insert_experiment(con, run.experiment)
+    if experiment.deleted:
+        raise InvalidValueError(
+            f"experiment {experiment.name!r} is deleted; restore it or use another experiment"
+        )
+    artifact_uri = f"{experiment.artifact_location}/{run.run_id}/artifacts"
+    con.execute(
+        "INSERT INTO runs (run_id, experiment_id, run_name, status, start_time, end_time, "
+        "last_seen, lifecycle_stage, parent_run_id, source, source_name, git_commit, user_id, "
+        "host, owner, owner_pid, error, artifact_uri) "
+        "VALUES (?, ?, ?, 'RUNNING', ?, NULL, ?, 'active', ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
+        [
+            run.run_id,
+            experiment.id,
+            run.name,
+            run.start_time,
+            run.start_time,
+            run.parent_run_id,
+            run.source,
+            run.source_name,
+            run.git_commit,
+            run.user,
+            run.host,
+            run.owner,
+            run.owner_pid,
+            artifact_uri,
+        ],
+    )
+    return get_run(con, run.run_id)
+
+
+def reopen_run(
+    con: duckdb.DuckDBPyConnection, run_id: str, owner: str, owner_pid: int, at: int
+) -> ResumeState:
+    """Mark an existing run RUNNING again, owned by this process, and return its state."""
+    get_run(con, run_id)
+    con.execute(
+        "UPDATE runs SET status = 'RUNNING', end_time = NULL, error = NULL, owner = ?, "
+        "owner_pid = ?, last_seen = greatest(last_seen, ?) WHERE run_id = ?",
+        [owner, owner_pid, at, run_id],
+    )
+    return resume_state(con, run_id)

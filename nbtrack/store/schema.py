@@ -1,0 +1,99 @@
+"""The versioned schema: create it in a new store, migrate an older one, refuse a newer one."""
+
+from __future__ import annotations
+
+import time
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from nbtrack.errors import SchemaVersionError, StoreCorruptError
+
+if TYPE_CHECKING:
+    import duckdb
+
+SCHEMA_VERSION = 1
+DEFAULT_EXPERIMENT_ID = "0"
+DEFAULT_EXPERIMENT_NAME = "Default"
+ARTIFACTS_FOLDER = "nbtrack-artifacts"
+
+# version -> statements that bring a store at that version to version + 1
+MIGRATIONS: dict[int, str] = {}
+
+
+def schema_sql() -> str:
+    return resources.files("nbtrack.store").joinpath("schema.sql").read_text(encoding="utf-8")
+
+
+def stored_version(con: duckdb.DuckDBPyConnection) -> int | None:
+    """The schema version written in the store, or None for a store with no nbtrack tables."""
+    tables = {
+        name
+        for (name,) in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+        ).fetchall()
+    }
+    if "nbtrack_meta" not in tables:
+        if tables:
+            raise StoreCorruptError(
+                "this DuckDB file holds tables but no nbtrack_meta: it is not an nbtrack store "
+                f"(tables found: {', '.join(sorted(tables)[:5])})"
+            )
+        return None
+    row = con.execute("SELECT value FROM nbtrack_meta WHERE key = 'schema_version'").fetchone()
+    if row is None:
+        raise StoreCorruptError("nbtrack_meta has no schema_version: the store is damaged")
+    return int(row[0])
+
+
+def check_readable(con: duckdb.DuckDBPyConnection, path: Path) -> int | None:
+    """Refuse a store written by a newer schema; return the stored version."""
+    version = stored_version(con)
+    if version is not None and version > SCHEMA_VERSION:
+        raise SchemaVersionError(
+            f"{path} was written by a newer nbtrack (schema {version}); this nbtrack reads "
+            f"schema {SCHEMA_VERSION} at most. Upgrade nbtrack: the store was not modified."
+        )
+    return version
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Create the schema in a new store, or migrate an older one, in one transaction."""
+    version = check_readable(con, path)
+    if version == SCHEMA_VERSION:
+        return
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if version is None:
+            _create(con)
+        else:
+            while version < SCHEMA_VERSION:
+                con.execute(MIGRATIONS[version])
+                version += 1
+            con.execute(
+                "UPDATE nbtrack_meta SET value = ? WHERE key = 'schema_version'",
+                [str(SCHEMA_VERSION)],
+            )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _create(con: duckdb.DuckDBPyConnection) -> None:
+    now = time.time_ns() // 1000
+    con.execute(schema_sql())
+    con.execute(
+        "INSERT INTO nbtrack_meta VALUES ('schema_version', ?), ('created_at', ?)",
+        [str(SCHEMA_VERSION), str(now)],
+    )
+    con.execute(
+        "INSERT INTO experiments VALUES (?, ?, 'active', ?, ?, ?)",
+        [
+            DEFAULT_EXPERIMENT_ID,
+            DEFAULT_EXPERIMENT_NAME,
+            f"{ARTIFACTS_FOLDER}/{DEFAULT_EXPERIMENT_ID}",
+            now,
+            now,
+        ],
+    )

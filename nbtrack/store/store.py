@@ -1,0 +1,244 @@
+"""One store file: its journal, its flusher, and short-lived connections that read and write it.
+
+Every connection first ingests what this process has journaled (and what dead processes left),
+then runs its query in the same open: read-your-own-writes costs one connect, not two.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
+
+from nbtrack.errors import StoreError
+from nbtrack.store import gateway
+from nbtrack.store.flusher import Flusher
+from nbtrack.store.ingest import IngestResult, forget_journals, ingest, mark_killed
+from nbtrack.store.journal import DeadJournal, Journal, dead_journals
+from nbtrack.store.schema import check_readable, ensure_schema
+
+if TYPE_CHECKING:
+    import duckdb
+
+log = logging.getLogger("nbtrack")
+
+P = ParamSpec("P")
+T = TypeVar("T")
+Query = Callable[Concatenate["duckdb.DuckDBPyConnection", P], T]
+
+
+class Store:
+    """A DuckDB store file and this process's journal for it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.journal = Journal(path, on_open=self._ensure_flusher)
+        self._flusher: Flusher | None = None
+        self._flusher_lock = threading.Lock()
+        self._schema_ready = False
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent
+
+    # -- connections ----------------------------------------------------------------------------
+
+    @contextmanager
+    def _connect(
+        self, *, read_only: bool, deadline_s: float
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
+        if not read_only and not self.folder.exists():
+            try:
+                self.folder.mkdir(parents=True)
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot create the folder of the store {self.path}: {exc}"
+                ) from exc
+        with gateway.connect(self.path, read_only=read_only, deadline_s=deadline_s) as con:
+            if read_only:
+                check_readable(con, self.path)
+            elif not self._schema_ready:
+                ensure_schema(con, self.path)
+                self._schema_ready = True
+            yield con
+
+    def read(
+        self,
+        query: Query[P, T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """Run ``query(con, ...)`` after this process's records are in the store."""
+        if self._schema_ready and not self.journal.has_pending():
+            with self._connect(read_only=True, deadline_s=gateway.DEFAULT_DEADLINE_S) as con:
+                return query(con, *args, **kwargs)
+        with self._connect(read_only=False, deadline_s=gateway.DEFAULT_DEADLINE_S) as con:
+            self._ingest_pending(con)
+            return query(con, *args, **kwargs)
+
+    def write(
+        self,
+        operation: Query[P, T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """Run ``operation(con, ...)`` in one transaction, under the file lock, right now."""
+        with self._connect(read_only=False, deadline_s=gateway.DEFAULT_DEADLINE_S) as con:
+            self._ingest_pending(con)
+            con.execute("BEGIN TRANSACTION")
+            try:
+                result = operation(con, *args, **kwargs)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            return result
+
+    def flush(self, deadline_s: float = gateway.DEFAULT_DEADLINE_S) -> IngestResult:
+        """Ingest this process's journal, and journals of dead processes, now."""
+        with self._connect(read_only=False, deadline_s=deadline_s) as con:
+            return self._ingest_pending(con)
+
+    # -- ingestion ------------------------------------------------------------------------------
+
+    def _ingest_pending(self, con: duckdb.DuckDBPyConnection) -> IngestResult:
+        own = self.journal.rotate()
+        dead = list(dead_journals(self.journal.root, self.journal.name))
+        try:
+            try:
+                result = self._commit_batch(con, own, dead)
+                settled = dead
+            except StoreError:
+                if not dead:
+                    raise
+                # One unreadable journal must not stall everything else: one by one, then.
+                result = self._commit_batch(con, own, [])
+                settled = []
+                for journal in dead:
+                    alone = self._commit_alone(con, journal)
+                    if alone is not None:
+                        settled.append(journal)
+                        result.records += alone.records
+                        result.dead_journals += 1
+                        result.killed_runs += alone.killed_runs
+            self.journal.forget(own)
+            for journal in settled:
+                journal.release(remove=True)
+        finally:
+            for journal in dead:
+                journal.release(remove=False)
+        return result
+
+    def _commit_batch(
+        self, con: duckdb.DuckDBPyConnection, own: list[Path], dead: list[DeadJournal]
+    ) -> IngestResult:
+        import duckdb
+
+        con.execute("BEGIN TRANSACTION")
+        try:
+            result = ingest(con, own + [path for journal in dead for path in journal.segments])
+            result.dead_journals = len(dead)
+            for journal in dead:
+                killed = mark_killed(con, journal.name, journal.heartbeat_us)
+                result.killed_runs += killed
+                if killed:
+                    log.info(
+                        "nbtrack: %d run(s) of the dead process %s are KILLED", killed, journal.name
+                    )
+            self._forget_removed_journals(con)
+            con.execute("COMMIT")
+        except BaseException as exc:
+            con.execute("ROLLBACK")
+            if isinstance(exc, duckdb.Error | OSError):
+                raise StoreError(
+                    f"could not ingest journal records into {self.path}: {exc}"
+                ) from exc
+            raise
+        return result
+
+    def _forget_removed_journals(self, con: duckdb.DuckDBPyConnection) -> None:
+        # Bookkeeping rows may go only once their segment files are gone. Listed while this
+        # process holds the file lock, so no journal can gain rows between listing and delete.
+        try:
+            on_disk = sorted(entry.name for entry in os.scandir(self.journal.root))
+        except FileNotFoundError:
+            on_disk = []
+        stale = con.execute(
+            "SELECT DISTINCT journal FROM journal_segments WHERE NOT list_contains(?, journal)",
+            [on_disk],
+        ).fetchall()
+        forget_journals(con, [name for (name,) in stale])
+
+    def _commit_alone(
+        self, con: duckdb.DuckDBPyConnection, journal: DeadJournal
+    ) -> IngestResult | None:
+        try:
+            return self._commit_batch(con, [], [journal])
+        except StoreError as exc:
+            quarantine = journal.path.with_name(journal.name + ".unreadable")
+            os.rename(journal.path, quarantine)
+            log.error(
+                "nbtrack: the journal of a dead process could not be read and was set aside "
+                "at %s (%s); `nbtrack doctor` lists it",
+                quarantine,
+                exc,
+            )
+            return None
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def _ensure_flusher(self) -> None:
+        with self._flusher_lock:
+            if self._flusher is None or not self._flusher.alive:
+                self._flusher = Flusher(
+                    self._flush_in_background, self.journal.has_pending, self.journal.heartbeat
+                )
+                self.journal.wake = self._flusher.wake
+
+    def _flush_in_background(self, deadline_s: float) -> None:
+        self.flush(deadline_s)
+
+    def close(self) -> None:
+        """Stop the flusher, flush what is left, and remove the journal if it is empty."""
+        flusher, self._flusher = self._flusher, None
+        if flusher is not None:
+            flusher.stop()
+        if self.journal.has_pending():
+            try:
+                self.flush(deadline_s=10.0)
+            except StoreError as exc:
+                # The journal stays; the next process to open the store ingests it.
+                log.warning("nbtrack: %s; the journal is kept at %s", exc, self.journal.root)
+                return
+        self.journal.remove()
+
+
+_stores: dict[Path, Store] = {}
+_stores_lock = threading.Lock()
+
+
+def get_store(path: Path) -> Store:
+    """The one ``Store`` of this process for ``path``."""
+    with _stores_lock:
+        store = _stores.get(path)
+        if store is None:
+            store = _stores[path] = Store(path)
+        return store
+
+
+@atexit.register
+def close_all() -> None:
+    """Close every store this process opened (at exit, and between tests)."""
+    with _stores_lock:
+        stores = list(_stores.values())
+        _stores.clear()
+    for store in stores:
+        try:
+            store.close()
+        except Exception:
+            log.exception("nbtrack: could not close the store %s", store.path)

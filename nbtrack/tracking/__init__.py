@@ -1,0 +1,1 @@
+"""Runs and experiments: the active-run stack, logging, capture, and the fluent API."""

@@ -1,0 +1,57 @@
+"""The active-run stack of this process: the one piece of global tracking state.
+
+Shared by all threads, so a data-loading thread logs to the run its cell opened.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+from nbtrack.errors import NoActiveRunError
+
+if TYPE_CHECKING:
+    from nbtrack.tracking.run import ActiveRun
+
+_stack: list[ActiveRun] = []
+_lock = threading.Lock()
+_last_started: ActiveRun | None = None
+
+
+def push(run: ActiveRun) -> None:
+    global _last_started
+    with _lock:
+        _stack.append(run)
+        _last_started = run
+
+
+def remove(run: ActiveRun) -> None:
+    with _lock:
+        if run in _stack:
+            _stack.remove(run)
+
+
+def top() -> ActiveRun | None:
+    with _lock:
+        return _stack[-1] if _stack else None
+
+
+def all_active() -> list[ActiveRun]:
+    with _lock:
+        return list(_stack)
+
+
+def last_started() -> ActiveRun | None:
+    return _last_started
+
+
+def get_run() -> ActiveRun:
+    """The run that ``log_*`` calls go to; a helpful error when there is none."""
+    run = top()
+    if run is None:
+        raise NoActiveRunError(
+            "no run is active: wrap the code in `with nbtrack.start_run():`, call "
+            "`nbtrack.start_run()` first, or reopen a finished run with "
+            "`nbtrack.start_run(run_id=...)`"
+        )
+    return run

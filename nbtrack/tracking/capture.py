@@ -1,0 +1,90 @@
+"""What a run records about where it ran. Each capture is optional: it never fails a run."""
+
+from __future__ import annotations
+
+import random
+import sys
+from pathlib import Path
+
+_ADJECTIVES = (
+    "amber brave calm clever crisp dapper eager fluent gentle golden honest jolly keen lively "
+    "lucid mellow nimble quiet rapid shiny silent steady sunny swift tidy vivid witty zesty"
+).split()
+_NOUNS = (
+    "badger bison crane dolphin falcon ferret gecko heron ibis jaguar koala lemur lynx marten "
+    "newt otter panda puffin quokka raven salmon seal sparrow tapir toucan walrus wombat yak"
+).split()
+
+
+def run_name() -> str:
+    """A readable name such as ``swift-otter-042`` for a run started without one."""
+    pick = random.choice
+    return f"{pick(_ADJECTIVES)}-{pick(_NOUNS)}-{random.randrange(1000):03d}"
+
+
+def source_name() -> str | None:
+    """The script being run, as an absolute path; None in an interactive session."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if not path or not isinstance(path, str):
+        return None
+    return str(Path(path).resolve())
+
+
+def execution_marker() -> int | None:
+    """The IPython cell execution this call belongs to; None outside IPython.
+
+    IPython is looked up, never imported: a script does not pay for it.
+    """
+    ipython_module = sys.modules.get("IPython")
+    if ipython_module is None:
+        return None
+    shell = ipython_module.get_ipython()
+    count = getattr(shell, "execution_count", None)
+    return count if isinstance(count, int) else None
+
+
+def git_commit(start: Path | None = None) -> str | None:
+    """The commit checked out in the git repository around ``start``, read from its files."""
+    try:
+        git_dir = _git_dir((start or Path.cwd()).resolve())
+        if git_dir is None:
+            return None
+        head = (git_dir / "HEAD").read_text(encoding="utf-8").strip()
+        if not head.startswith("ref: "):
+            return head or None
+        ref = head[len("ref: ") :]
+        common = _common_dir(git_dir)
+        for folder in (git_dir, common):
+            loose = folder / ref
+            if loose.is_file():
+                return loose.read_text(encoding="utf-8").strip() or None
+        packed = common / "packed-refs"
+        if packed.is_file():
+            for line in packed.read_text(encoding="utf-8").splitlines():
+                sha, _, name = line.partition(" ")
+                if name == ref:
+                    return sha
+    except OSError:
+        return None
+    return None
+
+
+def _git_dir(start: Path) -> Path | None:
+    for folder in (start, *start.parents):
+        dot_git = folder / ".git"
+        if dot_git.is_dir():
+            return dot_git
+        if dot_git.is_file():
+            # A worktree or submodule: ".git" names the real folder.
+            text = dot_git.read_text(encoding="utf-8").strip()
+            if text.startswith("gitdir: "):
+                return (folder / text[len("gitdir: ") :]).resolve()
+    return None
+
+
+def _common_dir(git_dir: Path) -> Path:
+    common = git_dir / "commondir"
+    if common.is_file():
+        return (git_dir / common.read_text(encoding="utf-8").strip()).resolve()
+    return git_dir

@@ -1,0 +1,174 @@
+"""The module-level API: thin wrappers over ``ActiveRun`` and the current store."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from nbtrack import config
+from nbtrack.entities import FINISHED, Experiment, Run
+from nbtrack.store import queries
+from nbtrack.store.schema import DEFAULT_EXPERIMENT_NAME
+from nbtrack.store.store import Store, get_store
+from nbtrack.tracking import _current, capture
+from nbtrack.tracking import run as _run
+from nbtrack.tracking.run import CLOSED_BY_TAG, ActiveRun
+from nbtrack.tracking.validation import check_name
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+_experiment_name: str | None = None
+
+
+def _store() -> Store:
+    return get_store(config.resolve_store_path())
+
+
+# -- experiments ---------------------------------------------------------------------------------
+
+
+def set_experiment(name: str) -> Experiment:
+    """Get or create the experiment ``name`` and make it the default for new runs.
+
+    Examples
+    --------
+    >>> nbtrack.set_experiment("churn-model")  # doctest: +SKIP
+    """
+    global _experiment_name
+    experiment = _store().write(
+        queries.get_or_create_experiment, check_name(name, "experiment name")
+    )
+    _experiment_name = experiment.name
+    return experiment
+
+
+def create_experiment(name: str) -> Experiment:
+    """Create the experiment ``name``; an existing name raises ``InvalidValueError``."""
+    return _store().write(queries.create_experiment, check_name(name, "experiment name"))
+
+
+def get_experiment(name_or_id: str) -> Experiment:
+    """The experiment with this name (or id); ``NotFoundError`` if there is none."""
+    return _store().read(queries.get_experiment, check_name(name_or_id, "experiment"))
+
+
+def list_experiments() -> list[Experiment]:
+    """Every experiment of the store, oldest first."""
+    return _store().read(queries.list_experiments)
+
+
+def current_experiment_name() -> str:
+    return _experiment_name or DEFAULT_EXPERIMENT_NAME
+
+
+# -- runs ----------------------------------------------------------------------------------------
+
+
+def start_run(
+    name: str | None = None,
+    experiment: str | None = None,
+    tags: Mapping[str, Any] | None = None,
+    run_id: str | None = None,
+    nested: bool = False,
+) -> ActiveRun:
+    """Open a run; use it in a ``with`` block so it ends FINISHED, FAILED or KILLED.
+
+    Inside another run's ``with`` block (or with ``nested=True``) the new run is its child. A
+    run left open by an earlier notebook cell is closed first, never reported as "already
+    active". ``run_id=`` reopens an existing run.
+
+    Examples
+    --------
+    >>> with nbtrack.start_run(name="baseline") as run:  # doctest: +SKIP
+    ...     nbtrack.log_param("lr", 0.1)
+    ...     nbtrack.log_metric("loss", 0.25, step=1)
+    """
+    parent = _parent_for_new_run(nested)
+    if run_id is not None:
+        return _run.reopen(run_id, parent)
+    return _run.start(
+        name=name,
+        experiment=experiment if experiment is not None else current_experiment_name(),
+        tags=tags,
+        parent=parent,
+    )
+
+
+def _parent_for_new_run(nested: bool) -> ActiveRun | None:
+    execution = capture.execution_marker()
+    while (active := _current.top()) is not None:
+        if nested or active.in_with_block or active.execution == execution:
+            return active
+        # Left over from an earlier cell execution: close it cleanly, say so, and go on.
+        active.set_tag(CLOSED_BY_TAG, "a new run started in a later cell")
+        active.end(FINISHED)
+    return None
+
+
+def end_run(status: str = FINISHED) -> None:
+    """End the active run (if any) with ``status``."""
+    active = _current.top()
+    if active is not None:
+        active.end(status)
+
+
+def active_run() -> ActiveRun | None:
+    """The run ``log_*`` calls go to, or None."""
+    return _current.top()
+
+
+def last_run() -> Run | None:
+    """The newest run started by this process, as the store holds it now."""
+    run = _current.last_started()
+    return None if run is None else run.snapshot()
+
+
+def get_run(run_id: str) -> Run:
+    """The run ``run_id`` as the store holds it; ``NotFoundError`` if there is none."""
+    return _run.get_run(_store(), check_name(run_id, "run_id"))
+
+
+def get_metric_history(run_id: str, key: str) -> pd.DataFrame:
+    """Every point of metric ``key`` of a run, in logging order: step, value, timestamp."""
+    return _store().read(
+        queries.metric_history, check_name(run_id, "run_id"), check_name(key, "metric key")
+    )
+
+
+# -- logging to the active run -------------------------------------------------------------------
+
+
+def log_metric(key: str, value: float, step: int | None = None) -> None:
+    """Log one point of a metric to the active run."""
+    _current.get_run().log_metric(key, value, step)
+
+
+def log_metrics(metrics: Mapping[str, float], step: int | None = None) -> None:
+    """Log several metrics to the active run."""
+    _current.get_run().log_metrics(metrics, step)
+
+
+def log_param(key: str, value: Any) -> None:
+    """Log a param (write-once) to the active run."""
+    _current.get_run().log_param(key, value)
+
+
+def log_params(params: Mapping[str, Any]) -> None:
+    """Log several params to the active run."""
+    _current.get_run().log_params(params)
+
+
+def set_tag(key: str, value: Any) -> None:
+    """Set a tag on the active run."""
+    _current.get_run().set_tag(key, value)
+
+
+def set_tags(tags: Mapping[str, Any]) -> None:
+    """Set several tags on the active run."""
+    _current.get_run().set_tags(tags)
+
+
+def flush() -> None:
+    """Move everything this process logged into the store now (reads do this by themselves)."""
+    _store().flush()

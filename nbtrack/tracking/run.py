@@ -1,0 +1,361 @@
+"""``ActiveRun``: an open run, and where the logging logic lives.
+
+Logging never touches DuckDB: each call validates its input, appends one line to this process's
+journal and returns. The run's start and reopen go straight to the store under the lock; its
+end is a journal record flushed at once.
+"""
+
+from __future__ import annotations
+
+import atexit
+import dataclasses
+import itertools
+import json
+import logging
+import os
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any
+
+from nbtrack import config
+from nbtrack.entities import END_STATUSES, FAILED, FINISHED, KILLED, Run
+from nbtrack.errors import InvalidValueError, NoActiveRunError, StoreBusyError
+from nbtrack.store import queries, records
+from nbtrack.store.store import Store, get_store
+from nbtrack.tracking import _current, capture
+from nbtrack.tracking.validation import (
+    check_name,
+    mapping,
+    metric_value,
+    param_value,
+    step_value,
+    tag_value,
+)
+
+log = logging.getLogger("nbtrack")
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+# How long ending a run waits for the lock before leaving its end record to the flusher.
+END_FLUSH_DEADLINE_S = 10.0
+CLOSED_BY_TAG = "nbtrack.closed_by"
+
+
+class ActiveRun:
+    """An open run. ``with`` ends it: FINISHED, FAILED on an exception, KILLED on Ctrl-C.
+
+    Reading ``params``, ``metrics``, ``status``, ... returns the store's current values.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        run: Run,
+        *,
+        parent: ActiveRun | None = None,
+        params_json: Mapping[str, str] | None = None,
+        last_seq: int = 0,
+        last_steps: Mapping[str, int] | None = None,
+    ) -> None:
+        self.id = run.id
+        self.parent = parent
+        self.execution = capture.execution_marker()
+        self._store = store
+        self._append = store.journal.append
+        self._prefix = records.metric_prefix(run.id)
+        self._seq = itertools.count(last_seq + 1)
+        self._last_step: dict[str, int] = dict(last_steps or {})
+        self._metric_keys: dict[str, str] = {}
+        self._params: dict[str, str] = dict(params_json or {})
+        self._params_lock = threading.Lock()
+        self._pid = os.getpid()
+        self._depth = 0
+        self._ended = False
+        self._name = run.name
+
+    # -- logging -------------------------------------------------------------------------------
+
+    def log_metric(self, key: str, value: float, step: int | None = None) -> None:
+        """Record one point of metric ``key``; ``step`` defaults to the key's previous step + 1."""
+        if self._ended:
+            self._raise_ended()
+        try:
+            key_json = self._metric_keys[key]
+        except (KeyError, TypeError):
+            key_json = self._metric_key(key)
+        if type(value) is not float:
+            value = metric_value(key, value)
+        if step is None:
+            step = self._last_step.get(key, -1) + 1
+        elif type(step) is not int or not _INT64_MIN <= step <= _INT64_MAX:
+            step = step_value(key, step)
+        self._last_step[key] = step
+        self._append(
+            records.metric_line(
+                self._prefix, key_json, value, step, time.time_ns() // 1000, next(self._seq)
+            )
+        )
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        """Record several metrics at once; all are checked before any is written."""
+        if self._ended:
+            self._raise_ended()
+        checked = [
+            (self._metric_key(key), key, metric_value(key, value))
+            for key, value in mapping(metrics, "log_metrics").items()
+        ]
+        if step is not None:
+            step = step_value("(log_metrics)", step)
+        now = time.time_ns() // 1000
+        lines = []
+        for key_json, key, value in checked:
+            point_step = self._last_step.get(key, -1) + 1 if step is None else step
+            self._last_step[key] = point_step
+            lines.append(
+                records.metric_line(self._prefix, key_json, value, point_step, now, next(self._seq))
+            )
+        if lines:
+            self._append("".join(lines), records=len(lines))
+
+    def _metric_key(self, key: object) -> str:
+        checked = check_name(key, "metric key")
+        encoded = self._metric_keys.get(checked)
+        if encoded is None:
+            encoded = self._metric_keys[checked] = json.dumps(checked)
+        return encoded
+
+    def log_param(self, key: str, value: Any) -> None:
+        """Record a param. Params are write-once: the same value again is a no-op."""
+        self.log_params({key: value})
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        """Record several params; if any is invalid or conflicts, none is written."""
+        if self._ended:
+            self._raise_ended()
+        checked = []
+        for key, value in mapping(params, "log_params").items():
+            check_name(key, "param key")
+            checked.append((key, value, *param_value(key, value)))
+        with self._params_lock:
+            new: dict[str, str] = {}
+            for key, value, _, encoded in checked:
+                previous = self._params.get(key, new.get(key))
+                if previous is not None and previous != encoded:
+                    raise InvalidValueError(
+                        f"param {key!r} is already {json.loads(previous)!r} in this run and "
+                        f"cannot change to {value!r}: params are write-once (log a new key, "
+                        "or log the changing value as a metric)"
+                    )
+                if previous is None:
+                    new[key] = encoded
+            if not new:
+                return
+            now = time.time_ns() // 1000
+            text = "".join(
+                records.param_line(
+                    self.id, key, plain, encoded, now, self._store.journal.next_counter()
+                )
+                for key, _, plain, encoded in checked
+                if key in new
+            )
+            self._append(text, records=len(new))
+            self._params.update(new)
+
+    def set_tag(self, key: str, value: Any) -> None:
+        """Set a tag; setting it again replaces the value."""
+        self.set_tags({key: value})
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        if self._ended:
+            self._raise_ended()
+        checked = [
+            (check_name(key, "tag key"), tag_value(key, value))
+            for key, value in mapping(tags, "set_tags").items()
+        ]
+        now = time.time_ns() // 1000
+        journal = self._store.journal
+        text = "".join(
+            records.tag_line(self.id, key, value, now, journal.next_counter())
+            for key, value in checked
+        )
+        if text:
+            self._append(text, records=len(checked))
+
+    def _raise_ended(self) -> None:
+        raise NoActiveRunError(
+            f"run {self._name!r} ({self.id}) has ended; reopen it with "
+            f"nbtrack.start_run(run_id={self.id!r}) to log more"
+        )
+
+    # -- ending --------------------------------------------------------------------------------
+
+    def end(self, status: str = FINISHED, error: str | None = None) -> None:
+        """End the run (FINISHED, FAILED or KILLED). Ending it again does nothing."""
+        if status not in END_STATUSES:
+            raise InvalidValueError(f"status {status!r} is not one of {', '.join(END_STATUSES)}")
+        if self._ended:
+            return
+        for child in reversed(_current.all_active()):
+            if child.parent is self:
+                child.end(status)
+        self._ended = True
+        _current.remove(self)
+        journal = self._store.journal
+        self._append(
+            records.end_line(self.id, status, error, time.time_ns() // 1000, journal.next_counter())
+        )
+        try:
+            self._store.flush(deadline_s=END_FLUSH_DEADLINE_S)
+        except StoreBusyError as exc:
+            # The end is safe in the journal; the background flusher stores it when it can.
+            log.warning(
+                "nbtrack: %s; the end of run %s is stored once the lock frees", exc, self.id
+            )
+
+    def __enter__(self) -> ActiveRun:
+        self._depth += 1
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._depth -= 1
+        if exc is None:
+            self.end(FINISHED)
+        elif isinstance(exc, KeyboardInterrupt):
+            self.end(KILLED, _format(exc))
+        elif isinstance(exc, SystemExit) and exc.code in (0, None):
+            self.end(FINISHED)
+        else:
+            self.end(FAILED, _format(exc))
+
+    @property
+    def in_with_block(self) -> bool:
+        return self._depth > 0
+
+    @property
+    def ended(self) -> bool:
+        return self._ended
+
+    # -- reading back --------------------------------------------------------------------------
+
+    def snapshot(self) -> Run:
+        """The run as the store holds it now (this process's records included)."""
+        return get_run(self._store, self.id)
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def status(self) -> str:
+        return self.snapshot().status
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return self.snapshot().params
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        return self.snapshot().metrics
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return self.snapshot().tags
+
+    def __getattr__(self, name: str) -> Any:
+        # Everything else a Run has (start_time, source, error, ...), read fresh.
+        if name.startswith("_") or (name not in Run.__dataclass_fields__ and name != "duration"):
+            raise AttributeError(name)
+        return getattr(self.snapshot(), name)
+
+    def __repr__(self) -> str:
+        state = "ended" if self._ended else "active"
+        return f"<ActiveRun {self._name!r} id={self.id} {state}>"
+
+
+def _format(exc: BaseException) -> str:
+    return "".join(traceback.format_exception(exc))
+
+
+def get_run(store: Store, run_id: str) -> Run:
+    """A snapshot of ``run_id`` with its artifact folder as an absolute path."""
+    run = store.read(queries.get_run, run_id)
+    return dataclasses.replace(run, artifact_uri=str(store.folder / run.artifact_uri))
+
+
+def start(
+    *,
+    name: str | None,
+    experiment: str,
+    tags: Mapping[str, Any] | None,
+    parent: ActiveRun | None,
+) -> ActiveRun:
+    """Create a run in the current store and make it the active one."""
+    store = get_store(config.resolve_store_path())
+    run_name = capture.run_name() if name is None else check_name(name, "run name")
+    check_name(experiment, "experiment name")
+    checked_tags = mapping(tags or {}, "start_run(tags=...)")
+    for key, value in checked_tags.items():
+        check_name(key, "tag key")
+        tag_value(key, value)
+    new = queries.NewRun(
+        run_id=uuid.uuid4().hex,
+        name=run_name,
+        experiment=experiment,
+        start_time=time.time_ns() // 1000,
+        owner=store.journal.id,
+        owner_pid=os.getpid(),
+        parent_run_id=None if parent is None else parent.id,
+        source_name=capture.source_name(),
+        git_commit=capture.git_commit(),
+        user=config.current_user(),
+        host=config.host_name(),
+    )
+    run = ActiveRun(store, store.write(queries.insert_run, new), parent=parent)
+    if checked_tags:
+        run.set_tags(checked_tags)
+    _current.push(run)
+    return run
+
+
+def reopen(run_id: str, parent: ActiveRun | None) -> ActiveRun:
+    """Reopen an existing run of the current store to log more to it."""
+    store = get_store(config.resolve_store_path())
+    check_name(run_id, "run_id")
+    state = store.write(
+        queries.reopen_run, run_id, store.journal.id, os.getpid(), time.time_ns() // 1000
+    )
+    run = ActiveRun(
+        store,
+        state.run,
+        parent=parent,
+        params_json=state.params_json,
+        last_seq=state.last_seq,
+        last_steps=state.last_steps,
+    )
+    _current.push(run)
+    return run
+
+
+@atexit.register
+def _end_runs_at_exit() -> None:
+    # Registered after the store's own exit hook, so it runs first (atexit is LIFO).
+    crashed = getattr(sys, "last_value", None) if capture.execution_marker() is None else None
+    for run in reversed(_current.all_active()):
+        if run._pid != os.getpid():
+            continue  # a forked child must not end its parent's runs
+        try:
+            if crashed is not None:
+                run.end(FAILED, _format(crashed))
+            else:
+                run.end(FINISHED)
+        except Exception:
+            log.exception("nbtrack: could not end run %s at exit", run.id)

@@ -1,0 +1,39 @@
+"""Shared fixtures: every test gets its own real store file in a temporary folder."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from nbtrack import config
+from nbtrack.store import store as store_module
+from nbtrack.tracking import _current, fluent
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def store_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh store for the test, set through NBTRACK_URI as a user would."""
+    path = tmp_path / "nbtrack.duckdb"
+    monkeypatch.setenv("NBTRACK_URI", str(path))
+    monkeypatch.chdir(tmp_path)
+    yield path
+    for run in reversed(_current.all_active()):
+        run.end()
+    store_module.close_all()
+    config.set_tracking_uri(None)
+    fluent._experiment_name = None
+    _current._last_started = None
+
+
+@pytest.fixture
+def child_env(store_path: Path) -> dict[str, str]:
+    """Environment for a subprocess that logs to the test's store."""
+    env = dict(os.environ)
+    env["NBTRACK_URI"] = str(store_path)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")])
+    return env

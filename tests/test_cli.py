@@ -1,0 +1,96 @@
+"""The `nbtrack` command, run as a user runs it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+
+NBTRACK = [sys.executable, "-m", "nbtrack.cli"]
+
+
+def _nbtrack(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*NBTRACK, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_demo_logs_three_runs_and_prints_them(child_env: dict[str, str], store_path: Path) -> None:
+    done = _nbtrack("demo", env=child_env, cwd=store_path.parent)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("FINISHED") == 3
+    assert "sgd-lr0.01" in done.stdout
+    with duckdb.connect(str(store_path), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM runs").fetchone() == (3,)
+        assert con.execute(
+            "SELECT count(DISTINCT step) FROM metrics WHERE key = 'loss'"
+        ).fetchone() == (60,)
+
+
+def test_store_option_chooses_the_store(child_env: dict[str, str], tmp_path: Path) -> None:
+    other = tmp_path / "elsewhere" / "runs.duckdb"
+    done = _nbtrack("--store", str(other), "demo", env=child_env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert str(other) in done.stdout
+    assert other.is_file()
+
+
+def test_doctor_reports_a_healthy_store(child_env: dict[str, str], store_path: Path) -> None:
+    assert _nbtrack("demo", env=child_env, cwd=store_path.parent).returncode == 0
+    done = _nbtrack("doctor", env=child_env, cwd=store_path.parent)
+    assert done.returncode == 0, done.stderr
+    assert "opens" in done.stdout
+    assert "3 FINISHED" in done.stdout
+
+
+def test_doctor_sets_an_unreplayable_wal_aside_and_says_so_loudly(
+    child_env: dict[str, str], store_path: Path
+) -> None:
+    assert _nbtrack("demo", env=child_env, cwd=store_path.parent).returncode == 0
+    # A process that commits and dies before the checkpoint leaves a WAL behind.
+    code = (
+        "import duckdb, os; c = duckdb.connect(os.environ['NBTRACK_URI']); "
+        "c.execute(\"INSERT INTO tags VALUES ('r', 'k', 'v', 0)\"); os._exit(0)"
+    )
+    subprocess.run([sys.executable, "-c", code], env=child_env, check=True)
+    wal = store_path.with_name(store_path.name + ".wal")
+    assert wal.exists()
+    data = bytearray(wal.read_bytes())
+    for i in range(64, len(data), 5):
+        data[i] ^= 0x5A
+    wal.write_bytes(bytes(data))
+
+    plain = _nbtrack("demo", env=child_env, cwd=store_path.parent)
+    assert plain.returncode == 1
+    assert "nbtrack doctor" in plain.stderr
+
+    done = _nbtrack("doctor", env=child_env, cwd=store_path.parent)
+    assert done.returncode == 0, done.stderr
+    assert "COULD NOT BE REPLAYED" in done.stdout
+    assert not wal.exists()
+    assert list(store_path.parent.glob("*.wal.unreplayable-*"))
+    again = _nbtrack("demo", env=child_env, cwd=store_path.parent)
+    assert again.returncode == 0, again.stderr
+
+
+def test_doctor_ends_runs_whose_process_is_gone(
+    child_env: dict[str, str], store_path: Path
+) -> None:
+    code = "import nbtrack, os; r = nbtrack.start_run(); nbtrack.log_metric('m', 1.0); os._exit(0)"
+    subprocess.run([sys.executable, "-c", code], env=child_env, check=True)
+    done = _nbtrack("doctor", env=child_env, cwd=store_path.parent)
+    assert done.returncode == 0, done.stderr
+    assert "KILLED" in done.stdout
+    with duckdb.connect(str(store_path), read_only=True) as con:
+        assert con.execute("SELECT status FROM runs").fetchall() == [("KILLED",)]
+        assert con.execute("SELECT count(*) FROM metrics").fetchone() == (1,)
+
+
+def test_an_unknown_command_prints_usage(child_env: dict[str, str], tmp_path: Path) -> None:
+    done = _nbtrack("frobnicate", env=child_env, cwd=tmp_path)
+    assert done.returncode == 2
+    assert "usage" in done.stderr
+    assert os.listdir(tmp_path) == []
