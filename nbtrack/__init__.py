@@ -17,6 +17,19 @@ from nbtrack.errors import (
     StoreBusyError,
     StoreCorruptError,
     StoreError,
+    StoreReadOnlyError,
+)
+from nbtrack.tracking.artifacts import (
+    FileInfo,
+    download_artifacts,
+    list_artifacts,
+    load_dict,
+    load_text,
+    log_artifact,
+    log_artifacts,
+    log_dict,
+    log_figure,
+    log_text,
 )
 from nbtrack.tracking.fluent import (
     active_run,
@@ -37,11 +50,20 @@ from nbtrack.tracking.fluent import (
     set_tags,
     start_run,
 )
+from nbtrack.tracking.manage import (
+    delete_experiment,
+    delete_run,
+    rename_run,
+    restore_experiment,
+    restore_run,
+)
 from nbtrack.tracking.run import ActiveRun
+from nbtrack.tracking.search import search_runs, sql
 
 __all__ = [
     "ActiveRun",
     "Experiment",
+    "FileInfo",
     "InvalidValueError",
     "NbtrackError",
     "NoActiveRunError",
@@ -51,9 +73,13 @@ __all__ = [
     "StoreBusyError",
     "StoreCorruptError",
     "StoreError",
+    "StoreReadOnlyError",
     "__version__",
     "active_run",
     "create_experiment",
+    "delete_experiment",
+    "delete_run",
+    "download_artifacts",
     "end_run",
     "flush",
     "get_experiment",
@@ -61,14 +87,27 @@ __all__ = [
     "get_run",
     "get_tracking_uri",
     "last_run",
+    "list_artifacts",
     "list_experiments",
+    "load_dict",
+    "load_text",
+    "log_artifact",
+    "log_artifacts",
+    "log_dict",
+    "log_figure",
     "log_metric",
     "log_metrics",
     "log_param",
     "log_params",
+    "log_text",
+    "rename_run",
+    "restore_experiment",
+    "restore_run",
+    "search_runs",
     "set_experiment",
     "set_tag",
     "set_tags",
     "set_tracking_uri",
+    "sql",
     "start_run",
 ]

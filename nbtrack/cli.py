@@ -1,14 +1,22 @@
-"""The ``nbtrack`` command: thin, every subcommand calls the layers below."""
+"""The ``nbtrack`` command: thin, every subcommand calls the layers below.
+
+Readable tables by default, ``--json`` for scripts; errors are one line on stderr, exit 1.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from nbtrack import config
 from nbtrack._version import __version__
 from nbtrack.errors import NbtrackError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -20,25 +28,218 @@ def _parser() -> argparse.ArgumentParser:
         "--store", metavar="PATH", help="the .duckdb store (default: NBTRACK_URI, else discovery)"
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    experiments = commands.add_parser("experiments", help="create, list, delete experiments")
+    exp_commands = experiments.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = exp_commands.add_parser("create", help="create an experiment")
+    create.add_argument("--experiment-name", "-n", required=True)
+    listing = exp_commands.add_parser("list", help="list experiments")
+    listing.add_argument("--all", action="store_true", help="include deleted experiments")
+    _json_flag(listing)
+    for action in ("delete", "restore"):
+        one = exp_commands.add_parser(action, help=f"{action} an experiment")
+        one.add_argument("--experiment-name", "-n", required=True)
+
+    runs = commands.add_parser("runs", help="list, show, rename, delete runs")
+    run_commands = runs.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = run_commands.add_parser("list", help="list the runs of an experiment")
+    listing.add_argument("--experiment-name", "-n", help="default: Default")
+    listing.add_argument("--filter", "-f", help="e.g. \"metrics.acc > 0.9 and params.lr = '0.1'\"")
+    listing.add_argument("--order-by", "-o", action="append", help='e.g. "metrics.acc DESC"')
+    listing.add_argument("--max-results", type=int)
+    listing.add_argument("--all", action="store_true", help="include deleted runs")
+    _json_flag(listing)
+    show = run_commands.add_parser("show", help="everything about one run")
+    show.add_argument("run_id")
+    _json_flag(show)
+    rename = run_commands.add_parser("rename", help="give a run another name")
+    rename.add_argument("run_id")
+    rename.add_argument("name")
+    for action in ("delete", "restore"):
+        run_commands.add_parser(action, help=f"{action} a run").add_argument("run_id")
+
+    commands.add_parser("gc", help="purge deleted runs and experiments with their artifacts")
+    export = commands.add_parser("export", help="write every table as Parquet into DIR")
+    export.add_argument("dir")
     commands.add_parser("demo", help="log a small learning-rate sweep and print it")
     commands.add_parser("doctor", help="check the store, ingest leftover journals, end stuck runs")
     return parser
+
+
+def _json_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print JSON for scripts")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.store:
         config.set_tracking_uri(args.store)
+    handler = _HANDLERS[
+        args.command if args.command not in _NESTED else f"{args.command} {args.action}"
+    ]
     try:
-        if args.command == "demo":
-            return _demo()
-        return _doctor()
+        return handler(args)
     except NbtrackError as exc:
         print(f"nbtrack: {exc}", file=sys.stderr)
         return 1
 
 
-def _demo() -> int:
+# -- experiments --------------------------------------------------------------------------------
+
+
+def _experiments_create(args: argparse.Namespace) -> int:
+    from nbtrack.tracking.fluent import create_experiment
+
+    experiment = create_experiment(args.experiment_name)
+    print(f"created experiment {experiment.name!r} with id {experiment.id}")
+    return 0
+
+
+def _experiments_list(args: argparse.Namespace) -> int:
+    from nbtrack.store import queries
+    from nbtrack.store.store import get_store
+
+    experiments = get_store(config.resolve_store_path()).read(
+        queries.list_experiments, include_deleted=args.all
+    )
+    rows = [
+        {
+            "experiment_id": e.id,
+            "name": e.name,
+            "lifecycle_stage": e.lifecycle_stage,
+            "created_at": e.created_at.isoformat(timespec="seconds"),
+        }
+        for e in experiments
+    ]
+    return _print_rows(rows, args.json)
+
+
+def _experiments_stage(action: str) -> Callable[[argparse.Namespace], int]:
+    def handler(args: argparse.Namespace) -> int:
+        from nbtrack.tracking import manage
+
+        change = manage.delete_experiment if action == "delete" else manage.restore_experiment
+        experiment = change(args.experiment_name)
+        print(f"experiment {experiment.name!r} is {experiment.lifecycle_stage}")
+        return 0
+
+    return handler
+
+
+# -- runs ---------------------------------------------------------------------------------------
+
+
+def _runs_list(args: argparse.Namespace) -> int:
+    from nbtrack.tracking.search import search_runs
+
+    frame = search_runs(
+        experiment=args.experiment_name,
+        filter=args.filter,
+        order_by=args.order_by,
+        max_results=args.max_results,
+        include_deleted=args.all,
+    )
+    if args.json:
+        print(frame.to_json(orient="records", date_format="iso", date_unit="us"))
+        return 0
+    print(_table(frame) if len(frame) else "no runs")
+    return 0
+
+
+def _runs_show(args: argparse.Namespace) -> int:
+    from nbtrack.tracking.fluent import get_run
+
+    run = get_run(args.run_id)
+    record: dict[str, Any] = {
+        "run_id": run.id,
+        "name": run.name,
+        "experiment_id": run.experiment_id,
+        "status": run.status,
+        "start_time": run.start_time.isoformat(),
+        "end_time": run.end_time.isoformat() if run.end_time else None,
+        "duration_s": run.duration.total_seconds() if run.duration else None,
+        "source_name": run.source_name,
+        "git_commit": run.git_commit,
+        "user": run.user,
+        "host": run.host,
+        "parent_run_id": run.parent_run_id,
+        "artifact_uri": run.artifact_uri,
+        "params": run.params,
+        "metrics": run.metrics,
+        "tags": run.tags,
+        "error": run.error,
+    }
+    if args.json:
+        print(json.dumps(record, default=str))
+        return 0
+    for field in ("run_id", "name", "experiment_id", "status", "start_time", "end_time",
+                  "duration_s", "source_name", "git_commit", "user", "host", "parent_run_id",
+                  "artifact_uri"):  # fmt: skip
+        if record[field] is not None:
+            print(f"{field:<14} {record[field]}")
+    for section in ("params", "metrics", "tags"):
+        if record[section]:
+            print(f"{section}:")
+            for key, value in record[section].items():
+                print(f"  {key:<28} {value!r}")
+    if record["error"]:
+        print("error:\n" + record["error"])
+    return 0
+
+
+def _runs_rename(args: argparse.Namespace) -> int:
+    from nbtrack.tracking import manage
+
+    manage.rename_run(args.run_id, args.name)
+    print(f"run {args.run_id} is now named {args.name!r}")
+    return 0
+
+
+def _runs_stage(action: str) -> Callable[[argparse.Namespace], int]:
+    def handler(args: argparse.Namespace) -> int:
+        from nbtrack.tracking import manage
+
+        (manage.delete_run if action == "delete" else manage.restore_run)(args.run_id)
+        print(
+            f"run {args.run_id} {action}d"
+            + (" (purged by `nbtrack gc`)" if action == "delete" else "")
+        )
+        return 0
+
+    return handler
+
+
+# -- the store ----------------------------------------------------------------------------------
+
+
+def _gc(args: argparse.Namespace) -> int:
+    from nbtrack.tracking import manage
+
+    result = manage.gc(progress=lambda done, total: _progress("removing artifacts", done, total))
+    print(
+        f"purged {result.runs} run(s), {result.experiments} experiment(s), "
+        f"{result.metric_points} metric point(s), {result.artifact_bytes / 1e6:.1f} MB of artifacts"
+    )
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from nbtrack.tracking import manage
+
+    total = len(manage.EXPORTED_TABLES)
+    written: list[str] = []
+
+    def step(table: str) -> None:
+        written.append(table)
+        _progress("exporting", len(written), total, table)
+
+    paths = manage.export(args.dir, progress=step)
+    for path in paths:
+        print(f"{path}  {path.stat().st_size / 1e6:.2f} MB")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
     from nbtrack.demo import run_demo, table
 
     print(f"store: {config.get_tracking_uri()}")
@@ -46,11 +247,11 @@ def _demo() -> int:
     print()
     print(table(runs))
     print()
-    print("In Python: nbtrack.get_run(run_id), nbtrack.get_metric_history(run_id, 'loss')")
+    print("Next: nbtrack runs list -n nbtrack-demo --order-by 'metrics.loss'")
     return 0
 
 
-def _doctor() -> int:
+def _doctor(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from nbtrack.store.doctor import examine
@@ -60,6 +261,65 @@ def _doctor() -> int:
     for finding in report.findings:
         print(f"[{marks[finding.level]}] {finding.message}")
     return 0 if report.healthy else 1
+
+
+# -- output -------------------------------------------------------------------------------------
+
+
+def _print_rows(rows: list[dict[str, Any]], as_json: bool) -> int:
+    if as_json:
+        print(json.dumps(rows, default=str))
+        return 0
+    if not rows:
+        print("nothing to show")
+        return 0
+    import pandas as pd
+
+    print(_table(pd.DataFrame(rows)))
+    return 0
+
+
+def _table(frame: pd.DataFrame) -> str:
+    import pandas as pd
+
+    shown = frame.copy()
+    for column in shown.columns:
+        if isinstance(shown[column].dtype, pd.DatetimeTZDtype):
+            shown[column] = shown[column].dt.strftime("%Y-%m-%d %H:%M:%S")
+    with pd.option_context("display.width", 200, "display.max_columns", 40):
+        return shown.to_string(index=False, na_rep="")
+
+
+def _progress(label: str, done: int, total: int, detail: str = "") -> None:
+    """A progress bar on a terminal; one final line otherwise (logs stay readable)."""
+    if total <= 0:
+        return
+    width = 30
+    filled = int(width * done / total)
+    line = f"{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} {detail}"
+    if sys.stderr.isatty():
+        end = "\n" if done == total else ""
+        print(f"\r{line:<80}", end=end, file=sys.stderr, flush=True)
+    elif done == total:
+        print(line, file=sys.stderr)
+
+
+_NESTED = {"experiments", "runs"}
+_HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "experiments create": _experiments_create,
+    "experiments list": _experiments_list,
+    "experiments delete": _experiments_stage("delete"),
+    "experiments restore": _experiments_stage("restore"),
+    "runs list": _runs_list,
+    "runs show": _runs_show,
+    "runs rename": _runs_rename,
+    "runs delete": _runs_stage("delete"),
+    "runs restore": _runs_stage("restore"),
+    "gc": _gc,
+    "export": _export,
+    "demo": _demo,
+    "doctor": _doctor,
+}
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@
     ├── NoActiveRunError                  a log_* call with no run open
     └── StoreError                        the store file itself cannot be used
         ├── StoreBusyError                another process held the lock past the deadline
+        ├── StoreReadOnlyError            the file or its folder cannot be written
         ├── SchemaVersionError            the store was written by a newer nbtrack
         └── StoreCorruptError             not a DuckDB file, or its WAL cannot be replayed
 
@@ -39,6 +40,10 @@ class StoreError(NbtrackError):
 
 class StoreBusyError(StoreError):
     """Another process kept the store locked for longer than the deadline."""
+
+
+class StoreReadOnlyError(StoreError):
+    """The store cannot be written (read-only on disk); it can still be read."""
 
 
 class SchemaVersionError(StoreError):

@@ -10,7 +10,7 @@ import pytest
 
 from nbtrack import config
 from nbtrack.store import store as store_module
-from nbtrack.tracking import _current, fluent
+from nbtrack.tracking import _current
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -26,7 +26,7 @@ def store_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
         run.end()
     store_module.close_all()
     config.set_tracking_uri(None)
-    fluent._experiment_name = None
+    _current.choose_experiment(None)
     _current._last_started = None
 
 

@@ -94,3 +94,76 @@ def test_an_unknown_command_prints_usage(child_env: dict[str, str], tmp_path: Pa
     assert done.returncode == 2
     assert "usage" in done.stderr
     assert os.listdir(tmp_path) == []
+
+
+def test_the_seed_commands_work_verbatim(child_env: dict[str, str], store_path: Path) -> None:
+    created = _nbtrack(
+        "experiments", "create", "--experiment-name", "my-first-experiment",
+        env=child_env, cwd=store_path.parent,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    listed = _nbtrack("experiments", "list", env=child_env, cwd=store_path.parent)
+    assert listed.returncode == 0, listed.stderr
+    assert "my-first-experiment" in listed.stdout
+    assert "Default" in listed.stdout
+    again = _nbtrack(
+        "experiments", "create", "--experiment-name", "my-first-experiment",
+        env=child_env, cwd=store_path.parent,
+    )  # fmt: skip
+    assert again.returncode == 1
+    assert "exists already" in again.stderr
+
+
+def test_runs_list_show_delete_restore_and_json(
+    child_env: dict[str, str], store_path: Path
+) -> None:
+    import json
+
+    cwd = store_path.parent
+    assert _nbtrack("demo", env=child_env, cwd=cwd).returncode == 0
+    listed = _nbtrack(
+        "runs", "list", "-n", "nbtrack-demo", "--filter", "params.lr > 0.005",
+        "--order-by", "metrics.loss", "--json", env=child_env, cwd=cwd,
+    )  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    rows = json.loads(listed.stdout)
+    assert [row["params.lr"] for row in rows] == [0.01, 0.03]
+    run_id = rows[0]["run_id"]
+
+    table = _nbtrack("runs", "list", "-n", "nbtrack-demo", env=child_env, cwd=cwd)
+    assert table.stdout.count("FINISHED") == 3
+
+    shown = _nbtrack("runs", "show", run_id, env=child_env, cwd=cwd)
+    assert shown.returncode == 0, shown.stderr
+    assert "sgd-lr0.01" in shown.stdout and "loss" in shown.stdout
+
+    assert _nbtrack("runs", "delete", run_id, env=child_env, cwd=cwd).returncode == 0
+    after = _nbtrack("runs", "list", "-n", "nbtrack-demo", "--json", env=child_env, cwd=cwd)
+    assert run_id not in after.stdout
+    assert _nbtrack("runs", "restore", run_id, env=child_env, cwd=cwd).returncode == 0
+    back = _nbtrack("runs", "list", "-n", "nbtrack-demo", "--json", env=child_env, cwd=cwd)
+    assert run_id in back.stdout
+
+    bad = _nbtrack("runs", "list", "--filter", "metrics.loss <", env=child_env, cwd=cwd)
+    assert bad.returncode == 1
+    assert "position" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_gc_and_export_from_the_command_line(
+    child_env: dict[str, str], store_path: Path, tmp_path: Path
+) -> None:
+    import json
+
+    cwd = store_path.parent
+    assert _nbtrack("demo", env=child_env, cwd=cwd).returncode == 0
+    rows = json.loads(_nbtrack("runs", "list", "-n", "nbtrack-demo", "--json",
+                               env=child_env, cwd=cwd).stdout)  # fmt: skip
+    _nbtrack("runs", "delete", rows[0]["run_id"], env=child_env, cwd=cwd)
+    gc = _nbtrack("gc", env=child_env, cwd=cwd)
+    assert gc.returncode == 0, gc.stderr
+    assert "purged 1 run(s)" in gc.stdout
+    out = tmp_path / "export"
+    exported = _nbtrack("export", str(out), env=child_env, cwd=cwd)
+    assert exported.returncode == 0, exported.stderr
+    assert (out / "metrics.parquet").is_file() and (out / "runs.parquet").is_file()
+    assert "exporting" in exported.stderr

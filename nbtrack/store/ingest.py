@@ -64,10 +64,19 @@ def ingest(con: duckdb.DuckDBPyConnection, paths: Iterable[Path]) -> IngestResul
         [[str(segment.path) for segment in todo]],
     )
     try:
-        _apply_run_ends(con)
-        _insert_params(con)
-        _upsert_tags(con)
-        _insert_metrics(con)
+        kinds = {
+            kind
+            for (kind,) in con.execute(f"SELECT DISTINCT k FROM {_BATCH}").fetchall()  # noqa: S608
+        }
+        # Each statement costs a little even on no rows: run only those the batch needs.
+        for kind, apply in (
+            ("end", _apply_run_ends),
+            ("p", _insert_params),
+            ("g", _upsert_tags),
+            ("m", _insert_metrics),
+        ):
+            if kind in kinds:
+                apply(con)
         _touch_last_seen(con)
         counts = dict(
             con.execute(f"SELECT filename, count(*) FROM {_BATCH} GROUP BY filename").fetchall()  # noqa: S608

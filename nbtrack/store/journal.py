@@ -141,9 +141,13 @@ class Journal:
                 f"could not create a journal under {self.root}: {exc}. The folder of the store "
                 "must be writable to log; choose another store with NBTRACK_URI or "
                 "set_tracking_uri"
-            ) from exc
+            ) from None
         self._lock_fd = lock_fd
         self._dir = final
+        # The flusher also keeps the heartbeat, which must beat while a run is open even if
+        # nothing is logged yet.
+        if self._on_open is not None:
+            self._on_open()
         return final
 
     # -- handing segments to the flusher ---------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from nbtrack.entities import Experiment, Run, from_micros
@@ -257,3 +258,52 @@ def reopen_run(
         [owner, owner_pid, at, run_id],
     )
     return resume_state(con, run_id)
+
+
+def rename_run(con: duckdb.DuckDBPyConnection, run_id: str, name: str) -> None:
+    get_run(con, run_id)
+    con.execute("UPDATE runs SET run_name = ? WHERE run_id = ?", [name, run_id])
+
+
+def set_run_stage(con: duckdb.DuckDBPyConnection, run_id: str, stage: str) -> None:
+    """Delete (``deleted``) or restore (``active``) a run; artifacts stay until gc."""
+    get_run(con, run_id)
+    con.execute("UPDATE runs SET lifecycle_stage = ? WHERE run_id = ?", [stage, run_id])
+
+
+def set_experiment_stage(con: duckdb.DuckDBPyConnection, name_or_id: str, stage: str) -> Experiment:
+    experiment = get_experiment(con, name_or_id)
+    con.execute(
+        "UPDATE experiments SET lifecycle_stage = ?, updated_at = ? WHERE experiment_id = ?",
+        [stage, time.time_ns() // 1000, experiment.id],
+    )
+    return get_experiment(con, experiment.id)
+
+
+@dataclass(frozen=True)
+class Purged:
+    runs: int
+    experiments: int
+    metric_points: int
+    artifact_folders: list[str]
+
+
+def purge_deleted(con: duckdb.DuckDBPyConnection) -> Purged:
+    """Remove deleted runs (and runs of deleted experiments) with all their rows for good."""
+    doomed = con.execute(
+        "SELECT r.run_id, r.artifact_uri FROM runs r "
+        "JOIN experiments e ON e.experiment_id = r.experiment_id "
+        "WHERE r.lifecycle_stage = 'deleted' OR e.lifecycle_stage = 'deleted'"
+    ).fetchall()
+    ids = [run_id for run_id, _ in doomed]
+    (points,) = con.execute(
+        "SELECT count(*) FROM metrics WHERE list_contains(?, run_id)", [ids]
+    ).fetchone() or (0,)
+    for table in ("metrics", "latest_metrics", "params", "tags", "runs"):
+        con.execute(f"DELETE FROM {table} WHERE list_contains(?, run_id)", [ids])  # noqa: S608
+    experiments = con.execute(
+        "DELETE FROM experiments WHERE lifecycle_stage = 'deleted' RETURNING experiment_id"
+    ).fetchall()
+    # The folder of a run, not just its artifacts/ subfolder: models live beside them.
+    folders = [str(PurePosixPath(uri).parent) for _, uri in doomed]
+    return Purged(len(ids), len(experiments), int(points), folders)

@@ -3,8 +3,8 @@
 ``k`` is the kind: ``m`` metric, ``p`` param, ``g`` tag, ``end`` the end of a run (a record too,
 so a run ended just before a crash still ends as it should). ``r`` run id, ``n`` key, ``v``
 metric value, ``s`` step, ``t`` time in microseconds, ``q`` order (a metric's per-run sequence,
-otherwise the journal's counter), ``x`` text, ``j`` JSON payload. NaN and ±Infinity are written as JSON5 literals, which DuckDB's
-``read_json`` reads back exactly.
+otherwise the journal's counter), ``x`` text, ``j`` JSON payload. NaN and ±Infinity are
+written as JSON5 literals, which DuckDB's ``read_json`` reads back exactly.
 """
 
 from __future__ import annotations

@@ -30,7 +30,8 @@ def stored_version(con: duckdb.DuckDBPyConnection) -> int | None:
     tables = {
         name
         for (name,) in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_catalog = current_database() AND table_schema = 'main'"
         ).fetchall()
     }
     if "nbtrack_meta" not in tables:

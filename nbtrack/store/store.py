@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
-from nbtrack.errors import StoreError
+from nbtrack.errors import StoreError, StoreReadOnlyError
 from nbtrack.store import gateway
 from nbtrack.store.flusher import Flusher
 from nbtrack.store.ingest import IngestResult, forget_journals, ingest, mark_killed
@@ -24,6 +24,7 @@ from nbtrack.store.schema import check_readable, ensure_schema
 
 if TYPE_CHECKING:
     import duckdb
+    import pandas as pd
 
 log = logging.getLogger("nbtrack")
 
@@ -75,10 +76,19 @@ class Store:
     ) -> T:
         """Run ``query(con, ...)`` after this process's records are in the store."""
         if self._schema_ready and not self.journal.has_pending():
-            with self._connect(read_only=True, deadline_s=gateway.DEFAULT_DEADLINE_S) as con:
+            return self._read_only(query, *args, **kwargs)
+        try:
+            with self._connect(read_only=False, deadline_s=gateway.DEFAULT_DEADLINE_S) as con:
+                self._ingest_pending(con)
                 return query(con, *args, **kwargs)
-        with self._connect(read_only=False, deadline_s=gateway.DEFAULT_DEADLINE_S) as con:
-            self._ingest_pending(con)
+        except StoreReadOnlyError:
+            # A store read-only on disk can still be read, if this process has nothing to add.
+            if self.journal.has_pending() or not self.path.exists():
+                raise
+            return self._read_only(query, *args, **kwargs)
+
+    def _read_only(self, query: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        with self._connect(read_only=True, deadline_s=gateway.DEFAULT_DEADLINE_S) as con:
             return query(con, *args, **kwargs)
 
     def write(
@@ -99,6 +109,41 @@ class Store:
                 raise
             return result
 
+    def sql(self, query: str) -> pd.DataFrame:
+        """``query`` on a read-only connection with file access off (no COPY, ATTACH, ...)."""
+        from nbtrack.store.search import run_sql
+
+        if self.journal.has_pending() or not self._schema_ready:
+            self.read(lambda con: None)
+        settings: dict[str, str | bool | int | float | list[str]] = {
+            "enable_external_access": False
+        }
+        with gateway.connect(
+            self.path, read_only=True, deadline_s=gateway.DEFAULT_DEADLINE_S, config=settings
+        ) as con:
+            check_readable(con, self.path)
+            return run_sql(con, query)
+
+    def export(
+        self, folder: Path, tables: list[str], progress: Callable[[str], None] | None = None
+    ) -> list[Path]:
+        """Copy each table to ``folder/<table>.parquet``: one consistent read-only snapshot."""
+        if self.journal.has_pending() or not self._schema_ready:
+            self.read(lambda con: None)
+        folder.mkdir(parents=True, exist_ok=True)
+        written = []
+        with self._connect(read_only=True, deadline_s=gateway.DEFAULT_DEADLINE_S) as con:
+            for table in tables:
+                target = folder / f"{table}.parquet"
+                partial = folder / f".{table}.parquet.partial"
+                # The relation API takes the path as an argument: no SQL text is built from it.
+                con.table(table).write_parquet(str(partial))
+                os.replace(partial, target)
+                written.append(target)
+                if progress is not None:
+                    progress(table)
+        return written
+
     def flush(self, deadline_s: float = gateway.DEFAULT_DEADLINE_S) -> IngestResult:
         """Ingest this process's journal, and journals of dead processes, now."""
         with self._connect(read_only=False, deadline_s=deadline_s) as con:
@@ -109,6 +154,8 @@ class Store:
     def _ingest_pending(self, con: duckdb.DuckDBPyConnection) -> IngestResult:
         own = self.journal.rotate()
         dead = list(dead_journals(self.journal.root, self.journal.name))
+        if not own and not dead:
+            return IngestResult()
         try:
             try:
                 result = self._commit_batch(con, own, dead)
@@ -229,6 +276,17 @@ def get_store(path: Path) -> Store:
         if store is None:
             store = _stores[path] = Store(path)
         return store
+
+
+def _reset_locks_after_fork() -> None:
+    # Another thread may have held one of these at fork time; the child starts fresh.
+    global _stores_lock
+    _stores_lock = threading.Lock()
+    for store in _stores.values():
+        store._flusher_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_reset_locks_after_fork)
 
 
 @atexit.register

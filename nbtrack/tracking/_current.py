@@ -5,6 +5,7 @@ Shared by all threads, so a data-loading thread logs to the run its cell opened.
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,25 @@ if TYPE_CHECKING:
 _stack: list[ActiveRun] = []
 _lock = threading.Lock()
 _last_started: ActiveRun | None = None
+_experiment_name: str | None = None
+
+
+def experiment_name() -> str | None:
+    """The experiment chosen with ``set_experiment`` (or ``%%track --experiment``), if any."""
+    return _experiment_name
+
+
+def choose_experiment(name: str | None) -> None:
+    global _experiment_name
+    _experiment_name = name
+
+
+def _reset_lock_after_fork() -> None:
+    global _lock
+    _lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_reset_lock_after_fork)
 
 
 def push(run: ActiveRun) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import subprocess
 import sys
 from pathlib import Path
 
@@ -88,3 +89,58 @@ def _common_dir(git_dir: Path) -> Path:
     if common.is_file():
         return (git_dir / common.read_text(encoding="utf-8").strip()).resolve()
     return git_dir
+
+
+_KEY_PACKAGES = {
+    "numpy": "numpy",
+    "pandas": "pandas",
+    "sklearn": "scikit-learn",
+    "scipy": "scipy",
+    "torch": "torch",
+    "tensorflow": "tensorflow",
+    "jax": "jax",
+    "xgboost": "xgboost",
+    "lightgbm": "lightgbm",
+    "catboost": "catboost",
+    "transformers": "transformers",
+    "polars": "polars",
+}
+
+
+def environment_tags() -> dict[str, str]:
+    """Python and the versions of key packages this process has imported; git's dirty flag."""
+    from nbtrack._version import __version__
+
+    packages = [f"nbtrack=={__version__}"]
+    for module_name, package in _KEY_PACKAGES.items():
+        module = sys.modules.get(module_name)
+        version = getattr(module, "__version__", None)
+        if isinstance(version, str):
+            packages.append(f"{package}=={version}")
+    tags = {
+        "nbtrack.python": sys.version.split()[0],
+        "nbtrack.packages": " ".join(packages),
+    }
+    dirty = git_dirty()
+    if dirty is not None:
+        tags["nbtrack.git.dirty"] = str(dirty).lower()
+    return tags
+
+
+def git_dirty(start: Path | None = None) -> bool | None:
+    """Whether tracked files differ from the commit; None outside git or without git."""
+    folder = (start or Path.cwd()).resolve()
+    try:
+        if _git_dir(folder) is None:
+            return None
+        done = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return bool(done.stdout.strip()) if done.returncode == 0 else None

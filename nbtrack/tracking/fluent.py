@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from nbtrack import config
-from nbtrack.entities import FINISHED, Experiment, Run
+from nbtrack.entities import END_STATUSES, FINISHED, Experiment, Run
+from nbtrack.errors import InvalidValueError
 from nbtrack.store import queries
 from nbtrack.store.schema import DEFAULT_EXPERIMENT_NAME
 from nbtrack.store.store import Store, get_store
@@ -17,8 +18,6 @@ from nbtrack.tracking.validation import check_name
 
 if TYPE_CHECKING:
     import pandas as pd
-
-_experiment_name: str | None = None
 
 
 def _store() -> Store:
@@ -35,11 +34,10 @@ def set_experiment(name: str) -> Experiment:
     --------
     >>> nbtrack.set_experiment("churn-model")  # doctest: +SKIP
     """
-    global _experiment_name
     experiment = _store().write(
         queries.get_or_create_experiment, check_name(name, "experiment name")
     )
-    _experiment_name = experiment.name
+    _current.choose_experiment(experiment.name)
     return experiment
 
 
@@ -59,7 +57,7 @@ def list_experiments() -> list[Experiment]:
 
 
 def current_experiment_name() -> str:
-    return _experiment_name or DEFAULT_EXPERIMENT_NAME
+    return _current.experiment_name() or DEFAULT_EXPERIMENT_NAME
 
 
 # -- runs ----------------------------------------------------------------------------------------
@@ -108,6 +106,8 @@ def _parent_for_new_run(nested: bool) -> ActiveRun | None:
 
 def end_run(status: str = FINISHED) -> None:
     """End the active run (if any) with ``status``."""
+    if status not in END_STATUSES:
+        raise InvalidValueError(f"status {status!r} is not one of {', '.join(END_STATUSES)}")
     active = _current.top()
     if active is not None:
         active.end(status)

@@ -19,13 +19,20 @@ import time
 import traceback
 import uuid
 from collections.abc import Mapping
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from nbtrack import config
 from nbtrack.entities import END_STATUSES, FAILED, FINISHED, KILLED, Run
-from nbtrack.errors import InvalidValueError, NoActiveRunError, StoreBusyError
+from nbtrack.errors import (
+    InvalidValueError,
+    NoActiveRunError,
+    StoreBusyError,
+    StoreCorruptError,
+)
 from nbtrack.store import queries, records
+from nbtrack.store.schema import ARTIFACTS_FOLDER
 from nbtrack.store.store import Store, get_store
 from nbtrack.tracking import _current, capture
 from nbtrack.tracking.validation import (
@@ -288,7 +295,19 @@ def _format(exc: BaseException) -> str:
 def get_run(store: Store, run_id: str) -> Run:
     """A snapshot of ``run_id`` with its artifact folder as an absolute path."""
     run = store.read(queries.get_run, run_id)
-    return dataclasses.replace(run, artifact_uri=str(store.folder / run.artifact_uri))
+    return dataclasses.replace(run, artifact_uri=str(artifact_folder(store, run.artifact_uri)))
+
+
+def artifact_folder(store: Store, relative: str) -> Path:
+    """A run's artifact folder, which must lie in the store's own artifact folder."""
+    root = (store.folder / ARTIFACTS_FOLDER).resolve()
+    folder = (store.folder / relative).resolve()
+    if not folder.is_relative_to(root) or folder == root:
+        raise StoreCorruptError(
+            f"the store records the artifact folder {relative!r}, which is outside {root}; "
+            "the store file has been edited by hand or damaged"
+        )
+    return folder
 
 
 def start(
@@ -320,8 +339,7 @@ def start(
         host=config.host_name(),
     )
     run = ActiveRun(store, store.write(queries.insert_run, new), parent=parent)
-    if checked_tags:
-        run.set_tags(checked_tags)
+    run.set_tags({**capture.environment_tags(), **checked_tags})
     _current.push(run)
     return run
 
@@ -353,7 +371,9 @@ def _end_runs_at_exit() -> None:
         if run._pid != os.getpid():
             continue  # a forked child must not end its parent's runs
         try:
-            if crashed is not None:
+            if isinstance(crashed, KeyboardInterrupt):
+                run.end(KILLED, _format(crashed))
+            elif crashed is not None:
                 run.end(FAILED, _format(crashed))
             else:
                 run.end(FINISHED)

@@ -81,7 +81,8 @@ def param_value(key: str, value: object) -> tuple[str, str]:
     except (TypeError, ValueError) as exc:
         raise InvalidValueError(f"param {key!r}: {value!r} cannot be stored: {exc}") from None
     text = plain if isinstance(plain, str) else str(plain) if _is_scalar(plain) else encoded
-    size = len(encoded.encode())
+    # The limit is on the value itself: a str by its UTF-8 bytes, anything else by its JSON.
+    size = len((plain if isinstance(plain, str) else encoded).encode())
     if size > MAX_VALUE_BYTES:
         raise InvalidValueError(
             f"param {key!r} is {size} bytes; the limit is {MAX_VALUE_BYTES} (64 KiB): "

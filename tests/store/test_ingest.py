@@ -146,7 +146,8 @@ def test_ingested_segments_are_bookkept_until_their_journal_is_gone(store_path: 
         nbtrack.log_metric("m", 1.0)
     _fake_dead_journal(store_path, run.id, _points(run.id, 5), "ghost-4-0000dddd")
     get_store(store_path).flush()
-    get_store(store_path).flush()  # the dead journal's folder is gone by now
+    with nbtrack.start_run(run_id=run.id):
+        nbtrack.log_metric("m", 2.0)  # the next batch, when the dead journal's folder is gone
     with duckdb.connect(str(store_path), read_only=True) as con:
         journals = {j for (j,) in con.execute("SELECT journal FROM journal_segments").fetchall()}
     assert "ghost-4-0000dddd" not in journals

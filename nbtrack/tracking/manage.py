@@ -1,0 +1,76 @@
+"""Run and experiment management: rename, delete and restore, purge, export."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from nbtrack import config
+from nbtrack.entities import Experiment
+from nbtrack.store import queries
+from nbtrack.store.schema import ARTIFACTS_FOLDER
+from nbtrack.store.store import Store, get_store
+from nbtrack.tracking.validation import check_name
+
+EXPORTED_TABLES = ["experiments", "runs", "params", "metrics", "latest_metrics", "tags"]
+
+
+def _store() -> Store:
+    return get_store(config.resolve_store_path())
+
+
+def rename_run(run_id: str, name: str) -> None:
+    """Give a run another name."""
+    _store().write(queries.rename_run, check_name(run_id, "run_id"), check_name(name, "run name"))
+
+
+def delete_run(run_id: str) -> None:
+    """Hide a run from searches; its data and artifacts stay until ``nbtrack gc``."""
+    _store().write(queries.set_run_stage, check_name(run_id, "run_id"), "deleted")
+
+
+def restore_run(run_id: str) -> None:
+    """Bring back a deleted run (before ``nbtrack gc`` purged it)."""
+    _store().write(queries.set_run_stage, check_name(run_id, "run_id"), "active")
+
+
+def delete_experiment(name: str) -> Experiment:
+    """Hide an experiment and its runs; nothing is removed until ``nbtrack gc``."""
+    return _store().write(queries.set_experiment_stage, check_name(name, "experiment"), "deleted")
+
+
+def restore_experiment(name: str) -> Experiment:
+    """Bring back a deleted experiment with its runs."""
+    return _store().write(queries.set_experiment_stage, check_name(name, "experiment"), "active")
+
+
+@dataclass(frozen=True)
+class GcResult:
+    runs: int
+    experiments: int
+    metric_points: int
+    artifact_bytes: int
+
+
+def gc(progress: Callable[[int, int], None] | None = None) -> GcResult:
+    """Remove deleted runs and experiments for good, with their artifacts."""
+    store = _store()
+    purged = store.write(queries.purge_deleted)
+    root = (store.folder / ARTIFACTS_FOLDER).resolve()
+    freed = 0
+    for done, relative in enumerate(purged.artifact_folders, start=1):
+        folder = (store.folder / relative).resolve()
+        # Only ever inside the store's own artifact folder, whatever the row says.
+        if folder.is_relative_to(root) and folder != root and folder.is_dir():
+            freed += sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+            shutil.rmtree(folder)
+        if progress is not None:
+            progress(done, len(purged.artifact_folders))
+    return GcResult(purged.runs, purged.experiments, purged.metric_points, freed)
+
+
+def export(folder: str | Path, progress: Callable[[str], None] | None = None) -> list[Path]:
+    """Write every public table as Parquet into ``folder``, from one consistent snapshot."""
+    return _store().export(Path(folder), EXPORTED_TABLES, progress)
