@@ -142,7 +142,13 @@ def _runs_list(args: argparse.Namespace) -> int:
     if args.json:
         print(frame.to_json(orient="records", date_format="iso", date_unit="us"))
         return 0
-    print(_table(frame) if len(frame) else "no runs")
+    if not len(frame):
+        print("no runs")
+        return 0
+    # A terminal table: the duration instead of the end, and no system tags (--json has all).
+    frame.insert(5, "duration", (frame["end_time"] - frame["start_time"]).dt.total_seconds())
+    shown = [c for c in frame.columns if c not in ("end_time", "experiment")]
+    print(_table(frame[[c for c in shown if not c.startswith("tags.nbtrack.")]]))
     return 0
 
 

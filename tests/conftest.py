@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from nbtrack import config
@@ -37,3 +39,15 @@ def child_env(store_path: Path) -> dict[str, str]:
     env["NBTRACK_URI"] = str(store_path)
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")])
     return env
+
+
+@contextmanager
+def raw_connection(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """DuckDB itself on the store file, for checks below the API.
+
+    This process's stores are closed first: their flusher thread may hold the file, and one
+    process cannot attach a file twice.
+    """
+    store_module.close_all()
+    with duckdb.connect(str(path), read_only=read_only) as con:
+        yield con

@@ -70,6 +70,7 @@ def ingest(con: duckdb.DuckDBPyConnection, paths: Iterable[Path]) -> IngestResul
         }
         # Each statement costs a little even on no rows: run only those the batch needs.
         for kind, apply in (
+            ("start", _insert_started_runs),
             ("end", _apply_run_ends),
             ("p", _insert_params),
             ("g", _upsert_tags),
@@ -104,10 +105,25 @@ def _already_ingested(con: duckdb.DuckDBPyConnection, journals: set[str]) -> set
     return {(journal, int(segment)) for journal, segment in rows}
 
 
+def _insert_started_runs(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        f"""
+        INSERT INTO runs (run_id, experiment_id, run_name, status, start_time, end_time,
+            last_seen, lifecycle_stage, parent_run_id, source, source_name, git_commit, user_id,
+            host, owner, owner_pid, error, artifact_uri)
+        SELECT r, j->>'$.experiment_id', j->>'$.name', 'RUNNING', t, NULL, t, 'active',
+               j->>'$.parent_run_id', j->>'$.source', j->>'$.source_name', j->>'$.git_commit',
+               j->>'$.user', j->>'$.host', regexp_extract(filename, '([^/]+)/[^/]+$', 1),
+               CAST(j->>'$.owner_pid' AS BIGINT), NULL, j->>'$.artifact_uri'
+        FROM {_BATCH} AS b
+        WHERE k = 'start' AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.run_id = b.r)
+        """  # noqa: S608
+    )
+
+
 def _apply_run_ends(con: duckdb.DuckDBPyConnection) -> None:
-    # Runs are created and reopened directly under the lock; only their end is journaled. An
-    # end counts only from the journal that owns the run: once another process has reopened
-    # it, a late end from the old owner must not close it.
+    # An end counts only from the journal that owns the run: once another process has
+    # reopened it, a late end from the old owner must not close it.
     con.execute(
         f"""
         UPDATE runs SET status = e.x, end_time = e.t, error = e.j,

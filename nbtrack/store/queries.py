@@ -196,55 +196,14 @@ def resume_state(con: duckdb.DuckDBPyConnection, run_id: str) -> ResumeState:
     return ResumeState(run, params_json, last_seq, {key: step for key, step, _ in rows})
 
 
-@dataclass(frozen=True)
-class NewRun:
-    """What a run records when it starts."""
-
-    run_id: str
-    name: str
-    experiment: str
-    start_time: int
-    owner: str
-    owner_pid: int
-    parent_run_id: str | None = None
-    source: str | None = None
-    source_name: str | None = None
-    git_commit: str | None = None
-    user: str | None = None
-    host: str | None = None
-
-
-def insert_run(con: duckdb.DuckDBPyConnection, run: NewRun) -> Run:
-    """Create a run in ``run.experiment`` (a name or id; a new name is created)."""
-    experiment = find_experiment(con, run.experiment) or _insert_experiment(con, run.experiment)
+def experiment_for_runs(con: duckdb.DuckDBPyConnection, name_or_id: str) -> Experiment:
+    """The experiment new runs go to: by name, else by id, else a new one by that name."""
+    experiment = find_experiment(con, name_or_id) or _insert_experiment(con, name_or_id)
     if experiment.deleted:
         raise InvalidValueError(
             f"experiment {experiment.name!r} is deleted; restore it or use another experiment"
         )
-    artifact_uri = f"{experiment.artifact_location}/{run.run_id}/artifacts"
-    con.execute(
-        "INSERT INTO runs (run_id, experiment_id, run_name, status, start_time, end_time, "
-        "last_seen, lifecycle_stage, parent_run_id, source, source_name, git_commit, user_id, "
-        "host, owner, owner_pid, error, artifact_uri) "
-        "VALUES (?, ?, ?, 'RUNNING', ?, NULL, ?, 'active', ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
-        [
-            run.run_id,
-            experiment.id,
-            run.name,
-            run.start_time,
-            run.start_time,
-            run.parent_run_id,
-            run.source,
-            run.source_name,
-            run.git_commit,
-            run.user,
-            run.host,
-            run.owner,
-            run.owner_pid,
-            artifact_uri,
-        ],
-    )
-    return get_run(con, run.run_id)
+    return experiment
 
 
 def reopen_run(

@@ -1,7 +1,8 @@
 """The journal's record format: one JSON object per line, written here and read by ``ingest``.
 
-``k`` is the kind: ``m`` metric, ``p`` param, ``g`` tag, ``end`` the end of a run (a record too,
-so a run ended just before a crash still ends as it should). ``r`` run id, ``n`` key, ``v``
+``k`` is the kind: ``m`` metric, ``p`` param, ``g`` tag, ``start`` and ``end`` of a run (records
+too: starting or ending a run costs microseconds, and a run ended just before a crash still
+ends as it should). ``r`` run id, ``n`` key, ``v``
 metric value, ``s`` step, ``t`` time in microseconds, ``q`` order (a metric's per-run sequence,
 otherwise the journal's counter), ``x`` text, ``j`` JSON payload. NaN and ±Infinity are
 written as JSON5 literals, which DuckDB's ``read_json`` reads back exactly.
@@ -10,6 +11,7 @@ written as JSON5 literals, which DuckDB's ``read_json`` reads back exactly.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 COLUMNS = {
     "k": "VARCHAR",
@@ -48,4 +50,9 @@ def tag_line(run_id: str, key: str, value: str, at: int, order: int) -> str:
 
 def end_line(run_id: str, status: str, error: str | None, at: int, order: int) -> str:
     record = {"k": "end", "r": run_id, "x": status, "j": error, "t": at, "q": order}
+    return json.dumps(record, ensure_ascii=False) + "\n"
+
+
+def start_line(run_id: str, at: int, order: int, fields: dict[str, Any]) -> str:
+    record = {"k": "start", "r": run_id, "t": at, "q": order, "j": json.dumps(fields)}
     return json.dumps(record, ensure_ascii=False) + "\n"

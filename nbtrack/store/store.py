@@ -247,6 +247,12 @@ class Store:
                 )
                 self.journal.wake = self._flusher.wake
 
+    def flush_soon(self) -> None:
+        """Wake the flusher now instead of at its next tick (a run started or ended)."""
+        self._ensure_flusher()
+        assert self._flusher is not None
+        self._flusher.wake()
+
     def _flush_in_background(self, deadline_s: float) -> None:
         self.flush(deadline_s)
 

@@ -12,6 +12,7 @@ from nbtrack.entities import Experiment
 from nbtrack.store import queries
 from nbtrack.store.schema import ARTIFACTS_FOLDER
 from nbtrack.store.store import Store, get_store
+from nbtrack.tracking.run import forget_experiments
 from nbtrack.tracking.validation import check_name
 
 EXPORTED_TABLES = ["experiments", "runs", "params", "metrics", "latest_metrics", "tags"]
@@ -38,11 +39,13 @@ def restore_run(run_id: str) -> None:
 
 def delete_experiment(name: str) -> Experiment:
     """Hide an experiment and its runs; nothing is removed until ``nbtrack gc``."""
+    forget_experiments()
     return _store().write(queries.set_experiment_stage, check_name(name, "experiment"), "deleted")
 
 
 def restore_experiment(name: str) -> Experiment:
     """Bring back a deleted experiment with its runs."""
+    forget_experiments()
     return _store().write(queries.set_experiment_stage, check_name(name, "experiment"), "active")
 
 
@@ -57,6 +60,7 @@ class GcResult:
 def gc(progress: Callable[[int, int], None] | None = None) -> GcResult:
     """Remove deleted runs and experiments for good, with their artifacts."""
     store = _store()
+    forget_experiments()
     purged = store.write(queries.purge_deleted)
     root = (store.folder / ARTIFACTS_FOLDER).resolve()
     freed = 0

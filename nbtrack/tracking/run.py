@@ -19,12 +19,22 @@ import time
 import traceback
 import uuid
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from nbtrack import config
-from nbtrack.entities import END_STATUSES, FAILED, FINISHED, KILLED, Run
+from nbtrack.entities import (
+    END_STATUSES,
+    FAILED,
+    FINISHED,
+    KILLED,
+    RUNNING,
+    Experiment,
+    Run,
+    from_micros,
+)
 from nbtrack.errors import (
     InvalidValueError,
     NoActiveRunError,
@@ -47,9 +57,9 @@ from nbtrack.tracking.validation import (
 log = logging.getLogger("nbtrack")
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
-# How long ending a run waits for the lock before leaving its end record to the flusher.
-END_FLUSH_DEADLINE_S = 10.0
 CLOSED_BY_TAG = "nbtrack.closed_by"
+# How long starting or ending a run waits for the lock before leaving it to the flusher.
+WAIT_DEADLINE_S = 10.0
 
 
 class ActiveRun:
@@ -200,28 +210,25 @@ class ActiveRun:
 
     # -- ending --------------------------------------------------------------------------------
 
-    def end(self, status: str = FINISHED, error: str | None = None) -> None:
-        """End the run (FINISHED, FAILED or KILLED). Ending it again does nothing."""
+    def end(self, status: str = FINISHED, error: str | None = None, wait: bool = True) -> None:
+        """End the run (FINISHED, FAILED or KILLED). Ending it again does nothing.
+
+        With ``wait`` the end is in the store on return (see ``start``).
+        """
         if status not in END_STATUSES:
             raise InvalidValueError(f"status {status!r} is not one of {', '.join(END_STATUSES)}")
         if self._ended:
             return
         for child in reversed(_current.all_active()):
             if child.parent is self:
-                child.end(status)
+                child.end(status, wait=False)
         self._ended = True
         _current.remove(self)
         journal = self._store.journal
         self._append(
             records.end_line(self.id, status, error, time.time_ns() // 1000, journal.next_counter())
         )
-        try:
-            self._store.flush(deadline_s=END_FLUSH_DEADLINE_S)
-        except StoreBusyError as exc:
-            # The end is safe in the journal; the background flusher stores it when it can.
-            log.warning(
-                "nbtrack: %s; the end of run %s is stored once the lock frees", exc, self.id
-            )
+        _store_now_or_soon(self._store, wait)
 
     def __enter__(self) -> ActiveRun:
         self._depth += 1
@@ -310,14 +317,25 @@ def artifact_folder(store: Store, relative: str) -> Path:
     return folder
 
 
+_experiments: dict[tuple[Path, str], Experiment] = {}
+
+
 def start(
     *,
     name: str | None,
     experiment: str,
     tags: Mapping[str, Any] | None,
     parent: ActiveRun | None,
+    source: str | None = None,
+    source_name: str | None = None,
+    wait: bool = True,
 ) -> ActiveRun:
-    """Create a run in the current store and make it the active one."""
+    """Create a run in the current store and make it the active one.
+
+    The run's start is a journal record, like everything it logs. With ``wait`` it is in the
+    store when this returns, so other processes see the run at once; without (``%%track``,
+    where a cell must not pay ~15 ms for it) the flusher stores it within milliseconds.
+    """
     store = get_store(config.resolve_store_path())
     run_name = capture.run_name() if name is None else check_name(name, "run name")
     check_name(experiment, "experiment name")
@@ -325,23 +343,70 @@ def start(
     for key, value in checked_tags.items():
         check_name(key, "tag key")
         tag_value(key, value)
-    new = queries.NewRun(
-        run_id=uuid.uuid4().hex,
+    target = _experiment(store, experiment)
+    run_id = uuid.uuid4().hex
+    started = time.time_ns() // 1000
+    run = Run(
+        id=run_id,
         name=run_name,
-        experiment=experiment,
-        start_time=time.time_ns() // 1000,
-        owner=store.journal.id,
-        owner_pid=os.getpid(),
-        parent_run_id=None if parent is None else parent.id,
-        source_name=capture.source_name(),
+        experiment_id=target.id,
+        status=RUNNING,
+        start_time=from_micros(started) or datetime.now(UTC),
+        end_time=None,
+        source=source,
+        source_name=source_name if source_name is not None else capture.source_name(),
         git_commit=capture.git_commit(),
+        artifact_uri=f"{target.artifact_location}/{run_id}/artifacts",
+        parent_run_id=None if parent is None else parent.id,
         user=config.current_user(),
         host=config.host_name(),
     )
-    run = ActiveRun(store, store.write(queries.insert_run, new), parent=parent)
-    run.set_tags({**capture.environment_tags(), **checked_tags})
-    _current.push(run)
-    return run
+    fields = {
+        "experiment_id": run.experiment_id,
+        "name": run.name,
+        "parent_run_id": run.parent_run_id,
+        "source": run.source,
+        "source_name": run.source_name,
+        "git_commit": run.git_commit,
+        "user": run.user,
+        "host": run.host,
+        "owner_pid": os.getpid(),
+        "artifact_uri": run.artifact_uri,
+    }
+    journal = store.journal
+    store.journal.append(records.start_line(run_id, started, journal.next_counter(), fields))
+    active = ActiveRun(store, run, parent=parent)
+    active.set_tags({**capture.environment_tags(), **checked_tags})
+    _store_now_or_soon(store, wait)
+    _current.push(active)
+    return active
+
+
+def _store_now_or_soon(store: Store, wait: bool) -> None:
+    if not wait:
+        store.flush_soon()
+        return
+    try:
+        store.flush(deadline_s=WAIT_DEADLINE_S)
+    except StoreBusyError as exc:
+        # The record is safe in the journal; the background flusher stores it when it can.
+        log.warning("nbtrack: %s; it is stored once the lock frees", exc)
+        store.flush_soon()
+
+
+def _experiment(store: Store, name: str) -> Experiment:
+    # Get-or-create must happen under the lock (two kernels would make two "Default"s), but
+    # only once per experiment and process.
+    key = (store.path, name)
+    found = _experiments.get(key)
+    if found is None:
+        found = _experiments[key] = store.write(queries.experiment_for_runs, name)
+    return found
+
+
+def forget_experiments() -> None:
+    """Drop cached experiments (after one was deleted or restored)."""
+    _experiments.clear()
 
 
 def reopen(run_id: str, parent: ActiveRun | None) -> ActiveRun:

@@ -9,7 +9,6 @@ import textwrap
 import time
 from pathlib import Path
 
-import duckdb
 import pytest
 
 import nbtrack
@@ -17,6 +16,7 @@ from nbtrack.errors import StoreBusyError
 from nbtrack.store import gateway, records
 from nbtrack.store.journal import journal_root
 from nbtrack.store.store import get_store
+from tests.conftest import raw_connection
 
 
 def _fake_dead_journal(store_path: Path, run_id: str, lines: list[str], name: str) -> Path:
@@ -148,6 +148,6 @@ def test_ingested_segments_are_bookkept_until_their_journal_is_gone(store_path: 
     get_store(store_path).flush()
     with nbtrack.start_run(run_id=run.id):
         nbtrack.log_metric("m", 2.0)  # the next batch, when the dead journal's folder is gone
-    with duckdb.connect(str(store_path), read_only=True) as con:
+    with raw_connection(store_path, read_only=True) as con:
         journals = {j for (j,) in con.execute("SELECT journal FROM journal_segments").fetchall()}
     assert "ghost-4-0000dddd" not in journals

@@ -9,6 +9,7 @@ import pytest
 
 import nbtrack
 from nbtrack.tracking import manage
+from tests.conftest import raw_connection
 
 
 def _run_with_artifact(name: str, experiment: str = "Default") -> tuple[str, Path]:
@@ -65,7 +66,7 @@ def test_gc_never_removes_a_folder_outside_the_artifact_root(store_path: Path) -
     outside.mkdir()
     (outside / "keep.txt").write_text("keep")
     nbtrack.flush()
-    with duckdb.connect(str(store_path)) as con:
+    with raw_connection(store_path) as con:
         con.execute("UPDATE runs SET artifact_uri = '../precious/artifacts'")
     nbtrack.delete_run(run_id)
     manage.gc()

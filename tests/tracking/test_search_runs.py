@@ -5,11 +5,11 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pytest
 
 import nbtrack
+from tests.conftest import raw_connection
 
 
 @pytest.fixture
@@ -151,6 +151,6 @@ def test_sql_refuses_anything_but_reading_the_store(
     assert not (store_path.parent / "stolen.csv").exists()
     assert not (store_path.parent / "other.duckdb").exists()
     nbtrack.flush()
-    with duckdb.connect(str(store_path), read_only=True) as con:
+    with raw_connection(store_path, read_only=True) as con:
         assert con.execute("SELECT count(*) FROM runs").fetchone() == (4,)
         assert con.execute("SELECT count(*) FROM metrics").fetchone() == (10,)
