@@ -31,6 +31,7 @@ from nbtrack.tracking.artifacts import (
     log_figure,
     log_text,
 )
+from nbtrack.tracking.diff import RunDiff, diff
 from nbtrack.tracking.fluent import (
     active_run,
     create_experiment,
@@ -60,6 +61,14 @@ from nbtrack.tracking.manage import (
 from nbtrack.tracking.run import ActiveRun
 from nbtrack.tracking.search import search_runs, sql
 
+
+def load_ipython_extension(ipython: object) -> None:
+    """``%load_ext nbtrack``: registers ``%%track`` and ``%nbtrack`` (IPython loaded here)."""
+    from nbtrack.magic.extension import load
+
+    load(ipython)  # type: ignore[arg-type]
+
+
 __all__ = [
     "ActiveRun",
     "Experiment",
@@ -69,6 +78,7 @@ __all__ = [
     "NoActiveRunError",
     "NotFoundError",
     "Run",
+    "RunDiff",
     "SchemaVersionError",
     "StoreBusyError",
     "StoreCorruptError",
@@ -79,6 +89,7 @@ __all__ = [
     "create_experiment",
     "delete_experiment",
     "delete_run",
+    "diff",
     "download_artifacts",
     "end_run",
     "flush",
@@ -89,6 +100,7 @@ __all__ = [
     "last_run",
     "list_artifacts",
     "list_experiments",
+    "load_ipython_extension",
     "load_dict",
     "load_text",
     "log_artifact",

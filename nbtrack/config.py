@@ -76,6 +76,11 @@ def _as_store_path(value: str | os.PathLike[str], origin: str) -> Path:
     return path.resolve()
 
 
+def jupyter_session_name() -> str | None:
+    """The notebook path jupyter_server gives its kernels (JPY_SESSION_NAME), if any."""
+    return os.environ.get("JPY_SESSION_NAME") or None
+
+
 def current_user() -> str:
     """The login name recorded on runs, or ``"unknown"``."""
     try:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -83,3 +86,156 @@ class Run:
 
     def __repr__(self) -> str:
         return f"<Run {self.name!r} id={self.id} status={self.status}>"
+
+    # Jupyter calls the two methods below on display, so they build strings and nothing else.
+
+    def summary_text(self) -> str:
+        """The run in a line (two for a FAILED run: its error), for consoles and text/plain.
+
+        Examples
+        --------
+        >>> run.summary_text()  # doctest: +SKIP
+        "run 'swift-otter-042' FINISHED in 1.2 s · lr=0.1 epochs=3 · acc=0.9512 loss=0.1201"
+        """
+        took = format_duration(self.duration)
+        parts = [f"run {self.name!r} {self.status}"]
+        if took:
+            parts[0] += f" {'for' if self.status == RUNNING else 'in'} {took}"
+        if self.params:
+            parts.append(_first(f"{k}={format_value(v, 24)}" for k, v in self.params.items()))
+        if self.metrics:
+            parts.append(_first(f"{k}={format_number(v)}" for k, v in self.metrics.items()))
+        text = " · ".join(parts)
+        error = last_line(self.error) if self.status == FAILED else ""
+        return f"{text}\n  {error}" if error else text
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        # IPython's text/plain: the summary reads better in a console than the repr.
+        printer.text(repr(self) if cycle else self.summary_text())
+
+    def _repr_html_(self) -> str:
+        e = html.escape
+        parts = [_heading_html(self)]
+        if self.status == FAILED and (error := last_line(self.error)):
+            parts.append(f'<div style="{MONO_STYLE};color:rgb({_RED})">{e(error)}</div>')
+        tables = _table("params", [(k, format_value(v)) for k, v in self.params.items()], "left")
+        tables += _table("metrics", [(k, format_number(v)) for k, v in self.metrics.items()])
+        if tables:
+            parts.append(f'<div style="{_ROW};gap:4px 28px">{tables}</div>')
+        chips = "".join(
+            f'<span style="{_CHIP}">{e(key)}={e(format_value(value))}</span>'
+            for key, value in self.tags.items()
+            if not key.startswith(HIDDEN_TAG_PREFIX)
+        )
+        if chips:
+            parts.append(f'<div style="{_ROW};gap:4px">{chips}</div>')
+        parts.append(f'<div style="{_ID}">{e(self.id)}</div>')
+        return f'<div style="{CARD_STYLE}">{"".join(parts)}</div>'
+
+
+# -- display helpers, shared with the diff view ---------------------------------------------------
+# Inline styles only, so a saved notebook shows the same thing anywhere; mid-tone colours on
+# translucent backgrounds stay readable in light and dark Jupyter themes alike.
+
+_BLUE, _GREEN, _RED, _GREY = "33,150,243", "46,160,67", "229,57,53", "128,128,128"
+STATUS_COLOURS: Final = {RUNNING: _BLUE, FINISHED: _GREEN, FAILED: _RED, KILLED: _GREY}
+HIDDEN_TAG_PREFIX: Final = "nbtrack."
+MONO_STYLE = "font-family:var(--jp-code-font-family,ui-monospace,SFMono-Regular,Menlo,monospace)"
+CARD_STYLE = (
+    "display:inline-block;max-width:100%;box-sizing:border-box;padding:8px 12px;"
+    "border:1px solid rgba(128,128,128,.35);border-radius:6px;line-height:1.45;"
+    "font-family:var(--jp-ui-font-family,system-ui,sans-serif);font-size:13px;text-align:left"
+)
+_ROW = "display:flex;flex-wrap:wrap;margin-top:6px"
+_ID = f"{MONO_STYLE};font-size:.8em;opacity:.55;margin-top:6px"
+_CHIP = "background:rgba(128,128,128,.15);border-radius:3px;padding:0 5px;font-size:.9em"
+_CELL = "border:none;padding:1px 14px 1px 0;vertical-align:top;background:transparent"
+_MAX_ROWS = 20
+
+
+def format_duration(delta: dt.timedelta | None) -> str:
+    """A duration as a person says it: '340 ms', '1.2 s', '3 min 4 s', '2 h 5 min'."""
+    if delta is None:
+        return ""
+    seconds = max(delta.total_seconds(), 0.0)
+    if seconds < 0.9995:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 59.95:
+        return f"{seconds:.1f} s"
+    if (whole := round(seconds)) < 3600:
+        return f"{whole // 60} min {whole % 60} s"
+    if (minutes := round(seconds / 60)) < 24 * 60:
+        return f"{minutes // 60} h {minutes % 60} min"
+    hours = round(seconds / 3600)
+    return f"{hours // 24} d {hours % 24} h"
+
+
+def format_number(value: float) -> str:
+    """A metric value to 4 significant digits; whole numbers in full, NaN as 'NaN'."""
+    value = float(value)
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    if value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:.4g}"
+
+
+def format_value(value: Any, limit: int = 60) -> str:
+    """A param or tag value as text on one line, cut to ``limit`` characters."""
+    text = (value if isinstance(value, str) else repr(value)).replace("\n", "↵")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def last_line(text: str | None) -> str:
+    """The last non-blank line of a traceback: the exception and its message."""
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+def status_badge(status: str) -> str:
+    rgb = STATUS_COLOURS.get(status, _GREY)
+    return (
+        f'<span style="background:rgba({rgb},.15);color:rgb({rgb});border:1px solid '
+        f'rgba({rgb},.45);border-radius:9px;padding:0 7px;font-size:.8em;font-weight:600">'
+        f"{html.escape(status)}</span>"
+    )
+
+
+def _heading_html(run: Run) -> str:
+    e = html.escape
+    took = format_duration(run.duration)
+    when = run.start_time.astimezone().strftime("%Y-%m-%d %H:%M")
+    facts = [f"{took} so far" if run.status == RUNNING else took] if took else []
+    facts.append(f'<span title="{e(run.start_time.isoformat())}">started {when}</span>')
+    return (
+        f'<div style="display:flex;flex-wrap:wrap;align-items:baseline;gap:2px 10px">'
+        f'<strong style="font-size:1.1em">{e(run.name)}</strong>{status_badge(run.status)}'
+        f'<span style="opacity:.7">{" · ".join(facts)}</span></div>'
+    )
+
+
+def _first(items: Iterable[str], limit: int = 8) -> str:
+    shown = list(items)
+    more = f" …+{len(shown) - limit}" if len(shown) > limit else ""
+    return " ".join(shown[:limit]) + more
+
+
+def _table(title: str, rows: list[tuple[str, str]], align: str = "right") -> str:
+    if not rows:
+        return ""
+    e = html.escape
+    body = "".join(
+        f'<tr style="background:transparent"><td style="{_CELL};text-align:left;opacity:.75">'
+        f'{e(key)}</td><td style="{_CELL};text-align:{align};{MONO_STYLE}">{e(value)}</td></tr>'
+        for key, value in rows[:_MAX_ROWS]
+    )
+    if len(rows) > _MAX_ROWS:
+        more = f"… {len(rows) - _MAX_ROWS} more"
+        body += f'<tr><td colspan="2" style="{_CELL};text-align:left;opacity:.6">{more}</td></tr>'
+    return (
+        f'<table style="border-collapse:collapse;margin:0;font-size:inherit"><thead><tr>'
+        f'<th colspan="2" style="{_CELL};text-align:left;font-weight:600;opacity:.6">{title}</th>'
+        f"</tr></thead><tbody>{body}</tbody></table>"
+    )

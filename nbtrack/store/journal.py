@@ -278,6 +278,14 @@ def dead_journals(root: Path, own: str | None) -> Iterator[DeadJournal]:
             yield dead
 
 
+def any_dead_journal(root: Path, own: str | None) -> bool:
+    """Whether a journal under ``root`` was left by a process that is gone (locks released)."""
+    for journal in dead_journals(root, own):
+        journal.release(remove=False)
+        return True
+    return False
+
+
 def is_live(folder: Path) -> bool:
     """Whether the process that owns the journal ``folder`` still runs."""
     dead = _try_take(folder, trim=False)

@@ -43,107 +43,88 @@ def search_runs(
     include_deleted: bool,
     with_min_max: bool = False,
 ) -> pd.DataFrame:
-    """One row per matching run: the base columns, then params.*, metrics.*, tags.*."""
+    """One row per matching run: the base columns, then params.*, metrics.*, tags.*.
+
+    DuckDB's PIVOT turns the long tables wide: one column per key, named from the data,
+    with no identifier ever written into the SQL by us.
+    """
     import pandas as pd
 
     where_sql, where_params = where
     order_sql, order_params = order
-    runs = con.execute(
+    con.execute(
         f"""
-        SELECT r.run_id, r.run_name, e.name AS experiment, r.status, r.start_time, r.end_time
+        CREATE OR REPLACE TEMP TABLE {_SELECTED} AS
+        SELECT row_number() OVER (ORDER BY {order_sql}) AS ord,
+               r.run_id, r.run_name, e.name AS experiment, r.status, r.start_time, r.end_time
         FROM runs r JOIN experiments e ON e.experiment_id = r.experiment_id
         WHERE list_contains(?, r.experiment_id)
           AND (? OR (r.lifecycle_stage = 'active' AND e.lifecycle_stage = 'active'))
           AND ({where_sql})
-        ORDER BY {order_sql}
+        ORDER BY ord
         LIMIT ?
         """,  # noqa: S608 (fragments are fixed SQL from nbtrack's grammar; values are bound)
-        [list(experiment_ids), include_deleted, *where_params, *order_params, max_results],
-    ).fetchnumpy()
-    frame = pd.DataFrame({column: runs[column] for column in BASE_COLUMNS})
+        [*order_params, list(experiment_ids), include_deleted, *where_params, max_results],
+    )
+    try:
+        kinds = dict(
+            con.execute(
+                f"SELECT p.key, list(DISTINCT json_type(p.value_json)) FROM params p "  # noqa: S608
+                f"JOIN {_SELECTED} s ON s.run_id = p.run_id GROUP BY p.key"
+            ).fetchall()
+        )
+        wide = [_pivot("params", "'params.' || t.key", "t.value")] if kinds else []
+        has_metrics, has_tags = con.execute(
+            f"SELECT EXISTS (SELECT 1 FROM latest_metrics t JOIN {_SELECTED} s USING (run_id)), "  # noqa: S608
+            f"EXISTS (SELECT 1 FROM tags t JOIN {_SELECTED} s USING (run_id))"
+        ).fetchone() or (False, False)
+        if has_metrics:
+            wide.append(_pivot("latest_metrics", "'metrics.' || t.key", "t.value"))
+            if with_min_max:
+                for stat in ("min", "max"):
+                    label = f"'metrics.' || t.key || '.{stat}'"
+                    wide.append(_pivot("latest_metrics", label, f"t.{stat}_value"))
+        if has_tags:
+            wide.append(_pivot("tags", "'tags.' || t.key", "t.value"))
+        ctes = ", ".join(f"w{n} AS ({sql})" for n, sql in enumerate(wide))
+        joins = " ".join(f"LEFT JOIN w{n} USING (ord)" for n in range(len(wide)))
+        query = f"SELECT * EXCLUDE (ord) FROM {_SELECTED} {joins} ORDER BY ord"  # noqa: S608
+        frame = con.execute(f"WITH {ctes} {query}" if ctes else query).df()
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {_SELECTED}")
     for column in ("start_time", "end_time"):
         frame[column] = pd.to_datetime(frame[column], unit="us", utc=True)
-    ids = list(frame["run_id"])
-    parts = [frame.set_index("run_id")]
-    if ids:
-        parts.append(_params_wide(con, ids))
-        parts.append(_metrics_wide(con, ids, with_min_max))
-        parts.append(_tags_wide(con, ids))
-    wide = pd.concat(parts, axis=1).reindex(ids) if len(parts) > 1 else parts[0]
-    return wide.rename_axis("run_id").reset_index()
+    for key, types in kinds.items():
+        _type_param_column(frame, f"params.{key}", set(types))
+    metrics = sorted(c for c in frame.columns if c.startswith("metrics."))
+    rest = [c for c in frame.columns if not c.startswith("metrics.") and not c.startswith("tags.")]
+    tags = [c for c in frame.columns if c.startswith("tags.")]
+    return frame[rest + metrics + tags]
 
 
-def _long(con: duckdb.DuckDBPyConnection, sql: str, ids: list[str]) -> dict[str, Any]:
-    result: dict[str, Any] = con.execute(sql, [ids]).fetchnumpy()
-    return result
+_SELECTED = "nbtrack_selected_runs"
 
 
-def _params_wide(con: duckdb.DuckDBPyConnection, ids: list[str]) -> pd.DataFrame:
+def _pivot(table: str, label: str, value: str) -> str:
+    # Only fixed table and column names from this module reach the SQL text.
+    source = f"SELECT s.ord, {label} AS k, {value} AS v FROM {table} t "  # noqa: S608
+    joined = f"{source} JOIN {_SELECTED} s ON s.run_id = t.run_id"
+    return f"PIVOT ({joined}) ON k USING first(v) GROUP BY ord"
+
+
+def _type_param_column(frame: pd.DataFrame, column: str, types: set[str]) -> None:
+    """Params come back as text; a column of numbers becomes numeric, of bools boolean.
+    Anything mixed stays text, as MLflow shows it."""
     import pandas as pd
 
-    rows = _long(
-        con,
-        "SELECT run_id, key, value, json_type(value_json) AS kind FROM params "
-        "WHERE run_id IN (SELECT unnest(?)) ORDER BY key",
-        ids,
-    )
-    long = pd.DataFrame(rows)
-    if long.empty:
-        return pd.DataFrame(index=pd.Index([], name="run_id"))
-    columns = {}
-    for key, group in long.groupby("key", sort=True):
-        values = group.set_index("run_id")["value"]
-        kinds = set(group["kind"])
-        # A column of numbers is numeric, of bools is boolean; anything mixed stays text, as
-        # MLflow shows it.
-        if kinds <= {"BIGINT", "UBIGINT"}:
-            values = pd.to_numeric(values).astype("Int64")
-        elif kinds <= {"BIGINT", "UBIGINT", "DOUBLE"}:
-            values = pd.to_numeric(values)
-        elif kinds == {"BOOLEAN"}:
-            values = values.map({"True": True, "False": False}).astype("boolean")
-        columns[f"params.{key}"] = values
-    return pd.DataFrame(columns)
-
-
-def _metrics_wide(
-    con: duckdb.DuckDBPyConnection, ids: list[str], with_min_max: bool
-) -> pd.DataFrame:
-    import pandas as pd
-
-    long = pd.DataFrame(
-        _long(
-            con,
-            "SELECT run_id, key, value, min_value, max_value FROM latest_metrics "
-            "WHERE run_id IN (SELECT unnest(?))",
-            ids,
-        )
-    )
-    if long.empty:
-        return pd.DataFrame(index=pd.Index([], name="run_id"))
-    wide = long.pivot(index="run_id", columns="key", values="value")
-    wide.columns = [f"metrics.{key}" for key in wide.columns]
-    if not with_min_max:
-        return wide.sort_index(axis=1)
-    parts = [wide]
-    for stat in ("min", "max"):
-        extra = long.pivot(index="run_id", columns="key", values=f"{stat}_value")
-        extra.columns = [f"metrics.{key}.{stat}" for key in extra.columns]
-        parts.append(extra)
-    return pd.concat(parts, axis=1).sort_index(axis=1)
-
-
-def _tags_wide(con: duckdb.DuckDBPyConnection, ids: list[str]) -> pd.DataFrame:
-    import pandas as pd
-
-    long = pd.DataFrame(
-        _long(con, "SELECT run_id, key, value FROM tags WHERE run_id IN (SELECT unnest(?))", ids)
-    )
-    if long.empty:
-        return pd.DataFrame(index=pd.Index([], name="run_id"))
-    wide = long.pivot(index="run_id", columns="key", values="value")
-    wide.columns = [f"tags.{key}" for key in wide.columns]
-    return wide.sort_index(axis=1)
+    if column not in frame:
+        return
+    if types <= {"BIGINT", "UBIGINT"}:
+        frame[column] = pd.to_numeric(frame[column]).astype("Int64")
+    elif types <= {"BIGINT", "UBIGINT", "DOUBLE"}:
+        frame[column] = pd.to_numeric(frame[column])
+    elif types == {"BOOLEAN"}:
+        frame[column] = frame[column].map({"True": True, "False": False}).astype("boolean")
 
 
 def run_sql(con: duckdb.DuckDBPyConnection, query: str) -> pd.DataFrame:

@@ -19,8 +19,8 @@ from nbtrack.errors import StoreError, StoreReadOnlyError
 from nbtrack.store import gateway
 from nbtrack.store.flusher import Flusher
 from nbtrack.store.ingest import IngestResult, forget_journals, ingest, mark_killed
-from nbtrack.store.journal import DeadJournal, Journal, dead_journals
-from nbtrack.store.schema import check_readable, ensure_schema
+from nbtrack.store.journal import DeadJournal, Journal, any_dead_journal, dead_journals
+from nbtrack.store.schema import SCHEMA_VERSION, check_readable, ensure_schema
 
 if TYPE_CHECKING:
     import duckdb
@@ -31,6 +31,10 @@ log = logging.getLogger("nbtrack")
 P = ParamSpec("P")
 T = TypeVar("T")
 Query = Callable[Concatenate["duckdb.DuckDBPyConnection", P], T]
+
+
+class _NeedsWrite(Exception):
+    """The store must be created or migrated before it can be read."""
 
 
 class Store:
@@ -61,10 +65,13 @@ class Store:
                     f"cannot create the folder of the store {self.path}: {exc}"
                 ) from exc
         with gateway.connect(self.path, read_only=read_only, deadline_s=deadline_s) as con:
-            if read_only:
-                check_readable(con, self.path)
-            elif not self._schema_ready:
+            if not read_only and not self._schema_ready:
                 ensure_schema(con, self.path)
+                self._schema_ready = True
+            elif read_only and not self._schema_ready:
+                if check_readable(con, self.path) != SCHEMA_VERSION:
+                    raise _NeedsWrite
+                # Checked once per process, as on the read-write side.
                 self._schema_ready = True
             yield con
 
@@ -74,9 +81,16 @@ class Store:
         *args: P.args,
         **kwargs: P.kwargs,
     ) -> T:
-        """Run ``query(con, ...)`` after this process's records are in the store."""
-        if self._schema_ready and not self.journal.has_pending():
-            return self._read_only(query, *args, **kwargs)
+        """Run ``query(con, ...)`` after this process's records are in the store.
+
+        Read-only (several processes may read at once) unless something must be written
+        first: this process's records, journals left by dead processes, or a schema to create.
+        """
+        if self._nothing_to_write():
+            try:
+                return self._read_only(query, *args, **kwargs)
+            except _NeedsWrite:
+                pass
         try:
             with self._connect(read_only=False, deadline_s=gateway.DEFAULT_DEADLINE_S) as con:
                 self._ingest_pending(con)
@@ -86,6 +100,11 @@ class Store:
             if self.journal.has_pending() or not self.path.exists():
                 raise
             return self._read_only(query, *args, **kwargs)
+
+    def _nothing_to_write(self) -> bool:
+        if self.journal.has_pending() or not self.path.exists():
+            return False
+        return not any_dead_journal(self.journal.root, self.journal.name)
 
     def _read_only(self, query: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         with self._connect(read_only=True, deadline_s=gateway.DEFAULT_DEADLINE_S) as con:

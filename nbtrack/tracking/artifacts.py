@@ -17,7 +17,6 @@ import os
 import re
 import secrets
 import shutil
-import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -29,7 +28,7 @@ from nbtrack import config
 from nbtrack.errors import InvalidValueError, NotFoundError
 from nbtrack.store.store import get_store
 from nbtrack.tracking import _current
-from nbtrack.tracking.run import ActiveRun, get_run
+from nbtrack.tracking.run import get_run
 from nbtrack.tracking.validation import check_name
 
 ACCEPTED = (
@@ -43,7 +42,6 @@ _DRIVE = re.compile(r"^[A-Za-z]:")
 _LISTED_IN_ERRORS = 20
 
 # The folder of each active run, resolved once: finding it costs a read of the store.
-_active_roots: weakref.WeakKeyDictionary[ActiveRun, Path] = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -462,11 +460,7 @@ def _entries(root: Path, folder: Path) -> list[tuple[str, Path]]:
 
 
 def _active_root() -> Path:
-    run = _current.get_run()
-    root = _active_roots.get(run)
-    if root is None:
-        root = _active_roots[run] = Path(run.snapshot().artifact_uri).resolve()
-    return root
+    return _current.get_run().artifact_dir
 
 
 def _run_root(run_id: str) -> Path:

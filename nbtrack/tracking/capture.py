@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 import subprocess
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 _ADJECTIVES = (
@@ -108,7 +110,7 @@ _KEY_PACKAGES = {
 
 
 def environment_tags() -> dict[str, str]:
-    """Python and the versions of key packages this process has imported; git's dirty flag."""
+    """Python and the versions of key packages this process has imported."""
     from nbtrack._version import __version__
 
     packages = [f"nbtrack=={__version__}"]
@@ -117,14 +119,23 @@ def environment_tags() -> dict[str, str]:
         version = getattr(module, "__version__", None)
         if isinstance(version, str):
             packages.append(f"{package}=={version}")
-    tags = {
+    return {
         "nbtrack.python": sys.version.split()[0],
         "nbtrack.packages": " ".join(packages),
     }
-    dirty = git_dirty()
-    if dirty is not None:
-        tags["nbtrack.git.dirty"] = str(dirty).lower()
-    return tags
+
+
+def git_dirty_later(record: Callable[[bool], None]) -> None:
+    """Find git's dirty flag in a thread and hand it to ``record``: ``git status`` takes
+    milliseconds to seconds, which a run's start must not wait for."""
+    folder = Path.cwd()
+
+    def look() -> None:
+        dirty = git_dirty(folder)
+        if dirty is not None:
+            record(dirty)
+
+    threading.Thread(target=look, name="nbtrack-git-status", daemon=True).start()
 
 
 def git_dirty(start: Path | None = None) -> bool | None:

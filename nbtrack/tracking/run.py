@@ -58,6 +58,7 @@ log = logging.getLogger("nbtrack")
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 CLOSED_BY_TAG = "nbtrack.closed_by"
+GIT_DIRTY_TAG = "nbtrack.git.dirty"
 # How long starting or ending a run waits for the lock before leaving it to the flusher.
 WAIT_DEADLINE_S = 10.0
 
@@ -93,6 +94,14 @@ class ActiveRun:
         self._depth = 0
         self._ended = False
         self._name = run.name
+        self._run = run
+        self.artifact_dir = artifact_folder(store, run.artifact_uri)
+        # What this process logged, for a summary that needs no store read.
+        self._latest: dict[str, float] = {}
+        self._tags: dict[str, str] = {}
+        self._status = run.status
+        self._end_time: int | None = None
+        self._error: str | None = None
 
     # -- logging -------------------------------------------------------------------------------
 
@@ -111,6 +120,7 @@ class ActiveRun:
         elif type(step) is not int or not _INT64_MIN <= step <= _INT64_MAX:
             step = step_value(key, step)
         self._last_step[key] = step
+        self._latest[key] = value
         self._append(
             records.metric_line(
                 self._prefix, key_json, value, step, time.time_ns() // 1000, next(self._seq)
@@ -132,6 +142,7 @@ class ActiveRun:
         for key_json, key, value in checked:
             point_step = self._last_step.get(key, -1) + 1 if step is None else step
             self._last_step[key] = point_step
+            self._latest[key] = value
             lines.append(
                 records.metric_line(self._prefix, key_json, value, point_step, now, next(self._seq))
             )
@@ -182,6 +193,11 @@ class ActiveRun:
             self._append(text, records=len(new))
             self._params.update(new)
 
+    def param_keys(self) -> set[str]:
+        """The params this run has (logged here, or before it was reopened)."""
+        with self._params_lock:
+            return set(self._params)
+
     def set_tag(self, key: str, value: Any) -> None:
         """Set a tag; setting it again replaces the value."""
         self.set_tags({key: value})
@@ -201,6 +217,16 @@ class ActiveRun:
         )
         if text:
             self._append(text, records=len(checked))
+            self._tags.update(checked)
+
+    def record_tag(self, key: str, value: str) -> None:
+        """A tag nbtrack itself adds, possibly after the run ended (a capture that finished
+        late); the key and value are nbtrack's own, so they are not checked again."""
+        journal = self._store.journal
+        self._append(
+            records.tag_line(self.id, key, value, time.time_ns() // 1000, journal.next_counter())
+        )
+        self._tags[key] = value
 
     def _raise_ended(self) -> None:
         raise NoActiveRunError(
@@ -223,10 +249,13 @@ class ActiveRun:
             if child.parent is self:
                 child.end(status, wait=False)
         self._ended = True
+        self._status = status
+        self._end_time = time.time_ns() // 1000
+        self._error = error
         _current.remove(self)
         journal = self._store.journal
         self._append(
-            records.end_line(self.id, status, error, time.time_ns() // 1000, journal.next_counter())
+            records.end_line(self.id, status, error, self._end_time, journal.next_counter())
         )
         _store_now_or_soon(self._store, wait)
 
@@ -259,6 +288,19 @@ class ActiveRun:
         return self._ended
 
     # -- reading back --------------------------------------------------------------------------
+
+    def local_view(self) -> Run:
+        """The run as this process logged it, without reading the store (for summaries)."""
+        return dataclasses.replace(
+            self._run,
+            status=self._status,
+            end_time=from_micros(self._end_time),
+            params={key: json.loads(value) for key, value in self._params.items()},
+            metrics=dict(self._latest),
+            tags={**self._run.tags, **self._tags},
+            error=self._error,
+            artifact_uri=str(self.artifact_dir),
+        )
 
     def snapshot(self) -> Run:
         """The run as the store holds it now (this process's records included)."""
@@ -377,6 +419,7 @@ def start(
     store.journal.append(records.start_line(run_id, started, journal.next_counter(), fields))
     active = ActiveRun(store, run, parent=parent)
     active.set_tags({**capture.environment_tags(), **checked_tags})
+    capture.git_dirty_later(lambda dirty: active.record_tag(GIT_DIRTY_TAG, str(dirty).lower()))
     _store_now_or_soon(store, wait)
     _current.push(active)
     return active

@@ -1,0 +1,1 @@
+"""The %%track and %nbtrack magics: thin IPython glue over tracking."""

@@ -1,0 +1,261 @@
+"""The ``%%track`` line, parsed: pure Python, so it is tested without IPython.
+
+Every bad line raises :class:`~nbtrack.errors.InvalidValueError` with one line that names the
+bad token and shows :data:`USAGE`; the magic turns it into IPython's ``UsageError``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import keyword
+import re
+import shlex
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
+
+from nbtrack.errors import InvalidValueError
+from nbtrack.tracking.validation import MAX_KEY_LENGTH, check_name, tag_value
+
+MAGIC = "%%track"
+
+USAGE = (
+    "%%track [--experiment NAME] [--name RUN] [--params a,b] [--metrics acc,loss] "
+    "[--tags k=v ...] [--run last|RUN_ID] [--notebook PATH]"
+)
+
+HELP = f"""Track this cell as one nbtrack run.
+
+Usage: {USAGE}
+
+The run records the cell's source, the notebook, the kernel, the git state and the timing.
+Top-level assignments of a literal in the cell (``lr = 0.1``, not inside loops or functions)
+become params; ``nbtrack.log_metric`` inside the cell logs to this run. A cell that raises
+marks the run FAILED and still shows its traceback; the stop button marks it KILLED.
+
+Options:
+  -e, --experiment NAME  log to this experiment (created if missing); later cells use it too
+  -n, --name RUN         the run's name (default: a generated one)
+  --params a,b           variables whose values before the cell become params
+                         (comma- or space-separated; the option may be repeated)
+  --metrics acc,loss     variables whose values after the cell become metrics
+  --tags k=v [k=v ...]   tags of the run; a value may contain '=';
+                         quote one with spaces: --tags note="first try"
+  --run last|RUN_ID      log to an existing run instead of a new one: the last run of
+                         this kernel, or a run id (32 hex characters)
+  --notebook PATH        the notebook to record, when it is not detected
+
+Values that start with '-' are written --name=-x; the line is split as a shell would, so
+quote backslashes and spaces ('C:\\runs\\a.ipynb').
+"""
+
+_RUN_ID = re.compile(r"[0-9a-fA-F]{32}")
+
+
+@dataclass(frozen=True)
+class TrackArgs:
+    """What a ``%%track`` line asks for; the defaults are an empty line."""
+
+    experiment: str | None = None
+    name: str | None = None
+    params: tuple[str, ...] = ()
+    metrics: tuple[str, ...] = ()
+    tags: dict[str, str] = field(default_factory=dict)
+    run: str | None = None
+    notebook: str | None = None
+
+
+def parse_track_line(line: str) -> TrackArgs:
+    """Parse what follows ``%%track`` on the first line of a cell.
+
+    Raises
+    ------
+    InvalidValueError
+        One line naming the bad token, then the usage.
+
+    Examples
+    --------
+    >>> parse_track_line("-e mnist --params lr,epochs --tags team=vision").params
+    ('lr', 'epochs')
+    """
+    try:
+        tokens = shlex.split(line)
+    except ValueError as exc:
+        raise _invalid(f"{str(exc).lower()} in {line.strip()!r}") from None
+    try:
+        parsed, extra = _PARSER.parse_known_args(tokens)
+    except argparse.ArgumentError as exc:
+        raise _invalid(_explain(exc)) from None
+    if extra:
+        raise _invalid(_unexpected(extra[0]))
+    try:
+        return TrackArgs(
+            experiment=_optional_name(parsed.experiment, "--experiment"),
+            name=_optional_name(parsed.name, "--name"),
+            params=_variables(parsed.params, "--params"),
+            metrics=_variables(parsed.metrics, "--metrics"),
+            tags=_tags(parsed.tags),
+            run=_run(parsed.run),
+            notebook=_notebook(parsed.notebook),
+        )
+    except InvalidValueError as exc:
+        raise _invalid(str(exc)) from None
+
+
+def split_track_cell(cell: str) -> tuple[str, str] | None:
+    """Split a cell into (its ``%%track`` line's arguments, its body), or None if untracked.
+
+    The magic must open the first non-blank line, at its very start, as IPython reads a cell
+    magic. The body is the rest of the cell exactly as typed (line endings included).
+
+    Examples
+    --------
+    >>> split_track_cell("%%track -e mnist\\nlr = 0.1\\n")
+    ('-e mnist', 'lr = 0.1\\n')
+    >>> split_track_cell("%%tracker\\n") is None
+    True
+    """
+    # splitlines is what IPython splits a cell with, so both agree on where the line ends.
+    lines = cell.splitlines(keepends=True)
+    first = next((i for i, text in enumerate(lines) if not text.isspace()), None)
+    if first is None or not lines[first].startswith(MAGIC):
+        return None
+    after = lines[first][len(MAGIC) :]
+    if after and not after[0].isspace():
+        return None  # another magic whose name starts with "track"
+    return after.strip(), "".join(lines[first + 1 :])
+
+
+def is_track_cell(cell: str) -> bool:
+    """Whether the cell starts with the ``%%track`` magic (see :func:`split_track_cell`)."""
+    return split_track_cell(cell) is not None
+
+
+class _Parser(argparse.ArgumentParser):
+    # argparse prints and exits on some errors even with exit_on_error=False (3.11 still
+    # calls error() for several of them): both become exceptions we translate.
+    def error(self, message: str) -> NoReturn:
+        raise argparse.ArgumentError(None, message)
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        raise argparse.ArgumentError(None, message or f"stopped with status {status}")
+
+
+class _Once(argparse.Action):
+    """A single-valued option: a second value is an error, not a silent replacement."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        if getattr(namespace, self.dest) is not None:
+            raise argparse.ArgumentError(self, f"is given twice (again with {values!r})")
+        setattr(namespace, self.dest, values)
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    # No abbreviations: they would turn every new option into a breaking change for lines
+    # that relied on a prefix. No -h: help is the magic's docstring (%%track?).
+    parser = _Parser(prog="%%track", add_help=False, allow_abbrev=False, exit_on_error=False)
+    parser.add_argument("--experiment", "-e", action=_Once)
+    parser.add_argument("--name", "-n", action=_Once)
+    parser.add_argument("--params", action="extend", nargs="+", default=[])
+    parser.add_argument("--metrics", action="extend", nargs="+", default=[])
+    parser.add_argument("--tags", action="extend", nargs="+", default=[])
+    parser.add_argument("--run", action=_Once)
+    parser.add_argument("--notebook", action=_Once)
+    return parser
+
+
+_PARSER = _build_parser()
+
+
+def _invalid(problem: str) -> InvalidValueError:
+    return InvalidValueError(f"%%track: {problem}; usage: {USAGE}")
+
+
+def _explain(error: argparse.ArgumentError) -> str:
+    option, message = error.argument_name, error.message
+    if option is None:
+        return message
+    if message == "expected one argument":
+        long = option.split("/")[0]
+        return f"{option} needs a value (write {long}=VALUE for a value that starts with '-')"
+    if message == "expected at least one argument":
+        return f"{option} needs at least one value"
+    if message.startswith("ignored explicit argument"):
+        return f"{option} takes no value, got {message.partition('argument ')[2]}"
+    return f"{option} {message}"
+
+
+def _unexpected(token: str) -> str:
+    if token == "--":
+        return "unexpected '--': %%track takes options only"
+    if token in ("-h", "--help"):
+        return f"unknown option {token!r} (the help is shown by %%track?)"
+    if token.startswith("-") and len(token) > 1:
+        return f"unknown option {token!r}"
+    return f"unexpected {token!r} (a value goes right after its option; quote one with spaces)"
+
+
+def _optional_name(value: str | None, option: str) -> str | None:
+    return None if value is None else check_name(value, f"{option} value")
+
+
+def _variables(values: list[str], option: str) -> tuple[str, ...]:
+    names: list[str] = []
+    for token in values:
+        for piece in token.split(","):
+            # Python itself NFKC-normalises identifiers: the namespace key is the normal form.
+            name = unicodedata.normalize("NFKC", piece.strip())
+            if not name:
+                continue  # "a, b" splits into "a," and "b"
+            if not name.isidentifier() or keyword.iskeyword(name):
+                raise InvalidValueError(f"{option} entry {piece.strip()!r} is not a variable name")
+            if len(name) > MAX_KEY_LENGTH:
+                raise InvalidValueError(
+                    f"{option} entry {name[:40]!r}... is longer than {MAX_KEY_LENGTH} characters"
+                )
+            if name not in names:
+                names.append(name)
+    if values and not names:
+        raise InvalidValueError(f"{option} needs at least one variable name, got {values!r}")
+    return tuple(names)
+
+
+def _tags(values: list[str]) -> dict[str, str]:
+    tags: dict[str, str] = {}
+    for token in values:
+        key, equals, value = token.partition("=")
+        if not equals:
+            raise InvalidValueError(f"--tags entry {token!r} has no '=' (write key=value)")
+        if not key:
+            raise InvalidValueError(f"--tags entry {token!r} has an empty key (write key=value)")
+        if key in tags:
+            raise InvalidValueError(f"--tags key {key!r} is given twice")
+        tags[check_name(key, "--tags key")] = tag_value(key, value)
+    return tags
+
+
+def _run(value: str | None) -> str | None:
+    if value is None or value == "last":
+        return value
+    if not _RUN_ID.fullmatch(value):
+        raise InvalidValueError(
+            f"--run value {value!r} is neither 'last' nor a run id (32 hex characters)"
+        )
+    return value.lower()  # ids are stored in lower case; a pasted upper-case one still works
+
+
+def _notebook(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not value:
+        raise InvalidValueError("--notebook value must not be empty")
+    if "\x00" in value:
+        raise InvalidValueError(f"--notebook value {value!r} contains a NUL byte")
+    return value

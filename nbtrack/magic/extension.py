@@ -1,0 +1,290 @@
+"""``%load_ext nbtrack``: the IPython glue of ``%%track`` and ``%nbtrack``.
+
+``%%track`` is not run as a cell magic. An input transformer blanks the ``%%track`` line, so
+the cell runs as the plain cell it is (its traceback, last-expression display, top-level
+``await``, ``!cmd`` and line magics all behave as usual, and a failing cell fails the
+execution), while ``pre_run_cell`` opens the cell's run and ``post_run_cell`` closes it.
+"""
+
+from __future__ import annotations
+
+import os
+import textwrap
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nbtrack import config
+from nbtrack.entities import FAILED, FINISHED, KILLED
+from nbtrack.errors import InvalidValueError, NbtrackError
+from nbtrack.magic.arguments import HELP, TrackArgs, parse_track_line, split_track_cell
+from nbtrack.magic.literals import literal_params
+from nbtrack.tracking import _current, fluent
+from nbtrack.tracking import run as _run
+from nbtrack.tracking.run import CLOSED_BY_TAG, ActiveRun
+from nbtrack.tracking.validation import metric_value
+
+if TYPE_CHECKING:
+    from IPython.core.interactiveshell import ExecutionInfo, ExecutionResult, InteractiveShell
+
+KERNEL_ID_TAG = "nbtrack.kernel_id"
+CELL_ID_TAG = "nbtrack.cell_id"
+CWD_TAG = "nbtrack.cwd"
+HISTORY_ARTIFACT = "nbtrack/session_history.py"
+
+
+@dataclass
+class _Cell:
+    """A tracked cell being executed: its run and what to record when it ends."""
+
+    run: ActiveRun
+    args: TrackArgs
+    body: str
+    warnings: list[str] = field(default_factory=list)
+
+
+class TrackedCells:
+    """The per-shell state: one entry per cell execution in progress (cells can nest)."""
+
+    def __init__(self, shell: InteractiveShell) -> None:
+        self.shell = shell
+        self._executing: list[_Cell | None] = []
+
+    # -- the %%track line ------------------------------------------------------------------
+
+    def strip_magic_line(self, lines: list[str]) -> list[str]:
+        """Input transformer: blank the ``%%track`` line (line numbers stay as typed)."""
+        split = split_track_cell("".join(lines))
+        if split is None:
+            return lines
+        line, body = split
+        try:
+            parse_track_line(line)
+        except InvalidValueError as exc:
+            # Raised from the cell itself, so IPython prints one UsageError line and the
+            # execution fails as a bad magic line should.
+            return [
+                f"__import__('nbtrack.magic.extension').magic.extension.usage_error({str(exc)!r})\n"
+            ]
+        return ["\n", *body.splitlines(keepends=True)]
+
+    # -- around each cell ------------------------------------------------------------------
+
+    def pre_run_cell(self, info: ExecutionInfo) -> None:
+        # Dedented as IPython does before it looks for a cell magic (and so the transformer).
+        split = split_track_cell(textwrap.dedent(info.raw_cell or ""))
+        cell = None
+        if split is not None:
+            try:
+                cell = self._open(parse_track_line(split[0]), split[1], info)
+            except InvalidValueError:
+                cell = None  # the transformed cell raises the UsageError
+            except NbtrackError as exc:
+                print(f"nbtrack: this cell is not tracked: {exc}")
+        self._executing.append(cell)
+
+    def post_run_cell(self, result: ExecutionResult) -> None:
+        cell = self._executing.pop() if self._executing else None
+        if cell is None:
+            return
+        self._close(cell, result.error_before_exec or result.error_in_exec)
+
+    def _open(self, args: TrackArgs, body: str, info: ExecutionInfo) -> _Cell:
+        namespace = self.shell.user_ns
+        if args.experiment is not None:
+            fluent.set_experiment(args.experiment)
+        _close_runs_of_earlier_cells()
+        if args.run is not None:
+            run = _run.reopen(_run_id(args.run), None)
+            # The run keeps its first cell as its source; later cells are kept beside it.
+            _write_artifact(
+                run, f"nbtrack/cells/{self.shell.execution_count}.py", info.raw_cell or ""
+            )
+        else:
+            run = _run.start(
+                name=args.name,
+                experiment=fluent.current_experiment_name(),
+                tags=args.tags,
+                parent=None,
+                source=info.raw_cell,
+                source_name=args.notebook or notebook_path(namespace),
+                wait=False,
+            )
+        cell = _Cell(run, args, body)
+        context = {KERNEL_ID_TAG: kernel_id(), CELL_ID_TAG: getattr(info, "cell_id", None)}
+        if run.source_name is None:
+            context[CWD_TAG] = os.getcwd()
+        run.set_tags({key: value for key, value in context.items() if value})
+        before = {name: namespace[name] for name in args.params if name in namespace}
+        missing = [name for name in args.params if name not in namespace]
+        if missing:
+            cell.warnings.append(
+                f"--params: no variable named {', '.join(missing)} before the cell"
+            )
+        if before:
+            run.log_params(before)
+        _write_history(run, namespace)
+        return cell
+
+    def _close(self, cell: _Cell, error: BaseException | None) -> None:
+        run = cell.run
+        namespace = self.shell.user_ns
+        for name in cell.args.metrics:
+            if name not in namespace:
+                cell.warnings.append(f"--metrics: no variable named {name} after the cell")
+                continue
+            try:
+                run.log_metric(name, metric_value(name, namespace[name]))
+            except InvalidValueError as exc:
+                cell.warnings.append(f"--metrics: {exc}")
+        # Literals of the cell give way to params logged explicitly, never the reverse.
+        literals = literal_params(self.shell.transform_cell(cell.body))
+        logged = run.param_keys() | set(cell.args.metrics)
+        # Only a literal the variable still holds: a branch not taken, a line never reached
+        # (the cell failed before it) or a value changed by code the parser cannot see
+        # leaves no param behind.
+        ran = {
+            key: value
+            for key, value in literals.items()
+            if key not in logged and key in namespace and _same(namespace[key], value)
+        }
+        try:
+            run.log_params(ran)
+        except InvalidValueError as exc:
+            cell.warnings.append(f"params from the cell's literals: {exc}")
+        if error is None:
+            run.end(FINISHED, wait=False)
+        else:
+            status = KILLED if isinstance(error, KeyboardInterrupt) else FAILED
+            run.end(status, "".join(traceback.format_exception(error)), wait=False)
+        _show_summary(run, cell.warnings)
+
+    # -- the fallback cell magic -----------------------------------------------------------
+
+    def track_magic(self, line: str, cell: str) -> None:
+        """Runs only when ``%%track`` is invoked as a magic (``run_cell_magic``), i.e. not
+        through a cell, which the input transformer normally handles."""
+        from IPython.core.error import UsageError
+
+        try:
+            args = parse_track_line(line)
+        except InvalidValueError as exc:
+            raise UsageError(str(exc)) from None
+        _close_runs_of_earlier_cells()
+        run = _run.start(
+            name=args.name,
+            experiment=args.experiment or fluent.current_experiment_name(),
+            tags=args.tags,
+            parent=_current.top(),
+            source=f"%%track {line}\n{cell}",
+            wait=False,
+        )
+        result = self.shell.run_cell(cell)
+        self._close(_Cell(run, args, cell), result.error_before_exec or result.error_in_exec)
+        result.raise_error()
+
+
+def _same(held: object, literal: object) -> bool:
+    if isinstance(held, tuple):
+        held = list(held)  # a tuple literal is stored as a list
+    try:
+        return type(held) is type(literal) and bool(held == literal)
+    except Exception:
+        return False
+
+
+def usage_error(message: str) -> None:
+    """Raised from a cell whose ``%%track`` line is wrong: one UsageError line, no traceback."""
+    from IPython.core.error import UsageError
+
+    raise UsageError(message)
+
+
+def _close_runs_of_earlier_cells() -> None:
+    # A tracked cell is a top-level run: anything still open came from an earlier cell.
+    for stale in reversed(_current.all_active()):
+        if not stale.ended:
+            stale.set_tag(CLOSED_BY_TAG, "the next tracked cell started")
+            stale.end(FINISHED, wait=False)
+
+
+def _run_id(value: str) -> str:
+    if value != "last":
+        return value
+    last = _current.last_started()
+    if last is None:
+        raise InvalidValueError("--run last: no run was started in this kernel yet")
+    return last.id
+
+
+def _write_history(run: ActiveRun, namespace: dict[str, Any]) -> None:
+    # The code this kernel ran before the cell, so a result can be reproduced even after
+    # earlier cells were edited. `In` holds every input of the session, transformed; at
+    # pre_run_cell it does not hold this cell yet.
+    inputs = namespace.get("In")
+    if not isinstance(inputs, list) or len(inputs) < 2:
+        return
+    text = "".join(
+        f"# In[{number}]\n{source.rstrip()}\n\n"
+        for number, source in enumerate(inputs)
+        if number and isinstance(source, str) and source.strip()
+    )
+    _write_artifact(run, HISTORY_ARTIFACT, text)
+
+
+def _write_artifact(run: ActiveRun, relative: str, text: str) -> None:
+    # nbtrack's own fixed paths under the run's folder: written to a temporary name, renamed.
+    target = run.artifact_dir / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, target)
+
+
+def notebook_path(namespace: dict[str, Any]) -> str | None:
+    """The notebook this kernel runs, where a front end tells: VS Code, then jupyter_server."""
+    for name in ("__vsc_ipynb_file__", "__session__"):
+        value = namespace.get(name)
+        if isinstance(value, str) and value:
+            return value
+    return config.jupyter_session_name()
+
+
+def kernel_id() -> str | None:
+    """The id of this Jupyter kernel, from its connection file; None outside a kernel."""
+    import sys
+
+    if "ipykernel.kernelapp" not in sys.modules:
+        return None  # a terminal IPython: no kernel, and no reason to import ipykernel
+    from ipykernel.kernelapp import IPKernelApp
+
+    if not IPKernelApp.initialized():
+        return None
+    connection_file = IPKernelApp.instance().connection_file
+    return Path(connection_file).stem.removeprefix("kernel-") if connection_file else None
+
+
+def _show_summary(run: ActiveRun, warnings: list[str]) -> None:
+    from IPython.display import display
+
+    view = run.local_view()
+    display(view)
+    for warning in warnings:
+        print(f"nbtrack: {warning}")
+
+
+def load(shell: InteractiveShell) -> None:
+    """Register ``%%track`` and ``%nbtrack`` on ``shell`` (what ``%load_ext nbtrack`` does)."""
+    from nbtrack.magic.line import NbtrackMagics
+
+    existing = getattr(shell, "_nbtrack_cells", None)
+    if existing is not None:
+        return  # loaded already: a second %load_ext must not track cells twice
+    cells = TrackedCells(shell)
+    shell._nbtrack_cells = cells  # type: ignore[attr-defined]
+    shell.input_transformers_cleanup.append(cells.strip_magic_line)
+    shell.events.register("pre_run_cell", cells.pre_run_cell)
+    shell.events.register("post_run_cell", cells.post_run_cell)
+    shell.register_magics(NbtrackMagics(shell, cells))
+    NbtrackMagics.track.__doc__ = HELP
