@@ -327,7 +327,10 @@ class ActiveRun:
         return self.snapshot().tags
 
     def __getattr__(self, name: str) -> Any:
-        # Everything else a Run has (start_time, source, error, ...), read fresh.
+        # What a run fixes when it starts is known here; the rest (end_time, error, duration)
+        # is read fresh from the store.
+        if name in _FIXED_AT_START:
+            return getattr(self._run, name)
         if name.startswith("_") or (name not in Run.__dataclass_fields__ and name != "duration"):
             raise AttributeError(name)
         return getattr(self.snapshot(), name)
@@ -335,6 +338,12 @@ class ActiveRun:
     def __repr__(self) -> str:
         state = "ended" if self._ended else "active"
         return f"<ActiveRun {self._name!r} id={self.id} {state}>"
+
+
+_FIXED_AT_START = frozenset(
+    {"experiment_id", "start_time", "source", "source_name", "git_commit", "parent_run_id",
+     "user", "host"}
+)  # fmt: skip
 
 
 def _format(exc: BaseException) -> str:
