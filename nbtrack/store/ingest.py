@@ -144,7 +144,7 @@ def _insert_params(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         f"""
         INSERT INTO params
-        SELECT r, n, x, j, t FROM (
+        SELECT r, n, x, j, json_type(j), t FROM (
             SELECT *, row_number() OVER (PARTITION BY r, n ORDER BY filename, q) AS nth
             FROM {_BATCH} WHERE k = 'p'
         ) AS b

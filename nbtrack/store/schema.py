@@ -27,6 +27,15 @@ def schema_sql() -> str:
 
 def stored_version(con: duckdb.DuckDBPyConnection) -> int | None:
     """The schema version written in the store, or None for a store with no nbtrack tables."""
+    import duckdb
+
+    try:
+        # The common case in one cheap query; the catalogue is read only when it fails.
+        row = con.execute("SELECT value FROM nbtrack_meta WHERE key = 'schema_version'").fetchone()
+        if row is not None:
+            return int(row[0])
+    except duckdb.CatalogException:
+        pass
     tables = {
         name
         for (name,) in con.execute(

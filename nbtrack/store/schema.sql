@@ -47,8 +47,9 @@ CREATE TABLE params (
     key VARCHAR NOT NULL,
     -- the value as text, as MLflow compares it (str() of the value)
     value VARCHAR NOT NULL,
-    -- the value as logged, as JSON
+    -- the value as logged, as JSON, and its JSON type (BIGINT, DOUBLE, VARCHAR, BOOLEAN, ...)
     value_json VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,
     logged_at BIGINT NOT NULL
 );
 

@@ -25,7 +25,7 @@ PUBLIC_VIEWS = {
     "runs": "SELECT run_id, experiment_id, run_name, status, make_timestamp(start_time) AS "
     "start_time, make_timestamp(end_time) AS end_time, lifecycle_stage, parent_run_id, "
     "source, source_name, git_commit, user_id, host, error, artifact_uri FROM {db}.main.runs",
-    "params": "SELECT run_id, key, value, value_json FROM {db}.main.params",
+    "params": "SELECT run_id, key, value, value_json, kind FROM {db}.main.params",
     "metrics": "SELECT run_id, key, value, step, make_timestamp(timestamp) AS timestamp, seq "
     "FROM {db}.main.metrics",
     "latest_metrics": "SELECT run_id, key, value, step, make_timestamp(timestamp) AS timestamp, "
@@ -67,17 +67,21 @@ def search_runs(
         [*order_params, list(experiment_ids), include_deleted, *where_params, max_results],
     )
     try:
-        kinds = dict(
-            con.execute(
-                f"SELECT p.key, list(DISTINCT json_type(p.value_json)) FROM params p "  # noqa: S608
-                f"JOIN {_SELECTED} s ON s.run_id = p.run_id GROUP BY p.key"
-            ).fetchall()
-        )
+        # The JSON type of each param key (to type its column), and which tables have rows.
+        found = con.execute(
+            f"""
+            SELECT 'p', p.key, list(DISTINCT p.kind) FROM params p
+                JOIN {_SELECTED} s ON s.run_id = p.run_id GROUP BY p.key
+            UNION ALL SELECT 'm', NULL, NULL WHERE EXISTS
+                (SELECT 1 FROM latest_metrics t JOIN {_SELECTED} s ON s.run_id = t.run_id)
+            UNION ALL SELECT 't', NULL, NULL WHERE EXISTS
+                (SELECT 1 FROM tags t JOIN {_SELECTED} s ON s.run_id = t.run_id)
+            """  # noqa: S608
+        ).fetchall()
+        kinds = {key: types for table, key, types in found if table == "p"}
+        has_metrics = any(table == "m" for table, _, _ in found)
+        has_tags = any(table == "t" for table, _, _ in found)
         wide = [_pivot("params", "'params.' || t.key", "t.value")] if kinds else []
-        has_metrics, has_tags = con.execute(
-            f"SELECT EXISTS (SELECT 1 FROM latest_metrics t JOIN {_SELECTED} s USING (run_id)), "  # noqa: S608
-            f"EXISTS (SELECT 1 FROM tags t JOIN {_SELECTED} s USING (run_id))"
-        ).fetchone() or (False, False)
         if has_metrics:
             wide.append(_pivot("latest_metrics", "'metrics.' || t.key", "t.value"))
             if with_min_max:

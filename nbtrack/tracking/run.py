@@ -489,10 +489,11 @@ def _end_runs_at_exit() -> None:
             continue  # a forked child must not end its parent's runs
         try:
             if isinstance(crashed, KeyboardInterrupt):
-                run.end(KILLED, _format(crashed))
+                run.end(KILLED, _format(crashed), wait=False)
             elif crashed is not None:
-                run.end(FAILED, _format(crashed))
+                run.end(FAILED, _format(crashed), wait=False)
             else:
-                run.end(FINISHED)
+                run.record_tag(CLOSED_BY_TAG, "the process exited with the run open")
+                run.end(FINISHED, wait=False)
         except Exception:
             log.exception("nbtrack: could not end run %s at exit", run.id)

@@ -84,3 +84,13 @@ def test_a_bad_track_line_stops_the_notebook_with_one_usage_error(store_path: Pa
     assert shown["text"].startswith("UsageError: %%track: unknown option '--bogus'")
     assert shown["text"].count("\n") == 1
     assert len(nbtrack.search_runs()) == 0
+
+
+def test_a_run_left_open_when_the_kernel_shuts_down_ends_finished_and_says_why(
+    store_path: Path,
+) -> None:
+    notebook = _notebook("import nbtrack\nrun = nbtrack.start_run(name='left-open')")
+    _execute(notebook, store_path.parent)  # nbclient shuts the kernel down at the end
+    run = nbtrack.search_runs(filter="run_name = 'left-open'")
+    assert list(run["status"]) == ["FINISHED"]
+    assert "exited" in run["tags.nbtrack.closed_by"].iloc[0]

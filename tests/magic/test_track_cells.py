@@ -184,3 +184,13 @@ def test_nbtrack_line_magic_shows_the_store_and_recent_runs(
 def test_the_cell_id_jupyter_gives_is_recorded(ip: InteractiveShell) -> None:
     ip.run_cell("%%track\nx = 1", store_history=True, cell_id="3f2a-cell")
     assert last().tags["nbtrack.cell_id"] == "3f2a-cell"
+
+
+def test_track_help_describes_every_option(ip: InteractiveShell) -> None:
+    from nbtrack.magic.arguments import HELP
+
+    info = ip.object_inspect("%%track")
+    assert info["found"]
+    assert info["docstring"] == HELP.strip()
+    for option in ("--experiment", "--params", "--metrics", "--tags", "--run", "--notebook"):
+        assert option in HELP

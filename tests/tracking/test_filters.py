@@ -86,8 +86,8 @@ def con() -> Iterator[duckdb.DuckDBPyConnection]:
     for name, params in PARAMS.items():
         for key, value in params.items():
             connection.execute(
-                "INSERT INTO params VALUES (?, ?, ?, ?, 0)",
-                [f"id-{name}", key, _param_text(value), json.dumps(value)],
+                "INSERT INTO params VALUES (?, ?, ?, ?, json_type(?), 0)",
+                [f"id-{name}", key, _param_text(value), json.dumps(value), json.dumps(value)],
             )
     for name, metrics in METRICS.items():
         for key, number in metrics.items():
