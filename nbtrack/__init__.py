@@ -5,6 +5,8 @@ module it is imported from. Importing nbtrack loads neither DuckDB nor pandas; t
 imported by the calls that need them.
 """
 
+import typing
+
 from nbtrack._version import __version__
 from nbtrack.config import get_tracking_uri, set_tracking_uri
 from nbtrack.entities import Experiment, Run
@@ -61,6 +63,29 @@ from nbtrack.tracking.manage import (
 from nbtrack.tracking.run import ActiveRun
 from nbtrack.tracking.search import search_runs, sql
 
+if typing.TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from nbtrack.widgets.compare import CompareWidget
+
+
+def compare(
+    experiment: str | None = None,
+    runs: "Sequence[object] | None" = None,
+    filter: str | None = None,
+) -> "CompareWidget":
+    """Compare runs in the notebook: a sortable, filterable run table and charts of the
+    selected runs (metric history, param vs metric, metric per run) that refresh as runs
+    land. ``runs`` takes run ids, ``Run`` objects or open runs.
+
+    Examples
+    --------
+    >>> nbtrack.compare(filter="metrics.acc > 0.9")  # doctest: +SKIP
+    """
+    from nbtrack.widgets.compare import compare as build
+
+    return build(experiment=experiment, runs=runs, filter=filter)
+
 
 def load_ipython_extension(ipython: object) -> None:
     """``%load_ext nbtrack``: registers ``%%track`` and ``%nbtrack`` (IPython loaded here)."""
@@ -86,6 +111,7 @@ __all__ = [
     "StoreReadOnlyError",
     "__version__",
     "active_run",
+    "compare",
     "create_experiment",
     "delete_experiment",
     "delete_run",

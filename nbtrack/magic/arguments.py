@@ -22,7 +22,7 @@ MAGIC = "%%track"
 
 USAGE = (
     "%%track [--experiment NAME] [--name RUN] [--params a,b] [--metrics acc,loss] "
-    "[--tags k=v ...] [--run last|RUN_ID] [--notebook PATH]"
+    "[--tags k=v ...] [--run last|RUN_ID] [--notebook PATH] [--live]"
 )
 
 HELP = f"""Track this cell as one nbtrack run.
@@ -45,6 +45,7 @@ Options:
   --run last|RUN_ID      log to an existing run instead of a new one: the last run of
                          this kernel, or a run id (32 hex characters)
   --notebook PATH        the notebook to record, when it is not detected
+  --live                 draw the run's metrics under the cell as they are logged
 
 Values that start with '-' are written --name=-x; the line is split as a shell would, so
 quote backslashes and spaces ('C:\\runs\\a.ipynb').
@@ -64,6 +65,7 @@ class TrackArgs:
     tags: dict[str, str] = field(default_factory=dict)
     run: str | None = None
     notebook: str | None = None
+    live: bool = False
 
 
 def parse_track_line(line: str) -> TrackArgs:
@@ -98,6 +100,7 @@ def parse_track_line(line: str) -> TrackArgs:
             tags=_tags(parsed.tags),
             run=_run(parsed.run),
             notebook=_notebook(parsed.notebook),
+            live=parsed.live,
         )
     except InvalidValueError as exc:
         raise _invalid(str(exc)) from None
@@ -168,6 +171,7 @@ def _build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--tags", action="extend", nargs="+", default=[])
     parser.add_argument("--run", action=_Once)
     parser.add_argument("--notebook", action=_Once)
+    parser.add_argument("--live", action="store_true")
     return parser
 
 

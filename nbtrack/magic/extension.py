@@ -28,6 +28,8 @@ from nbtrack.tracking.validation import metric_value
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import ExecutionInfo, ExecutionResult, InteractiveShell
 
+    from nbtrack.widgets.live import LiveMetrics
+
 KERNEL_ID_TAG = "nbtrack.kernel_id"
 CELL_ID_TAG = "nbtrack.cell_id"
 CWD_TAG = "nbtrack.cwd"
@@ -42,6 +44,7 @@ class _Cell:
     args: TrackArgs
     body: str
     warnings: list[str] = field(default_factory=list)
+    live: LiveMetrics | None = None
 
 
 class TrackedCells:
@@ -50,6 +53,7 @@ class TrackedCells:
     def __init__(self, shell: InteractiveShell) -> None:
         self.shell = shell
         self._executing: list[_Cell | None] = []
+        self.last_live: LiveMetrics | None = None
 
     # -- the %%track line ------------------------------------------------------------------
 
@@ -125,10 +129,20 @@ class TrackedCells:
         if before:
             run.log_params(before)
         _write_history(run, namespace)
+        if args.live:
+            from IPython.display import display
+
+            from nbtrack.widgets.live import LiveMetrics
+
+            cell.live = LiveMetrics(run)
+            display(cell.live.widget)
         return cell
 
     def _close(self, cell: _Cell, error: BaseException | None) -> None:
         run = cell.run
+        if cell.live is not None:
+            cell.live.stop()
+            self.last_live = cell.live
         namespace = self.shell.user_ns
         for name in cell.args.metrics:
             if name not in namespace:

@@ -149,3 +149,29 @@ def run_sql(con: duckdb.DuckDBPyConnection, query: str) -> pd.DataFrame:
             f"sql(): {message}. sql() reads the tables {', '.join(PUBLIC_VIEWS)} on a "
             "read-only connection: it cannot change the store or read other files"
         ) from None
+
+
+def metric_histories(
+    con: duckdb.DuckDBPyConnection,
+    run_ids: Sequence[str],
+    keys: Sequence[str] | None,
+    max_points: int,
+) -> pd.DataFrame:
+    """Every point of the runs' metrics in logging order, at most ``max_points`` per run
+    and key: a longer history keeps every n-th point plus its last, chosen in SQL."""
+    frame: pd.DataFrame = con.execute(
+        """
+        WITH ranked AS (
+            SELECT m.run_id, r.run_name, m.key, m.step, m.value, m.seq,
+                   row_number() OVER (PARTITION BY m.run_id, m.key ORDER BY m.seq) AS nth,
+                   count(*) OVER (PARTITION BY m.run_id, m.key) AS points
+            FROM metrics m JOIN runs r ON r.run_id = m.run_id
+            WHERE list_contains(?, m.run_id) AND (? OR list_contains(?, m.key))
+        )
+        SELECT run_id, run_name, key, step, value FROM ranked
+        WHERE points <= ? OR (nth - 1) % CAST(ceil(points / ?) AS BIGINT) = 0 OR nth = points
+        ORDER BY run_id, key, seq
+        """,
+        [list(run_ids), keys is None, list(keys or []), max_points, float(max_points)],
+    ).df()
+    return frame

@@ -7,6 +7,7 @@ then runs its query in the same open: read-your-own-writes costs one connect, no
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import os
 import threading
@@ -50,6 +51,16 @@ class Store:
     @property
     def folder(self) -> Path:
         return self.path.parent
+
+    @property
+    def marker(self) -> Path:
+        """A file touched after every change to the store: pollers stat it, never DuckDB."""
+        return self.folder / f".{self.path.name}.changed"
+
+    def _touch_marker(self) -> None:
+        # A read-only folder: nobody can be polling for our changes anyway.
+        with contextlib.suppress(OSError):
+            self.marker.touch()
 
     # -- connections ----------------------------------------------------------------------------
 
@@ -126,7 +137,8 @@ class Store:
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
-            return result
+        self._touch_marker()
+        return result
 
     def sql(self, query: str) -> pd.DataFrame:
         """``query`` on a read-only connection with file access off (no COPY, ATTACH, ...)."""
@@ -218,6 +230,8 @@ class Store:
                     )
             self._forget_removed_journals(con)
             con.execute("COMMIT")
+            if result.records or dead:
+                self._touch_marker()
         except BaseException as exc:
             con.execute("ROLLBACK")
             if isinstance(exc, duckdb.Error | OSError):

@@ -18,7 +18,7 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -98,6 +98,8 @@ class ActiveRun:
         self.artifact_dir = artifact_folder(store, run.artifact_uri)
         # What this process logged, for a summary that needs no store read.
         self._latest: dict[str, float] = {}
+        # Called with (key, step, value) for every point, e.g. by a live chart.
+        self._watchers: list[Callable[[str, int, float], None]] = []
         self._tags: dict[str, str] = {}
         self._status = run.status
         self._end_time: int | None = None
@@ -126,6 +128,9 @@ class ActiveRun:
                 self._prefix, key_json, value, step, time.time_ns() // 1000, next(self._seq)
             )
         )
+        if self._watchers:
+            for watch in self._watchers:
+                watch(key, step, value)
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
         """Record several metrics at once; all are checked before any is written."""
@@ -143,6 +148,8 @@ class ActiveRun:
             point_step = self._last_step.get(key, -1) + 1 if step is None else step
             self._last_step[key] = point_step
             self._latest[key] = value
+            for watch in self._watchers:
+                watch(key, point_step, value)
             lines.append(
                 records.metric_line(self._prefix, key_json, value, point_step, now, next(self._seq))
             )
@@ -192,6 +199,10 @@ class ActiveRun:
             )
             self._append(text, records=len(new))
             self._params.update(new)
+
+    def watch_metrics(self, watcher: Callable[[str, int, float], None]) -> None:
+        """Have ``watcher(key, step, value)`` called for every point logged from now on."""
+        self._watchers.append(watcher)
 
     def param_keys(self) -> set[str]:
         """The params this run has (logged here, or before it was reopened)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nbtrack import config
@@ -79,3 +80,57 @@ def sql(query: str) -> pd.DataFrame:
     >>> nbtrack.sql("SELECT key, max(value) FROM metrics GROUP BY key")  # doctest: +SKIP
     """
     return get_store(config.resolve_store_path()).sql(query)
+
+
+def runs_frame(
+    experiment: str | Sequence[str] | None = None,
+    runs: Sequence[object] | None = None,
+    filter: str | None = None,
+) -> pd.DataFrame:
+    """The runs a comparison shows: those of ``experiment``, or exactly ``runs`` (ids,
+    ``Run`` or open runs, from any experiment), narrowed by ``filter``."""
+    if runs is None:
+        return search_runs(experiment=experiment, filter=filter)
+    ids = [_run_id(run) for run in runs]
+    if not ids:
+        return search_runs(experiment=experiment, filter="attributes.run_id IS NULL")
+    listed = ", ".join(f"'{run_id}'" for run_id in ids)  # checked hex ids: no quote can occur
+    chosen = f"attributes.run_id IN ({listed})"
+    combined = chosen if not filter else f"({chosen}) and ({filter})"
+    store = get_store(config.resolve_store_path())
+    every = [e.id for e in store.read(queries.list_experiments)]
+    frame = search_runs(experiment=every, filter=combined, include_deleted=True)
+    order = {run_id: n for n, run_id in enumerate(ids)}
+    return frame.sort_values("run_id", key=lambda c: c.map(order)).reset_index(drop=True)
+
+
+def _run_id(run: object) -> str:
+    run_id = run if isinstance(run, str) else getattr(run, "id", None)
+    if not isinstance(run_id, str) or len(run_id) != 32 or not all(c in _HEX for c in run_id):
+        raise InvalidValueError(
+            f"runs=: {run!r:.80} is not a run; give run ids (32 hex characters), Run objects "
+            "or open runs"
+        )
+    return run_id
+
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def metric_histories(
+    run_ids: Sequence[str], keys: Sequence[str] | None = None, max_points: int = 1000
+) -> pd.DataFrame:
+    """Metric histories of several runs (long: run_id, run_name, key, step, value), at most
+    ``max_points`` per run and key, thinned in SQL so charts stay small."""
+    if not run_ids:
+        import pandas as pd
+
+        return pd.DataFrame(columns=["run_id", "run_name", "key", "step", "value"])
+    return get_store(config.resolve_store_path()).read(
+        store_search.metric_histories, list(run_ids), list(keys) if keys else None, max_points
+    )
+
+
+def changes_marker() -> Path:
+    """The file the current store touches after each change (for pollers)."""
+    return get_store(config.resolve_store_path()).marker

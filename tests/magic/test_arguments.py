@@ -133,9 +133,14 @@ def test_notebook_path_is_kept_as_given() -> None:
     assert parse_track_line(r"--notebook 'C:\work\a.ipynb'").notebook == r"C:\work\a.ipynb"
 
 
+def test_live_is_a_flag() -> None:
+    assert parse_track_line("--live").live is True
+    assert parse_track_line("").live is False
+
+
 def test_every_option_together_in_any_order() -> None:
     line = (
-        f"--tags a=1 b=2 -n r1 --metrics acc --run {RUN_ID} "
+        f"--live --tags a=1 b=2 -n r1 --metrics acc --run {RUN_ID} "
         "--params lr,bs --notebook nb.ipynb -e exp"
     )
     assert parse_track_line(line) == TrackArgs(
@@ -146,6 +151,7 @@ def test_every_option_together_in_any_order() -> None:
         tags={"a": "1", "b": "2"},
         run=RUN_ID,
         notebook="nb.ipynb",
+        live=True,
     )
 
 
@@ -180,7 +186,7 @@ def test_track_args_is_frozen() -> None:
         ("--params", "--params"),
         ("--metrics", "--metrics"),
         ("--tags", "--tags"),
-        ("--live", "'--live'"),
+        ("--live=yes", "'yes'"),
         ("-e a -e b", "given twice"),
         ("--name a --name a", "given twice"),
         ("--run last --run last", "given twice"),
@@ -228,7 +234,7 @@ def test_bad_line_error_is_a_value_error() -> None:
 
 @pytest.mark.parametrize(
     "line",
-    ["--bogus", "-e", "--help", "-h", "--run x", "--params 1", "'", "-e a -e b", "--live"],
+    ["--bogus", "-e", "--help", "-h", "--run x", "--params 1", "'", "-e a -e b", "--live=1"],
 )
 def test_argparse_never_prints_or_exits(line: str, capsys: pytest.CaptureFixture[str]) -> None:
     try:
@@ -259,6 +265,7 @@ def test_usage_is_one_line_naming_every_option() -> None:
         "--tags",
         "--run",
         "--notebook",
+        "--live",
     ):
         assert option in USAGE
 

@@ -194,3 +194,23 @@ def test_track_help_describes_every_option(ip: InteractiveShell) -> None:
     assert info["docstring"] == HELP.strip()
     for option in ("--experiment", "--params", "--metrics", "--tags", "--run", "--notebook"):
         assert option in HELP
+
+
+def test_live_draws_the_metrics_while_the_cell_runs(ip: InteractiveShell) -> None:
+    pytest.importorskip("vl_convert")
+    source = (
+        "%%track --live --name live\nimport time\n"
+        "for step in range(40):\n"
+        "    nbtrack.log_metric('loss', 1 / (step + 1))\n"
+        "    nbtrack.log_metric('acc', step / 40)\n"
+        "    time.sleep(0.02)\n"
+    )
+    result = cell(ip, source)
+    assert result.success, result.error_in_exec
+    live = ip._nbtrack_cells.last_live  # type: ignore[attr-defined]
+    assert live.redraws >= 2  # drawn during the loop, not only at the end
+    points = live.points()
+    assert [step for step, _ in points["loss"]] == list(range(40))
+    spec = live.widget.chart.to_dict()
+    assert len(spec["data"]["values"]) == 80
+    assert last().metrics["loss"] == pytest.approx(1 / 40)

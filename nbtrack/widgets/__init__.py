@@ -1,0 +1,1 @@
+"""In-notebook views: the comparison widget and its charts. Imported only when used."""

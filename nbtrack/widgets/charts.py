@@ -1,0 +1,299 @@
+"""Charts that compare runs: pure functions from DataFrames to Altair charts, no I/O.
+
+Every chart is one ``alt.Chart`` of the same width, carries its data inline (only the
+columns it draws, under plain field names), and has a point selection named ``pick`` over
+``run_id``, so a widget can swap one chart for another and read the picked runs back.
+Columns such as ``params.lr`` are renamed before they reach Vega-Lite, which would read the
+dot as nested access. Values Vega cannot draw (missing, NaN, ±inf) are left out and the
+subtitle says how many.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Mapping
+from typing import Any, Final, Literal
+
+import altair as alt
+import pandas as pd
+
+from nbtrack.entities import STATUS_COLOURS
+from nbtrack.errors import InvalidValueError
+
+WIDTH: Final = 560
+HEIGHT: Final = 280
+MAX_ROWS: Final = 5000
+KINDS: Final = ("history", "scatter", "bar")
+RUN_SCHEME: Final = "tableau10"
+
+_STATUS_SCALE: Final = alt.Scale(
+    domain=list(STATUS_COLOURS), range=[f"rgb({rgb})" for rgb in STATUS_COLOURS.values()]
+)
+
+
+def history_chart(histories: pd.DataFrame, metric: str) -> alt.Chart:
+    """One line per run: ``metric`` over steps.
+
+    ``histories`` is long: columns ``run_id``, ``run_name``, ``key``, ``step``, ``value``,
+    possibly for several keys; only the rows whose key is ``metric`` are drawn.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"run_id": ["a1", "a1"], "run_name": ["swift"] * 2,
+    ...                       "key": ["loss"] * 2, "step": [0, 1], "value": [0.9, 0.4]})
+    >>> history_chart(frame, "loss").to_dict()["mark"]["type"]
+    'line'
+    """
+    if not {"run_id", "key", "step", "value"} <= set(histories.columns):
+        return _no_data(metric, "no run selected")
+    rows = histories[histories["key"] == metric]
+    if rows.empty:
+        return _no_data(metric, "no run selected" if histories.empty else "no run logged it")
+    frame = pd.DataFrame(
+        {
+            "run_id": rows["run_id"].astype(str),
+            "run": _run_labels(rows),
+            "step": rows["step"],
+            "value": rows["value"],
+        }
+    )[_finite(rows["value"]) & _finite(rows["step"])]
+    if frame.empty:
+        return _no_data(metric, f"all {_count(len(rows), 'point')} are non-finite")
+    skipped = len(rows) - len(frame)
+    subtitle = f"{_count(skipped, 'non-finite point')} not drawn" if skipped else ""
+    pick = _pick()
+    chart: alt.Chart = (
+        _chart(frame, metric, subtitle, "points")
+        .mark_line(point=alt.OverlayMarkDef(filled=True, size=24))
+        .encode(
+            x=alt.X("step:Q", title="step", axis=alt.Axis(tickMinStep=1)),
+            y=alt.Y("value:Q", title=metric, scale=alt.Scale(zero=False)),
+            color=alt.Color("run:N", title="run", scale=alt.Scale(scheme=RUN_SCHEME)),
+            detail=alt.Detail("run_id:N"),
+            opacity=_highlight(pick),
+            tooltip=[
+                alt.Tooltip("run:N", title="run"),
+                alt.Tooltip("run_id:N", title="run_id"),
+                alt.Tooltip("step:Q", title="step"),
+                alt.Tooltip("value:Q", title=metric, format=".6~g"),
+            ],
+        )
+        .add_params(pick)
+    )
+    return chart
+
+
+def scatter_chart(runs: pd.DataFrame, param: str, metric: str) -> alt.Chart:
+    """One point per run: param ``param`` across, metric ``metric`` up, coloured by status.
+
+    ``runs`` has one row per run with MLflow-style columns (``run_id``, ``run_name``,
+    ``status``, ``params.<key>``, ``metrics.<key>``), as ``search_runs`` returns them.
+    A numeric param is drawn on a continuous axis, any other as categories.
+
+    Examples
+    --------
+    >>> runs = pd.DataFrame({"run_id": ["a1", "b2"], "run_name": ["swift", "calm"],
+    ...                      "status": ["FINISHED"] * 2, "params.lr": [0.1, 0.01],
+    ...                      "metrics.acc": [0.9, 0.8]})
+    >>> scatter_chart(runs, "lr", "acc").to_dict()["encoding"]["x"]["type"]
+    'quantitative'
+    """
+    title = f"{metric} by {param}"
+    x_column, y_column = _column(runs, "params", param), _column(runs, "metrics", metric)
+    if x_column is None or y_column is None:
+        missing = f"params.{param}" if x_column is None else f"metrics.{metric}"
+        return _no_data(title, f"no run has {missing}")
+    numeric = _is_numeric(runs[x_column])
+    has_x = _finite(runs[x_column]) if numeric else runs[x_column].notna()
+    frame = _per_run(runs, x=runs[x_column], y=runs[y_column])[has_x & _finite(runs[y_column])]
+    if frame.empty:
+        return _no_data(title, f"no run has both {param} and {metric}")
+    x_type: Literal["quantitative", "nominal"] = "quantitative" if numeric else "nominal"
+    x = alt.X("x", type=x_type, title=param)
+    subtitle = _runs_skipped(len(runs) - len(frame), f"{param} or {metric}")
+    pick = _pick()
+    chart: alt.Chart = (
+        _chart(frame, title, subtitle, "runs")
+        .mark_point(filled=True, size=80)
+        .encode(
+            x=x.scale(zero=False) if numeric else x,
+            y=alt.Y("y:Q", title=metric, scale=alt.Scale(zero=False)),
+            color=_status_colour(),
+            opacity=_highlight(pick),
+            tooltip=[
+                alt.Tooltip("run:N", title="run"),
+                alt.Tooltip("x", type=x_type, title=param),
+                alt.Tooltip("y:Q", title=metric, format=".6~g"),
+                alt.Tooltip("status:N", title="status"),
+            ],
+        )
+        .add_params(pick)
+    )
+    return chart
+
+
+def bar_chart(runs: pd.DataFrame, metric: str) -> alt.Chart:
+    """One bar per run: its latest ``metric``, largest on top, coloured by status.
+
+    Examples
+    --------
+    >>> runs = pd.DataFrame({"run_id": ["a1", "b2"], "run_name": ["swift", "calm"],
+    ...                      "status": ["FINISHED", "FAILED"], "metrics.acc": [0.9, 0.8]})
+    >>> bar_chart(runs, "acc").to_dict()["encoding"]["y"]["sort"]
+    '-x'
+    """
+    column = _column(runs, "metrics", metric)
+    if column is None:
+        return _no_data(metric, f"no run has metrics.{metric}")
+    frame = _per_run(runs, x=runs[column])[_finite(runs[column])]
+    if frame.empty:
+        return _no_data(metric, f"no run has a finite {metric}")
+    subtitle = _runs_skipped(len(runs) - len(frame), metric)
+    pick = _pick()
+    chart: alt.Chart = (
+        _chart(frame, metric, subtitle, "runs")
+        .properties(height=max(HEIGHT, 16 * len(frame)))
+        .mark_bar()
+        .encode(
+            x=alt.X("x:Q", title=metric),
+            y=alt.Y("run:N", title="run", sort="-x"),
+            color=_status_colour(),
+            opacity=_highlight(pick),
+            tooltip=[
+                alt.Tooltip("run:N", title="run"),
+                alt.Tooltip("x:Q", title=metric, format=".6~g"),
+                alt.Tooltip("status:N", title="status"),
+            ],
+        )
+        .add_params(pick)
+    )
+    return chart
+
+
+def chart_for(
+    kind: str, runs: pd.DataFrame, histories: pd.DataFrame, metric: str, param: str | None
+) -> alt.Chart:
+    """The chart of ``kind`` (``"history"``, ``"scatter"`` or ``"bar"``) for ``metric``.
+
+    Examples
+    --------
+    >>> chart_for("pie", pd.DataFrame(), pd.DataFrame(), "acc", None)
+    Traceback (most recent call last):
+    ...
+    nbtrack.errors.InvalidValueError: chart kind 'pie' is not one of 'history', 'scatter', 'bar'
+    """
+    if kind == "history":
+        return history_chart(histories, metric)
+    if kind == "scatter":
+        if param is None:
+            return _no_data(metric, "choose a param to plot it against")
+        return scatter_chart(runs, param, metric)
+    if kind == "bar":
+        return bar_chart(runs, metric)
+    accepted = ", ".join(repr(k) for k in KINDS)
+    raise InvalidValueError(f"chart kind {kind!r} is not one of {accepted}")
+
+
+# -- building blocks ------------------------------------------------------------------------------
+
+
+def _chart(frame: pd.DataFrame, title: str, subtitle: str, unit: str) -> alt.Chart:
+    """A chart over ``frame``'s rows as plain JSON values: no data transformer is involved,
+    so the global one (max_rows, writing files) neither applies nor needs changing."""
+    if len(frame) > MAX_ROWS:
+        raise InvalidValueError(
+            f"{len(frame):,} {unit} to draw for {title!r}; a chart takes at most {MAX_ROWS:,}: "
+            "downsample first (fewer points per run, or fewer runs)"
+        )
+    records = [_json_row(row) for row in frame.to_dict("records")]
+    heading = alt.Title(title, subtitle=subtitle) if subtitle else alt.Title(title)
+    return alt.Chart(alt.InlineData(values=records), title=heading, width=WIDTH, height=HEIGHT)
+
+
+def _no_data(title: str, reason: str) -> alt.Chart:
+    """A chart of the usual size that says why there is nothing to draw."""
+    message = f"no data for {title}"
+    chart: alt.Chart = (
+        alt.Chart(
+            alt.InlineData(values=[{"text": message}]),
+            title=alt.Title(message, subtitle=reason),
+            width=WIDTH,
+            height=HEIGHT,
+            view=alt.ViewBackground(stroke=None),
+        )
+        .mark_text(fontSize=14, color="gray")
+        .encode(text=alt.Text("text:N"), x=alt.value(WIDTH / 2), y=alt.value(HEIGHT / 2))
+        .add_params(_pick())
+    )
+    return chart
+
+
+def _pick() -> alt.Parameter:
+    return alt.selection_point(name="pick", fields=["run_id"])
+
+
+def _highlight(pick: alt.Parameter) -> Any:
+    return alt.when(pick).then(alt.value(1.0)).otherwise(alt.value(0.25))
+
+
+def _status_colour() -> alt.Color:
+    return alt.Color("status:N", title="status", scale=_STATUS_SCALE)
+
+
+def _column(runs: pd.DataFrame, prefix: str, key: str) -> str | None:
+    """``prefix.key`` if ``runs`` has that column with a value (``key`` may carry the prefix)."""
+    for name in (f"{prefix}.{key}", key if key.startswith(f"{prefix}.") else None):
+        if name is not None and name in runs.columns and runs[name].notna().any():
+            return name
+    return None
+
+
+def _per_run(runs: pd.DataFrame, **values: pd.Series[Any]) -> pd.DataFrame:
+    """``run_id``, a unique ``run`` label and ``status`` per run, then ``values``."""
+    status = runs["status"] if "status" in runs.columns else pd.Series("", index=runs.index)
+    return pd.DataFrame(
+        {
+            "run_id": runs["run_id"].astype(str),
+            "run": _run_labels(runs),
+            "status": status.fillna("").astype(str),
+            **values,
+        }
+    )
+
+
+def _run_labels(frame: pd.DataFrame) -> pd.Series[str]:
+    """The run name, with a short id where runs share it (and the id where it is missing)."""
+    ids = frame["run_id"].astype(str)
+    names = frame["run_name"] if "run_name" in frame.columns else pd.Series(None, index=frame.index)
+    names = names.astype(object).where(names.notna(), ids.str[:8]).astype(str)
+    shared = ids.groupby(names).transform("nunique") > 1
+    return names.where(~shared, names + " (" + ids.str[:8] + ")")
+
+
+def _is_numeric(values: pd.Series[Any]) -> bool:
+    return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+
+
+def _finite(values: pd.Series[Any]) -> pd.Series[bool]:
+    """Whether each value is a number Vega can draw (missing, NaN, ±inf and text are not)."""
+    numbers = pd.to_numeric(values, errors="coerce").astype("float64")
+    return pd.Series([math.isfinite(v) for v in numbers], index=values.index, dtype=bool)
+
+
+def _json_row(row: Mapping[Hashable, Any]) -> dict[str, Any]:
+    return {str(key): _json_value(value) for key, value in row.items()}
+
+
+def _json_value(value: Any) -> Any:
+    """Plain Python for ``json.dumps``: numpy scalars unwrapped, missing values as None."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def _runs_skipped(n: int, what: str) -> str:
+    return f"{_count(n, 'run')} not drawn ({what} missing or non-finite)" if n else ""

@@ -1,0 +1,211 @@
+// The run table's view: draws the one page of runs that Python sent, and reports clicks back
+// through the model (sort_by / sort_desc, page, selected). Python sorts and pages.
+
+const STYLE = `
+.nbtrack-run-table {
+  font-family: var(--jp-ui-font-family, system-ui, sans-serif);
+  font-size: var(--jp-ui-font-size1, 13px);
+  color: var(--jp-ui-font-color1, #212121);
+  background: var(--jp-layout-color1, transparent);
+}
+.nbtrack-run-table .nbtrack-scroll { overflow-x: auto; max-width: 100%; }
+.nbtrack-run-table table { border-collapse: collapse; width: max-content; min-width: 100%; }
+.nbtrack-run-table th, .nbtrack-run-table td {
+  padding: 3px 10px;
+  border-bottom: 1px solid var(--jp-border-color2, rgba(127, 127, 127, 0.3));
+  white-space: nowrap;
+  text-align: left;
+  max-width: 22em;
+  overflow: hidden;
+  text-overflow: ellipsis;
+}
+.nbtrack-run-table th {
+  position: sticky;
+  top: 0;
+  cursor: pointer;
+  user-select: none;
+  font-weight: 600;
+  background: var(--jp-layout-color2, rgba(127, 127, 127, 0.12));
+  border-bottom: 1px solid var(--jp-border-color1, rgba(127, 127, 127, 0.6));
+}
+.nbtrack-run-table th:hover { color: var(--jp-brand-color1, #1976d2); }
+.nbtrack-run-table th .nbtrack-arrow { padding-left: 4px; color: var(--jp-brand-color1, #1976d2); }
+.nbtrack-run-table td.nbtrack-number { text-align: right; font-variant-numeric: tabular-nums; }
+.nbtrack-run-table td.nbtrack-missing { color: var(--jp-ui-font-color3, #9e9e9e); }
+.nbtrack-run-table tbody tr[data-run-id] { cursor: pointer; }
+.nbtrack-run-table tbody tr[data-run-id]:hover { background: rgba(127, 127, 127, 0.12); }
+.nbtrack-run-table tbody tr.selected {
+  background: rgba(33, 150, 243, 0.22);
+  box-shadow: inset 3px 0 0 var(--jp-brand-color1, #1976d2);
+}
+.nbtrack-run-table tbody tr.selected:hover { background: rgba(33, 150, 243, 0.32); }
+.nbtrack-run-table tr.nbtrack-empty td {
+  color: var(--jp-ui-font-color2, #616161);
+  font-style: italic;
+  cursor: default;
+}
+.nbtrack-run-table .nbtrack-pager {
+  display: flex;
+  align-items: center;
+  gap: 8px;
+  padding: 4px 2px;
+  color: var(--jp-ui-font-color2, #616161);
+}
+.nbtrack-run-table .nbtrack-pager button {
+  font: inherit;
+  color: inherit;
+  background: transparent;
+  border: 1px solid var(--jp-border-color1, rgba(127, 127, 127, 0.6));
+  border-radius: 3px;
+  padding: 0 8px;
+  cursor: pointer;
+}
+.nbtrack-run-table .nbtrack-pager button:disabled { opacity: 0.35; cursor: default; }
+`;
+
+function element(tag, attributes = {}, text = null) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
+  if (text !== null) node.textContent = text;
+  return node;
+}
+
+function cell(value) {
+  if (value === null || value === undefined) {
+    return element("td", { class: "nbtrack-missing" }, "—");
+  }
+  const td = element("td", typeof value === "number" ? { class: "nbtrack-number" } : {});
+  td.textContent = String(value);
+  td.title = String(value);
+  return td;
+}
+
+function header(model, column) {
+  const sortBy = model.get("sort_by");
+  const descending = model.get("sort_desc");
+  const sorted = sortBy === column;
+  const th = element("th", {
+    "data-column": column,
+    tabindex: "0",
+    "aria-sort": sorted ? (descending ? "descending" : "ascending") : "none",
+    title: sorted && !descending ? `sort ${column} descending` : `sort by ${column}`,
+  });
+  if (sorted) th.classList.add("sorted", descending ? "desc" : "asc");
+  th.append(element("span", {}, column));
+  if (sorted) th.append(element("span", { class: "nbtrack-arrow" }, descending ? "▼" : "▲"));
+  const sort = () => {
+    // A new column sorts ascending; the sorted one flips direction.
+    model.set("sort_desc", sorted ? !descending : false);
+    model.set("sort_by", column);
+    model.save_changes();
+  };
+  th.addEventListener("click", sort);
+  th.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" || event.key === " ") {
+      event.preventDefault();
+      sort();
+    }
+  });
+  return th;
+}
+
+function row(model, values, columns, selected) {
+  const runId = values.run_id;
+  const tr = element("tr", { "data-run-id": runId, tabindex: "0" });
+  tr.setAttribute("aria-selected", selected.has(runId) ? "true" : "false");
+  if (selected.has(runId)) tr.classList.add("selected");
+  for (const column of columns) tr.append(cell(values[column]));
+  const toggle = () => {
+    const chosen = [...model.get("selected")];
+    const at = chosen.indexOf(runId);
+    if (at >= 0) chosen.splice(at, 1);
+    else chosen.push(runId);
+    model.set("selected", chosen);
+    model.save_changes();
+  };
+  tr.addEventListener("click", toggle);
+  tr.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" || event.key === " ") {
+      event.preventDefault();
+      toggle();
+    }
+  });
+  return tr;
+}
+
+function pager(model) {
+  const total = model.get("total");
+  const size = Math.max(1, model.get("page_size"));
+  const pages = Math.max(1, Math.ceil(total / size));
+  const page = Math.min(Math.max(1, model.get("page")), pages);
+  const first = total === 0 ? 0 : (page - 1) * size + 1;
+  const last = Math.min(total, page * size);
+  const number = (n) => n.toLocaleString("en-US");
+  const bar = element("div", { class: "nbtrack-pager" });
+  const previous = element("button", { class: "nbtrack-prev", title: "previous page" }, "‹");
+  const next = element("button", { class: "nbtrack-next", title: "next page" }, "›");
+  previous.disabled = page <= 1;
+  next.disabled = page >= pages;
+  const go = (to) => {
+    model.set("page", to);
+    model.save_changes();
+  };
+  previous.addEventListener("click", () => go(page - 1));
+  next.addEventListener("click", () => go(page + 1));
+  const range = element("span", { class: "nbtrack-range" });
+  range.textContent = `${number(first)}–${number(last)} of ${number(total)}`;
+  bar.append(previous, range, next);
+  return bar;
+}
+
+function draw(model, root) {
+  const columns = model.get("columns");
+  const rows = model.get("rows");
+  const selected = new Set(model.get("selected"));
+  const table = element("table");
+  const headRow = element("tr");
+  for (const column of columns) headRow.append(header(model, column));
+  table.append(element("thead"));
+  table.tHead.append(headRow);
+  const body = element("tbody");
+  if (rows.length === 0) {
+    const empty = element("tr", { class: "nbtrack-empty" });
+    const td = element("td", { colspan: String(Math.max(1, columns.length)) });
+    td.textContent = model.get("empty_message");
+    empty.append(td);
+    body.append(empty);
+  }
+  for (const values of rows) body.append(row(model, values, columns, selected));
+  table.append(body);
+  // The scrolling box survives redraws, so a click does not jump the table back to the left.
+  root.scroll.replaceChildren(table);
+  root.pager.replaceWith((root.pager = pager(model)));
+}
+
+export default {
+  render({ model, el }) {
+    const container = element("div", { class: "nbtrack-run-table" });
+    const style = element("style");
+    style.textContent = STYLE;
+    const root = { scroll: element("div", { class: "nbtrack-scroll" }), pager: element("div") };
+    container.append(style, root.scroll, root.pager);
+    el.replaceChildren(container);
+    const redraw = () => draw(model, root);
+    const events = [
+      "change:rows",
+      "change:columns",
+      "change:selected",
+      "change:total",
+      "change:page",
+      "change:page_size",
+      "change:sort_by",
+      "change:sort_desc",
+      "change:empty_message",
+    ];
+    for (const event of events) model.on(event, redraw);
+    redraw();
+    return () => {
+      for (const event of events) model.off(event, redraw);
+    };
+  },
+};

@@ -1,0 +1,186 @@
+"""``nbtrack.compare()`` in JupyterLab, in a real browser: the run table, its selection, the chart.
+
+Each test writes a notebook that logs three runs and shows the widget, runs it with
+Run → Run All Cells, and looks at the page as a person would. Screenshots land in
+``tests/browser/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from playwright.sync_api import Locator, expect
+
+if TYPE_CHECKING:
+    from tests.browser.conftest import LabNotebook
+
+    OpenNotebook = Callable[[str, list[str]], LabNotebook]
+
+pytestmark = pytest.mark.slow
+
+CHART_TIMEOUT_MS = 30_000
+CHANGE_TIMEOUT_S = 15.0
+
+LOG_THREE_RUNS = """\
+import math
+
+import nbtrack
+
+nbtrack.set_experiment("{experiment}")
+run_ids = []
+for lr in (0.3, 0.1, 0.03):
+    with nbtrack.start_run(name=f"lr={{lr}}") as run:
+        nbtrack.log_param("lr", lr)
+        for step in range(20):
+            nbtrack.log_metric("loss", math.exp(-lr * step) + 0.05, step=step)
+    run_ids.append(run.id)
+print("run ids:", *run_ids)
+"""
+
+SHOW_COMPARE = """\
+nbtrack.compare(runs=run_ids)
+"""
+
+# The stand-in that checks the harness itself: a widget and an offline Altair chart.
+SHOW_BUTTON_AND_CHART = """\
+import altair as alt
+import ipywidgets
+import pandas as pd
+
+alt.JupyterChart.enable_offline()
+history = pd.DataFrame(
+    {"step": [*range(20), *range(20)], "run": ["a"] * 20 + ["b"] * 20,
+     "loss": [1 / (s + 1) for s in range(20)] + [2 / (s + 2) for s in range(20)]}
+)
+chart = alt.JupyterChart(alt.Chart(history).mark_line().encode(x="step", y="loss", color="run"))
+ipywidgets.VBox([ipywidgets.Button(description="a plain button"), chart])
+"""
+
+RUN_TABLE = ".nbtrack-run-table"
+RENDERED_CHART = ".vega-embed svg.marks, .vega-embed canvas.marks"
+
+# What the chart shows, read in the page: enough to tell one drawing from another.
+CHART_STATE_JS = """(output) => {
+  const marks = output.querySelector('.vega-embed svg.marks, .vega-embed canvas.marks');
+  if (!marks) return null;
+  if (marks.tagName.toLowerCase() === 'canvas') {
+    return {kind: 'canvas', legend: [], lines: null, drawing: marks.toDataURL()};
+  }
+  return {
+    kind: 'svg',
+    legend: [...marks.querySelectorAll('.role-legend-label text')].map((t) => t.textContent),
+    lines: marks.querySelectorAll('.mark-line path').length,
+    drawing: marks.outerHTML,
+  };
+}"""
+
+ROWS_JS = """(output) => [...output.querySelectorAll('tr[data-run-id]')].map(
+  (tr) => [tr.dataset.runId, tr.classList.contains('selected')]
+)"""
+
+
+def _wait_for(condition: Callable[[], Any], what: str, timeout: float) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        if time.monotonic() > deadline:
+            pytest.fail(f"waited {timeout:.0f} s for {what}")
+        time.sleep(0.2)
+    return value
+
+
+def _chart_state(output: Locator) -> dict[str, Any] | None:
+    state: dict[str, Any] | None = output.evaluate(CHART_STATE_JS)
+    return state
+
+
+def _settled_chart(output: Locator) -> dict[str, Any]:
+    """The chart's state once two reads 0.5 s apart agree (vega draws asynchronously)."""
+
+    def settled() -> dict[str, Any] | None:
+        first = _chart_state(output)
+        time.sleep(0.5)
+        return first if first is not None and first == _chart_state(output) else None
+
+    state: dict[str, Any] = _wait_for(settled, "the chart to settle", CHANGE_TIMEOUT_S)
+    return state
+
+
+def _rows(output: Locator) -> dict[str, bool]:
+    return dict(output.evaluate(ROWS_JS))
+
+
+def _click_row(
+    output: Locator, run_id: str, selection: dict[str, bool], chart: dict[str, Any]
+) -> dict[str, Any]:
+    """Click the run's row; wait for ``selection`` and a new drawing, and return that."""
+    output.locator(f'tr[data-run-id="{run_id}"]').click()
+    _wait_for(lambda: _rows(output) == selection, f"selection {selection}", CHANGE_TIMEOUT_S)
+    _wait_for(
+        lambda: (now := _chart_state(output)) and now["drawing"] != chart["drawing"],
+        "the chart to change",
+        CHANGE_TIMEOUT_S,
+    )
+    new_chart = _settled_chart(output)
+    assert _rows(output) == selection
+    return new_chart
+
+
+def _logged_run_ids(notebook: LabNotebook) -> list[str]:
+    printed = notebook.page.locator(".jp-OutputArea-output", has_text="run ids:").inner_text()
+    return printed.split("run ids:", 1)[1].split()
+
+
+def _show_compare(lab: OpenNotebook, name: str) -> tuple[LabNotebook, Locator, list[str]]:
+    """Open and run the notebook; return it, the widget's output and the logged run ids."""
+    notebook = lab(name, [LOG_THREE_RUNS.format(experiment=name), SHOW_COMPARE])
+    notebook.run_all()
+    output = notebook.output_with(RUN_TABLE)
+    expect(output.locator(f"{RUN_TABLE} table")).to_be_visible(timeout=CHART_TIMEOUT_MS)
+    expect(output.locator(RENDERED_CHART).first).to_be_visible(timeout=CHART_TIMEOUT_MS)
+    return notebook, output, _logged_run_ids(notebook)
+
+
+def test_the_harness_shows_a_widget_and_an_offline_altair_chart(lab: OpenNotebook) -> None:
+    notebook = lab("harness", [SHOW_BUTTON_AND_CHART])
+    notebook.run_all()
+    output = notebook.output_with(".vega-embed")
+    expect(output.get_by_role("button", name="a plain button")).to_be_visible()
+    expect(output.locator(RENDERED_CHART).first).to_be_visible(timeout=CHART_TIMEOUT_MS)
+    chart = _settled_chart(output)
+    notebook.screenshot("chart", top=output)
+    if chart["kind"] == "svg":
+        assert chart["legend"] == ["a", "b"]
+        assert chart["lines"] == 2
+
+
+def test_compare_shows_a_row_per_run_and_a_chart(lab: OpenNotebook) -> None:
+    notebook, output, run_ids = _show_compare(lab, "compare_three_runs")
+    assert len(run_ids) == 3
+    expect(output.locator(f"{RUN_TABLE} table tr[data-run-id]")).to_have_count(3)
+    assert set(_rows(output)) == set(run_ids)
+    box = output.locator(RENDERED_CHART).first.bounding_box()
+    assert box is not None and box["width"] > 50 and box["height"] > 50, box
+    notebook.screenshot("table-and-chart", top=output)
+
+
+def test_clicking_a_row_changes_the_selection_and_the_chart(lab: OpenNotebook) -> None:
+    notebook, output, run_ids = _show_compare(lab, "compare_click_a_row")
+    initially = _rows(output)
+    assert set(initially) == set(run_ids)
+    chart = _settled_chart(output)
+    notebook.screenshot("before-click", top=output)
+
+    # A row not yet selected, else (all selected) the last one: either way its state flips;
+    # a second click flips it back.
+    target = next((run for run in run_ids if not initially[run]), run_ids[-1])
+    flipped = {**initially, target: not initially[target]}
+    for step, expected in (("after-click", flipped), ("after-second-click", initially)):
+        previous, chart = chart, _click_row(output, target, expected, chart)
+        notebook.screenshot(step, top=output)
+        print(
+            f"\n{step} on {target}: legend {previous['legend']} -> {chart['legend']},"
+            f" curves {previous['lines']} -> {chart['lines']}"
+        )

@@ -1,0 +1,167 @@
+"""``%%track --live`` in JupyterLab, in a real browser: the chart grows while the cell runs.
+
+The notebook loads the extension and runs a tracked cell that logs a point every 0.1 s for 6 s.
+While that cell still shows ``[*]:``, the chart under it is read twice or more, about a second
+apart, and must have changed in between: the curve grew before the cell ended. Then the run is
+read back from the store the kernel logged to. Screenshots land in ``tests/browser/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from playwright.sync_api import Locator, expect
+
+import nbtrack
+import nbtrack.store.store
+from nbtrack.store.schema import DEFAULT_EXPERIMENT_NAME
+
+if TYPE_CHECKING:
+    from tests.browser.conftest import LabNotebook, LabServer
+
+    OpenNotebook = Callable[[str, list[str]], LabNotebook]
+
+pytestmark = pytest.mark.slow
+
+STEPS = 60
+LIVE_CELL = f"""\
+%%track --live --name live-demo
+import time
+import nbtrack
+for step in range({STEPS}):
+    nbtrack.log_metric("loss", 1 / (step + 1))
+    time.sleep(0.1)
+"""
+
+CHART_TIMEOUT_MS = 15_000
+SAMPLE_EVERY_S = 1.0
+CELL_TIMEOUT_S = 30.0
+STORE_TIMEOUT_S = 15.0
+RENDERED_CHART = ".vega-embed svg.marks, .vega-embed canvas.marks"
+
+# What the chart draws, read in the page: the points and the line of an SVG, or the pixels of a
+# canvas; ``drawing`` tells one drawing from another either way.
+CHART_STATE_JS = """(output) => {
+  const marks = output.querySelector('.vega-embed svg.marks, .vega-embed canvas.marks');
+  if (!marks) return null;
+  if (marks.tagName.toLowerCase() === 'canvas') {
+    return {kind: 'canvas', points: null, line: null, drawing: marks.toDataURL()};
+  }
+  const line = marks.querySelector('.mark-line path');
+  return {
+    kind: 'svg',
+    points: marks.querySelectorAll('.mark-symbol path').length,
+    line: line ? line.getAttribute('d') : null,
+    drawing: marks.outerHTML,
+  };
+}"""
+
+
+def _chart_state(output: Locator) -> dict[str, Any] | None:
+    state: dict[str, Any] | None = output.evaluate(CHART_STATE_JS)
+    return state
+
+
+def _prompt(cell: Locator) -> str:
+    return cell.locator(".jp-InputArea-prompt").inner_text().strip()
+
+
+def _wait_for(condition: Callable[[], Any], what: str, timeout: float) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        if time.monotonic() > deadline:
+            pytest.fail(f"waited {timeout:.0f} s for {what}")
+        time.sleep(0.2)
+    return value
+
+
+@pytest.fixture
+def lab_store(jupyter_lab: LabServer) -> Iterator[None]:
+    """This process reads the store the lab's kernels log to (``NBTRACK_URI`` of the server)."""
+    nbtrack.set_tracking_uri(jupyter_lab.store_path)
+    try:
+        yield
+    finally:
+        nbtrack.set_tracking_uri(None)
+        nbtrack.store.store.close_all()
+
+
+def _finished_run(name: str) -> dict[str, Any] | None:
+    """The run once the kernel's flusher has put its end in the store; None until then."""
+    try:
+        runs = nbtrack.search_runs(
+            experiment=DEFAULT_EXPERIMENT_NAME, filter=f"run_name = '{name}'", max_results=1
+        )
+    except nbtrack.NbtrackError:  # no store or no experiment yet: the kernel has not flushed
+        return None
+    if runs.empty or runs.iloc[0]["status"] != "FINISHED":
+        return None
+    row: dict[str, Any] = runs.iloc[0].to_dict()
+    return row
+
+
+def test_the_live_chart_grows_while_the_cell_runs(lab: OpenNotebook, lab_store: None) -> None:
+    notebook = lab("track_live", ["%load_ext nbtrack", LIVE_CELL])
+    cell = notebook.code_cell(1)
+    output = cell.locator(".jp-OutputArea-output:has(.vega-embed)")
+
+    started = time.monotonic()
+    notebook.start_run_all()
+    expect(output.locator(RENDERED_CHART).first).to_be_attached(timeout=CHART_TIMEOUT_MS)
+    first_chart_s = time.monotonic() - started
+
+    # Samples taken while the cell runs: the prompt reads [*]: after the chart was read.
+    samples: list[tuple[float, dict[str, Any]]] = []
+    screenshot_taken = False
+    while True:
+        state = _chart_state(output)
+        if _prompt(cell) != "[*]:":
+            break
+        if state is not None:
+            samples.append((time.monotonic() - started, state))
+        drawings = {sample["drawing"] for _, sample in samples}
+        if len(drawings) >= 2 and not screenshot_taken:
+            notebook.screenshot("while-running", top=cell)
+            screenshot_taken = _prompt(cell) == "[*]:"
+        if time.monotonic() - started > CELL_TIMEOUT_S:
+            pytest.fail(f"the live cell still runs after {CELL_TIMEOUT_S:.0f} s")
+        time.sleep(SAMPLE_EVERY_S)
+    ended_s = time.monotonic() - started
+
+    notebook.wait_until_all_ran(timeout=CELL_TIMEOUT_S)
+    assert re.fullmatch(r"\[\d+\]:", _prompt(cell))
+    summary = [f"{at:.1f} s: {sample['kind']}, {sample['points']} points" for at, sample in samples]
+    print(
+        f"\nchart drawn {first_chart_s:.1f} s after Run All, cell ended ≈ {ended_s:.1f} s;"
+        f" samples while running: {'; '.join(summary)}"
+    )
+    assert len(samples) >= 2, f"fewer than two reads of the chart while the cell ran: {summary}"
+    first, last = samples[0][1], samples[-1][1]
+    assert first["drawing"] != last["drawing"], "the chart did not change while the cell ran"
+    if first["kind"] == "svg":  # the line got longer and more points: the curve grew
+        assert first["line"] != last["line"], summary
+        assert first["points"] < last["points"] <= STEPS, summary
+    assert screenshot_taken, "no screenshot while the cell ran"
+
+    # The last redraw, at the end of the cell, holds every point.
+    def settled() -> dict[str, Any] | None:
+        before = _chart_state(output)
+        time.sleep(0.5)
+        return before if before is not None and before == _chart_state(output) else None
+
+    final = _wait_for(settled, "the chart to settle", 10.0)
+    if final["kind"] == "svg":
+        assert final["points"] == STEPS
+    notebook.screenshot("finished", top=cell)
+
+    run = _wait_for(
+        lambda: _finished_run("live-demo"), "the run FINISHED in the store", STORE_TIMEOUT_S
+    )
+    history = nbtrack.get_metric_history(run["run_id"], "loss")
+    assert len(history) == STEPS
+    assert history["value"].iloc[-1] == pytest.approx(1 / STEPS)
+    print(f"store: run {run['run_id']} FINISHED, {len(history)} loss points")

@@ -1,0 +1,509 @@
+"""Charts are data: each builder is checked through the Vega-Lite spec it produces."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import altair as alt
+import pandas as pd
+import pytest
+import vl_convert
+
+from nbtrack.errors import InvalidValueError
+from nbtrack.widgets.charts import (
+    HEIGHT,
+    MAX_ROWS,
+    WIDTH,
+    bar_chart,
+    chart_for,
+    history_chart,
+    scatter_chart,
+)
+
+NAN, INF = math.nan, math.inf
+HISTORY_COLUMNS = ["run_id", "run_name", "key", "step", "value"]
+
+
+def histories(runs: int, steps: int, key: str = "loss") -> pd.DataFrame:
+    """``runs`` runs named run-0, run-1, … each with ``steps`` points of ``key``."""
+    rows = [
+        (f"id{r:04d}", f"run-{r}", key, s, 1.0 / (s + r + 1))
+        for r in range(runs)
+        for s in range(steps)
+    ]
+    return pd.DataFrame(rows, columns=HISTORY_COLUMNS)
+
+
+def runs_frame(n: int, **columns: Any) -> pd.DataFrame:
+    """``n`` finished runs as search_runs returns them, plus ``columns``."""
+    frame = pd.DataFrame(
+        {
+            "run_id": [f"id{r:04d}" for r in range(n)],
+            "run_name": [f"run-{r}" for r in range(n)],
+            "experiment": ["Default"] * n,
+            "status": ["FINISHED"] * n,
+        }
+    )
+    for name, values in columns.items():
+        frame[name] = values
+    return frame
+
+
+def spec(chart: alt.Chart) -> dict[str, Any]:
+    """The Vega-Lite spec, validated against the schema (to_dict's default)."""
+    result: dict[str, Any] = chart.to_dict(validate=True)
+    return result
+
+
+def rows(chart: alt.Chart) -> list[dict[str, Any]]:
+    """The data rows the spec carries, inline or moved to the top-level datasets."""
+    data = spec(chart)
+    inline = data["data"]
+    values: list[dict[str, Any]] = (
+        inline["values"] if "values" in inline else data["datasets"][inline["name"]]
+    )
+    return values
+
+
+def fields(chart: alt.Chart) -> set[str]:
+    """Every field name the encodings refer to."""
+
+    def walk(node: Any) -> Iterator[str]:
+        if isinstance(node, dict):
+            if isinstance(node.get("field"), str):
+                yield node["field"]
+            for value in node.values():
+                yield from walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from walk(value)
+
+    return set(walk(spec(chart)["encoding"]))
+
+
+def title(chart: alt.Chart) -> tuple[str, str | None]:
+    heading = spec(chart)["title"]
+    return heading["text"], heading.get("subtitle")
+
+
+def assert_no_data(chart: alt.Chart, what: str) -> None:
+    data = spec(chart)
+    assert data["mark"]["type"] == "text"
+    assert data["title"]["text"] == f"no data for {what}"
+    assert rows(chart) == [{"text": f"no data for {what}"}]
+    assert_pickable(chart)
+
+
+def assert_pickable(chart: alt.Chart) -> None:
+    data = spec(chart)
+    assert data["params"] == [{"name": "pick", "select": {"type": "point", "fields": ["run_id"]}}]
+    assert data["width"] == WIDTH
+
+
+def svg(chart: alt.Chart) -> str:
+    text: str = vl_convert.vegalite_to_svg(chart.to_json())
+    return text
+
+
+# -- history ---------------------------------------------------------------------------------------
+
+
+def test_history_draws_one_line_per_run_coloured_by_run_name() -> None:
+    chart = history_chart(histories(50, 10), "loss")
+
+    data = spec(chart)
+    assert data["mark"]["type"] == "line"
+    assert data["mark"]["point"]["filled"] is True
+    encoding = data["encoding"]
+    assert encoding["x"]["field"] == "step"
+    assert encoding["x"]["type"] == "quantitative"
+    assert encoding["y"] == {
+        "field": "value",
+        "type": "quantitative",
+        "title": "loss",
+        "scale": {"zero": False},
+    }
+    assert encoding["color"]["field"] == "run"
+    assert encoding["color"]["title"] == "run"
+    assert encoding["detail"] == {"field": "run_id", "type": "nominal"}
+    assert [t["field"] for t in encoding["tooltip"]] == ["run", "run_id", "step", "value"]
+    assert len(rows(chart)) == 500
+    assert {row["run"] for row in rows(chart)} == {f"run-{r}" for r in range(50)}
+    assert (data["width"], data["height"]) == (WIDTH, HEIGHT)
+    assert title(chart) == ("loss", None)
+
+
+def test_history_of_one_run_carries_its_points_and_only_the_columns_drawn() -> None:
+    frame = histories(1, 3).assign(seq=[1, 2, 3], timestamp=[10, 20, 30])
+
+    chart = history_chart(frame, "loss")
+
+    assert rows(chart) == [
+        {"run_id": "id0000", "run": "run-0", "step": s, "value": 1.0 / (s + 1)} for s in range(3)
+    ]
+    assert_pickable(chart)
+
+
+def test_history_highlights_the_picked_run() -> None:
+    opacity = spec(history_chart(histories(2, 2), "loss"))["encoding"]["opacity"]
+
+    assert opacity == {"condition": [{"param": "pick", "value": 1.0}], "value": 0.25}
+
+
+def test_history_draws_only_the_chosen_metric() -> None:
+    frame = pd.concat([histories(3, 4, "loss"), histories(3, 5, "acc")], ignore_index=True)
+
+    chart = history_chart(frame, "acc")
+
+    assert len(rows(chart)) == 15
+    assert spec(chart)["encoding"]["y"]["title"] == "acc"
+
+
+def test_history_without_runs_says_no_data() -> None:
+    assert_no_data(history_chart(pd.DataFrame(columns=HISTORY_COLUMNS), "loss"), "loss")
+    assert_no_data(history_chart(pd.DataFrame(), "loss"), "loss")
+    assert title(history_chart(pd.DataFrame(), "loss"))[1] == "no run selected"
+
+
+def test_history_of_a_metric_no_run_logged_says_no_data() -> None:
+    chart = history_chart(histories(3, 4, "loss"), "acc")
+
+    assert_no_data(chart, "acc")
+    assert title(chart)[1] == "no run logged it"
+
+
+def test_history_leaves_out_nan_and_inf_and_says_how_many() -> None:
+    frame = histories(2, 4)
+    frame.loc[[1, 5, 6], "value"] = [NAN, INF, -INF]
+
+    chart = history_chart(frame, "loss")
+
+    assert title(chart) == ("loss", "3 non-finite points not drawn")
+    assert len(rows(chart)) == 5
+    assert all(math.isfinite(row["value"]) for row in rows(chart))
+    json.loads(chart.to_json(), parse_constant=pytest.fail)  # strict JSON: no NaN / Infinity
+
+
+def test_history_of_only_non_finite_values_says_no_data() -> None:
+    frame = histories(1, 2).assign(value=[NAN, INF])
+
+    chart = history_chart(frame, "loss")
+
+    assert_no_data(chart, "loss")
+    assert title(chart)[1] == "all 2 points are non-finite"
+
+
+def test_history_key_with_dots_quotes_and_unicode_is_a_title_never_a_field() -> None:
+    key = 'val.loss "top-1" ü→✓'
+    frame = histories(2, 3, key)
+
+    chart = history_chart(frame, key)
+
+    assert fields(chart) == {"run", "run_id", "step", "value"}
+    assert spec(chart)["encoding"]["y"]["title"] == key
+    assert spec(chart)["encoding"]["tooltip"][-1]["title"] == key
+    assert title(chart)[0] == key
+    assert len(rows(chart)) == 6
+
+
+def test_history_tells_apart_runs_sharing_a_name() -> None:
+    frame = histories(2, 2).assign(run_name="same")
+
+    chart = history_chart(frame, "loss")
+
+    assert {row["run"] for row in rows(chart)} == {"same (id0000)", "same (id0001)"}
+
+
+def test_history_of_a_run_without_a_name_shows_its_id() -> None:
+    frame = histories(1, 2).assign(run_name=None)
+
+    assert {row["run"] for row in rows(history_chart(frame, "loss"))} == {"id0000"}
+
+
+def test_history_of_5000_points_is_drawn() -> None:
+    assert len(rows(history_chart(histories(5, MAX_ROWS // 5), "loss"))) == MAX_ROWS
+
+
+def test_history_over_5000_points_asks_to_downsample() -> None:
+    with pytest.raises(
+        InvalidValueError, match=r"5,001 points .*'loss'.* at most 5,000.*downsample"
+    ):
+        history_chart(histories(1, MAX_ROWS + 1), "loss")
+
+
+def test_history_ignores_the_global_data_transformer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with alt.data_transformers.enable("json"):  # would write every dataset to a file
+        chart = history_chart(histories(2, 3), "loss")
+        assert len(rows(chart)) == 6
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_history_renders_to_svg_with_the_run_names() -> None:
+    frame = histories(3, 5)
+    frame["run_name"] = frame["run_name"].map(
+        {"run-0": "swift-otter", "run-1": "calm-heron", "run-2": "café-ß"}
+    )
+    frame.loc[0, "value"] = NAN
+
+    image = svg(history_chart(frame, "loss"))
+
+    assert "<svg" in image
+    for name in ("swift-otter", "calm-heron", "café-ß", "1 non-finite point not drawn"):
+        assert name in image
+
+
+# -- scatter ---------------------------------------------------------------------------------------
+
+
+def test_scatter_puts_a_numeric_param_on_a_continuous_axis() -> None:
+    runs = runs_frame(50, **{"params.lr": [r / 100 for r in range(50)]})
+    runs["metrics.acc"] = [r / 50 for r in range(50)]
+
+    chart = scatter_chart(runs, "lr", "acc")
+
+    data = spec(chart)
+    assert data["mark"]["type"] == "point"
+    assert data["encoding"]["x"] == {
+        "field": "x",
+        "type": "quantitative",
+        "title": "lr",
+        "scale": {"zero": False},
+    }
+    assert data["encoding"]["y"]["field"] == "y"
+    assert data["encoding"]["y"]["title"] == "acc"
+    assert data["encoding"]["color"]["field"] == "status"
+    assert [t["field"] for t in data["encoding"]["tooltip"]] == ["run", "x", "y", "status"]
+    assert len(rows(chart)) == 50
+    assert rows(chart)[3] == {
+        "run_id": "id0003",
+        "run": "run-3",
+        "status": "FINISHED",
+        "x": 0.03,
+        "y": 0.06,
+    }
+    assert title(chart) == ("acc by lr", None)
+    assert_pickable(chart)
+
+
+def test_scatter_puts_a_text_param_in_categories() -> None:
+    runs = runs_frame(3, **{"params.optimizer": ["adam", "sgd", "adam"], "metrics.acc": [1, 2, 3]})
+
+    chart = scatter_chart(runs, "optimizer", "acc")
+
+    x = spec(chart)["encoding"]["x"]
+    assert x == {"field": "x", "type": "nominal", "title": "optimizer"}
+    assert [row["x"] for row in rows(chart)] == ["adam", "sgd", "adam"]
+
+
+def test_scatter_puts_a_boolean_param_in_categories() -> None:
+    flags = pd.array([True, False], dtype="boolean")
+    runs = runs_frame(2, **{"params.shuffle": flags, "metrics.acc": [0.5, 0.7]})
+
+    chart = scatter_chart(runs, "shuffle", "acc")
+
+    assert spec(chart)["encoding"]["x"]["type"] == "nominal"
+    assert [row["x"] for row in rows(chart)] == [True, False]
+
+
+def test_scatter_of_an_integer_param_with_gaps_skips_the_runs_without_it() -> None:
+    epochs = pd.array([10, None, 30], dtype="Int64")
+    runs = runs_frame(3, **{"params.epochs": epochs, "metrics.acc": [0.5, 0.6, 0.7]})
+
+    chart = scatter_chart(runs, "epochs", "acc")
+
+    assert spec(chart)["encoding"]["x"]["type"] == "quantitative"
+    assert [(row["x"], row["y"]) for row in rows(chart)] == [(10, 0.5), (30, 0.7)]
+    assert title(chart)[1] == "1 run not drawn (epochs or acc missing or non-finite)"
+
+
+def test_scatter_of_one_run() -> None:
+    runs = runs_frame(1, **{"params.lr": [0.1], "metrics.acc": [0.9]})
+
+    assert rows(scatter_chart(runs, "lr", "acc")) == [
+        {"run_id": "id0000", "run": "run-0", "status": "FINISHED", "x": 0.1, "y": 0.9}
+    ]
+
+
+def test_scatter_without_runs_says_no_data() -> None:
+    empty = runs_frame(0, **{"params.lr": [], "metrics.acc": []})
+
+    assert_no_data(scatter_chart(empty, "lr", "acc"), "acc by lr")
+    assert_no_data(scatter_chart(pd.DataFrame(), "lr", "acc"), "acc by lr")
+
+
+def test_scatter_of_a_missing_param_or_metric_names_the_column() -> None:
+    runs = runs_frame(2, **{"params.lr": [0.1, 0.2], "metrics.acc": [0.5, 0.6]})
+
+    no_param = scatter_chart(runs, "momentum", "acc")
+    no_metric = scatter_chart(runs, "lr", "f1")
+
+    assert_no_data(no_param, "acc by momentum")
+    assert title(no_param)[1] == "no run has params.momentum"
+    assert_no_data(no_metric, "f1 by lr")
+    assert title(no_metric)[1] == "no run has metrics.f1"
+
+
+def test_scatter_leaves_out_nan_and_inf_metrics_and_params() -> None:
+    runs = runs_frame(
+        5, **{"params.lr": [0.1, INF, 0.3, 0.4, 0.5], "metrics.acc": [NAN, 0.2, -INF, 0.4, 0.5]}
+    )
+
+    chart = scatter_chart(runs, "lr", "acc")
+
+    assert [row["run"] for row in rows(chart)] == ["run-3", "run-4"]
+    assert title(chart)[1] == "3 runs not drawn (lr or acc missing or non-finite)"
+    json.loads(chart.to_json(), parse_constant=pytest.fail)
+
+
+def test_scatter_keys_with_dots_quotes_and_unicode_become_plain_fields() -> None:
+    param, metric = 'optim.lr "base"', "val.acc@ü"
+    runs = runs_frame(2, **{f"params.{param}": [0.1, 0.2], f"metrics.{metric}": [0.5, 0.6]})
+
+    chart = scatter_chart(runs, param, metric)
+
+    assert fields(chart) == {"run", "x", "y", "status"}
+    assert spec(chart)["encoding"]["x"]["title"] == param
+    assert spec(chart)["encoding"]["y"]["title"] == metric
+    assert [(row["x"], row["y"]) for row in rows(chart)] == [(0.1, 0.5), (0.2, 0.6)]
+    assert "params." not in json.dumps(rows(chart))
+
+
+def test_scatter_accepts_keys_given_with_their_prefix() -> None:
+    runs = runs_frame(2, **{"params.lr": [0.1, 0.2], "metrics.acc": [0.5, 0.6]})
+
+    assert len(rows(scatter_chart(runs, "params.lr", "metrics.acc"))) == 2
+
+
+def test_scatter_colours_each_status_as_the_run_cards_do() -> None:
+    runs = runs_frame(2, **{"params.lr": [0.1, 0.2], "metrics.acc": [0.5, 0.6]})
+    runs["status"] = ["FAILED", "RUNNING"]
+
+    scale = spec(scatter_chart(runs, "lr", "acc"))["encoding"]["color"]["scale"]
+
+    assert scale["domain"] == ["RUNNING", "FINISHED", "FAILED", "KILLED"]
+    assert scale["range"][2] == "rgb(229,57,53)"
+
+
+def test_scatter_renders_to_svg_with_its_categories() -> None:
+    runs = runs_frame(2, **{"params.opt": ["adam", "sgd"], "metrics.acc": [0.5, 0.6]})
+    runs["run_name"] = ["swift-otter", "ünïcode-run"]
+
+    image = svg(scatter_chart(runs, "opt", "acc"))
+
+    assert "<svg" in image
+    assert "acc by opt" in image
+    assert "adam" in image
+
+
+# -- bar -------------------------------------------------------------------------------------------
+
+
+def test_bar_draws_one_bar_per_run_sorted_by_value() -> None:
+    runs = runs_frame(50, **{"metrics.acc": [(r * 7 % 50) / 50 for r in range(50)]})
+
+    chart = bar_chart(runs, "acc")
+
+    data = spec(chart)
+    assert data["mark"]["type"] == "bar"
+    assert data["encoding"]["x"] == {"field": "x", "type": "quantitative", "title": "acc"}
+    assert data["encoding"]["y"] == {
+        "field": "run",
+        "type": "nominal",
+        "title": "run",
+        "sort": "-x",
+    }
+    assert data["encoding"]["color"]["field"] == "status"
+    assert len(rows(chart)) == 50
+    assert data["height"] >= 50 * 16
+    assert title(chart) == ("acc", None)
+    assert_pickable(chart)
+
+
+def test_bar_of_one_run() -> None:
+    chart = bar_chart(runs_frame(1, **{"metrics.acc": [0.9]}), "acc")
+
+    assert rows(chart) == [{"run_id": "id0000", "run": "run-0", "status": "FINISHED", "x": 0.9}]
+    assert spec(chart)["height"] == HEIGHT
+
+
+def test_bar_without_runs_or_metric_says_no_data() -> None:
+    assert_no_data(bar_chart(runs_frame(0, **{"metrics.acc": []}), "acc"), "acc")
+    assert_no_data(bar_chart(pd.DataFrame(), "acc"), "acc")
+    chart = bar_chart(runs_frame(2, **{"metrics.acc": [0.1, 0.2]}), "f1")
+    assert_no_data(chart, "f1")
+    assert title(chart)[1] == "no run has metrics.f1"
+
+
+def test_bar_skips_missing_and_non_finite_values_and_says_so() -> None:
+    chart = bar_chart(runs_frame(4, **{"metrics.acc": [0.5, NAN, INF, None]}), "acc")
+
+    assert [row["run"] for row in rows(chart)] == ["run-0"]
+    assert title(chart)[1] == "3 runs not drawn (acc missing or non-finite)"
+
+
+def test_bar_of_a_dotted_unicode_metric_keeps_plain_fields() -> None:
+    metric = 'eval.f1 "macro" ✓'
+    chart = bar_chart(runs_frame(2, **{f"metrics.{metric}": [0.1, 0.2]}), metric)
+
+    assert fields(chart) == {"run", "x", "status"}
+    assert spec(chart)["encoding"]["x"]["title"] == metric
+
+
+def test_bar_renders_to_svg_with_the_run_names() -> None:
+    runs = runs_frame(3, **{"metrics.acc": [0.5, 0.7, 0.6]})
+    runs["run_name"] = ["swift-otter", "calm-heron", "jolly-ĳssel"]
+
+    image = svg(bar_chart(runs, "acc"))
+
+    assert "<svg" in image
+    for name in runs["run_name"]:
+        assert name in image
+
+
+# -- chart_for -------------------------------------------------------------------------------------
+
+
+def test_chart_for_builds_the_chart_of_each_kind() -> None:
+    runs = runs_frame(2, **{"params.lr": [0.1, 0.2], "metrics.loss": [0.5, 0.6]})
+    history = histories(2, 3)
+
+    assert spec(chart_for("history", runs, history, "loss", None)) == spec(
+        history_chart(history, "loss")
+    )
+    assert spec(chart_for("scatter", runs, history, "loss", "lr")) == spec(
+        scatter_chart(runs, "lr", "loss")
+    )
+    assert spec(chart_for("bar", runs, history, "loss", "lr")) == spec(bar_chart(runs, "loss"))
+
+
+def test_chart_for_scatter_without_a_param_asks_for_one() -> None:
+    chart = chart_for(
+        "scatter", runs_frame(1, **{"metrics.acc": [1.0]}), histories(1, 1), "acc", None
+    )
+
+    assert_no_data(chart, "acc")
+    assert title(chart)[1] == "choose a param to plot it against"
+
+
+def test_chart_for_an_unknown_kind_names_it_and_the_accepted_ones() -> None:
+    with pytest.raises(InvalidValueError, match=r"'pie'.*'history', 'scatter', 'bar'"):
+        chart_for("pie", pd.DataFrame(), pd.DataFrame(), "acc", None)
+
+
+@pytest.mark.parametrize("kind", ["history", "scatter", "bar"])
+@pytest.mark.parametrize("n_runs", [0, 1, 50])
+def test_every_chart_is_valid_pickable_and_of_the_same_width(kind: str, n_runs: int) -> None:
+    runs = runs_frame(n_runs, **{"params.lr": [0.1] * n_runs, "metrics.loss": [0.5] * n_runs})
+
+    chart = chart_for(kind, runs, histories(n_runs, 3), "loss", "lr")
+
+    assert isinstance(chart, alt.Chart)
+    assert_pickable(chart)
+    assert "<svg" in svg(chart)
