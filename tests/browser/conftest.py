@@ -438,3 +438,13 @@ def lab(
         return handle
 
     return open_notebook
+
+
+def wait_for(condition: Callable[[], Any], what: str, timeout: float) -> Any:
+    """Poll ``condition`` until it returns something truthy; fail the test after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        if time.monotonic() > deadline:
+            pytest.fail(f"waited {timeout:.0f} s for {what}")
+        time.sleep(0.2)
+    return value

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from playwright.sync_api import Locator, expect
 
+from tests.browser.conftest import wait_for
+
 if TYPE_CHECKING:
     from tests.browser.conftest import LabNotebook
 
@@ -82,15 +84,6 @@ ROWS_JS = """(output) => [...output.querySelectorAll('tr[data-run-id]')].map(
 )"""
 
 
-def _wait_for(condition: Callable[[], Any], what: str, timeout: float) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := condition()):
-        if time.monotonic() > deadline:
-            pytest.fail(f"waited {timeout:.0f} s for {what}")
-        time.sleep(0.2)
-    return value
-
-
 def _chart_state(output: Locator) -> dict[str, Any] | None:
     state: dict[str, Any] | None = output.evaluate(CHART_STATE_JS)
     return state
@@ -104,7 +97,7 @@ def _settled_chart(output: Locator) -> dict[str, Any]:
         time.sleep(0.5)
         return first if first is not None and first == _chart_state(output) else None
 
-    state: dict[str, Any] = _wait_for(settled, "the chart to settle", CHANGE_TIMEOUT_S)
+    state: dict[str, Any] = wait_for(settled, "the chart to settle", CHANGE_TIMEOUT_S)
     return state
 
 
@@ -117,8 +110,8 @@ def _click_row(
 ) -> dict[str, Any]:
     """Click the run's row; wait for ``selection`` and a new drawing, and return that."""
     output.locator(f'tr[data-run-id="{run_id}"]').click()
-    _wait_for(lambda: _rows(output) == selection, f"selection {selection}", CHANGE_TIMEOUT_S)
-    _wait_for(
+    wait_for(lambda: _rows(output) == selection, f"selection {selection}", CHANGE_TIMEOUT_S)
+    wait_for(
         lambda: (now := _chart_state(output)) and now["drawing"] != chart["drawing"],
         "the chart to change",
         CHANGE_TIMEOUT_S,

@@ -19,6 +19,7 @@ from playwright.sync_api import Locator, expect
 import nbtrack
 import nbtrack.store.store
 from nbtrack.store.schema import DEFAULT_EXPERIMENT_NAME
+from tests.browser.conftest import wait_for
 
 if TYPE_CHECKING:
     from tests.browser.conftest import LabNotebook, LabServer
@@ -68,15 +69,6 @@ def _chart_state(output: Locator) -> dict[str, Any] | None:
 
 def _prompt(cell: Locator) -> str:
     return cell.locator(".jp-InputArea-prompt").inner_text().strip()
-
-
-def _wait_for(condition: Callable[[], Any], what: str, timeout: float) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := condition()):
-        if time.monotonic() > deadline:
-            pytest.fail(f"waited {timeout:.0f} s for {what}")
-        time.sleep(0.2)
-    return value
 
 
 @pytest.fixture
@@ -153,12 +145,12 @@ def test_the_live_chart_grows_while_the_cell_runs(lab: OpenNotebook, lab_store: 
         time.sleep(0.5)
         return before if before is not None and before == _chart_state(output) else None
 
-    final = _wait_for(settled, "the chart to settle", 10.0)
+    final = wait_for(settled, "the chart to settle", 10.0)
     if final["kind"] == "svg":
         assert final["points"] == STEPS
     notebook.screenshot("finished", top=cell)
 
-    run = _wait_for(
+    run = wait_for(
         lambda: _finished_run("live-demo"), "the run FINISHED in the store", STORE_TIMEOUT_S
     )
     history = nbtrack.get_metric_history(run["run_id"], "loss")
