@@ -60,6 +60,7 @@ from nbtrack.tracking.manage import (
     restore_experiment,
     restore_run,
 )
+from nbtrack.tracking.models import ModelInfo, load_model, log_model
 from nbtrack.tracking.run import ActiveRun
 from nbtrack.tracking.search import search_runs, sql
 
@@ -99,6 +100,7 @@ __all__ = [
     "Experiment",
     "FileInfo",
     "InvalidValueError",
+    "ModelInfo",
     "NbtrackError",
     "NoActiveRunError",
     "NotFoundError",
@@ -127,6 +129,7 @@ __all__ = [
     "list_artifacts",
     "list_experiments",
     "load_ipython_extension",
+    "load_model",
     "load_dict",
     "load_text",
     "log_artifact",
@@ -135,6 +138,7 @@ __all__ = [
     "log_figure",
     "log_metric",
     "log_metrics",
+    "log_model",
     "log_param",
     "log_params",
     "log_text",

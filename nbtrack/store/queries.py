@@ -266,3 +266,38 @@ def purge_deleted(con: duckdb.DuckDBPyConnection) -> Purged:
     # The folder of a run, not just its artifacts/ subfolder: models live beside them.
     folders = [str(PurePosixPath(uri).parent) for _, uri in doomed]
     return Purged(len(ids), len(experiments), int(points), folders)
+
+
+def record_model_payloads(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    artifact_path: str,
+    model_uuid: str,
+    payloads: dict[str, str],
+) -> None:
+    """Keep the SHA-256 of each payload file of a model saved under a run (replacing any
+    earlier model saved at the same path)."""
+    get_run(con, run_id)
+    con.execute(
+        "DELETE FROM model_payloads WHERE run_id = ? AND artifact_path = ?", [run_id, artifact_path]
+    )
+    now = time.time_ns() // 1000
+    con.executemany(
+        "INSERT INTO model_payloads VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            [run_id, artifact_path, model_uuid, name, digest, now]
+            for name, digest in payloads.items()
+        ],
+    )
+
+
+def model_payloads(
+    con: duckdb.DuckDBPyConnection, run_id: str, artifact_path: str
+) -> dict[str, str]:
+    """The recorded payload hashes of a run's model (empty if the store has no record)."""
+    return dict(
+        con.execute(
+            "SELECT file, sha256 FROM model_payloads WHERE run_id = ? AND artifact_path = ?",
+            [run_id, artifact_path],
+        ).fetchall()
+    )

@@ -12,13 +12,24 @@ from nbtrack.errors import SchemaVersionError, StoreCorruptError
 if TYPE_CHECKING:
     import duckdb
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
 ARTIFACTS_FOLDER = "nbtrack-artifacts"
 
 # version -> statements that bring a store at that version to version + 1
-MIGRATIONS: dict[int, str] = {}
+MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE model_payloads (
+        run_id VARCHAR NOT NULL,
+        artifact_path VARCHAR NOT NULL,
+        model_uuid VARCHAR NOT NULL,
+        file VARCHAR NOT NULL,
+        sha256 VARCHAR NOT NULL,
+        saved_at BIGINT NOT NULL
+    );
+    """,
+}
 
 
 def schema_sql() -> str:

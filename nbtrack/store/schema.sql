@@ -1,4 +1,5 @@
--- The nbtrack store, schema version 1.
+-- The nbtrack store, schema version 2 (a new store is created from this file; an older one is
+-- brought up to date by the migrations in schema.py).
 -- Times are BIGINT microseconds since the epoch (UTC): DuckDB's TIMESTAMPTZ makes pandas 3 warn
 -- and needs pytz to fetch. No PRIMARY KEY or UNIQUE constraints: uniqueness is kept by the
 -- writers under the file lock, and ingestion dedupes by journal segment, so the large tables
@@ -88,4 +89,15 @@ CREATE TABLE journal_segments (
     segment BIGINT NOT NULL,
     records BIGINT NOT NULL,
     ingested_at BIGINT NOT NULL
+);
+
+-- The SHA-256 of every payload file of a saved model, recorded when it is saved: a model is
+-- unpickled only after its files match (version 2).
+CREATE TABLE model_payloads (
+    run_id VARCHAR NOT NULL,
+    artifact_path VARCHAR NOT NULL,
+    model_uuid VARCHAR NOT NULL,
+    file VARCHAR NOT NULL,
+    sha256 VARCHAR NOT NULL,
+    saved_at BIGINT NOT NULL
 );

@@ -68,8 +68,8 @@ def log_artifact(local_path: str | os.PathLike[str], artifact_path: str | None =
     >>> nbtrack.log_artifact("confusion.csv", artifact_path="eval")  # doctest: +SKIP
     """
     source = _local_file(local_path)
-    base = () if artifact_path is None else _parts(artifact_path, "artifact_path")
-    relative = base + _parts(source.name, f"the name of the local file {str(source)!r}")
+    base = () if artifact_path is None else relative_parts(artifact_path, "artifact_path")
+    relative = base + relative_parts(source.name, f"the name of the local file {str(source)!r}")
     root = _active_root()
     target = _inside(root, relative, "/".join(relative), "artifact")
     _write_atomically(target, partial(shutil.copyfile, source))
@@ -86,11 +86,11 @@ def log_artifacts(local_dir: str | os.PathLike[str], artifact_path: str | None =
     """
     source = _local_folder(local_dir)
     root = _active_root()
-    base = () if artifact_path is None else _parts(artifact_path, "artifact_path")
+    base = () if artifact_path is None else relative_parts(artifact_path, "artifact_path")
     folders: list[Path] = [_inside(root, base, "/".join(base), "artifact_path")] if base else []
     files: list[tuple[Path, Path]] = []
     for relative, local, is_dir in _local_tree(source, root):
-        parts = base + _parts(relative, f"the name of the local file {str(local)!r}")
+        parts = base + relative_parts(relative, f"the name of the local file {str(local)!r}")
         target = _inside(root, parts, "/".join(parts), "artifact")
         if is_dir:
             folders.append(target)
@@ -222,7 +222,7 @@ def list_artifacts(run_id: str, path: str | None = None) -> list[FileInfo]:
         parts: tuple[str, ...] = ()
         folder = root
     else:
-        parts = _parts(path, "path")
+        parts = relative_parts(path, "path")
         folder = _existing(root, parts, path, run_id)
         if not folder.is_dir():
             return [FileInfo(path="/".join(parts), is_dir=False, file_size=folder.stat().st_size)]
@@ -249,7 +249,7 @@ def download_artifacts(run_id: str, path: str, dst: str | os.PathLike[str]) -> s
     >>> nbtrack.download_artifacts(run.id, "model", "/tmp/models")  # doctest: +SKIP
     '/tmp/models/model'
     """
-    parts = _parts(path, "path")
+    parts = relative_parts(path, "path")
     destination = Path(os.path.abspath(os.fspath(dst)))
     if destination.exists() and not destination.is_dir():
         raise InvalidValueError(f"download_artifacts: dst {str(destination)!r} is not a folder")
@@ -331,7 +331,7 @@ def load_dict(run_id: str, artifact_file: str) -> dict[str, Any]:
 # -- paths ---------------------------------------------------------------------------------------
 
 
-def _parts(value: object, what: str) -> tuple[str, ...]:
+def relative_parts(value: object, what: str) -> tuple[str, ...]:
     """The parts of a user's artifact path, refused unless it is plainly relative."""
     if not isinstance(value, str):
         raise InvalidValueError(
@@ -379,7 +379,7 @@ def _percent_decoded(value: str) -> str:
 
 
 def _file_parts(artifact_file: str) -> tuple[str, ...]:
-    parts = _parts(artifact_file, "artifact_file")
+    parts = relative_parts(artifact_file, "artifact_file")
     if artifact_file.endswith("/"):
         raise InvalidValueError(
             f"artifact_file {artifact_file!r} ends in '/'; name a file, such as "

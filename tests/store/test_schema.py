@@ -349,3 +349,20 @@ def test_a_run_started_in_a_sub_folder_lands_in_the_store_at_the_git_root(
     assert (repo / "nbtrack.duckdb").is_file()
     assert not (repo / "notebooks" / "eda" / "nbtrack.duckdb").exists()
     assert _run_ids(repo / "nbtrack.duckdb") == [run.id]
+
+
+def test_a_store_of_an_older_schema_is_migrated_and_keeps_its_runs(store_path: Path) -> None:
+    run_id = _make_store(store_path)
+    with duckdb.connect(str(store_path)) as con:
+        # what a version-1 store looks like: no model_payloads table yet
+        con.execute("DROP TABLE model_payloads")
+        con.execute("UPDATE nbtrack_meta SET value = '1' WHERE key = 'schema_version'")
+
+    assert nbtrack.get_run(run_id).metrics == {"loss": 0.5}
+
+    store_module.close_all()
+    with duckdb.connect(str(store_path), read_only=True) as con:
+        assert con.execute(
+            "SELECT value FROM nbtrack_meta WHERE key = 'schema_version'"
+        ).fetchone() == (str(SCHEMA_VERSION),)
+        assert con.execute("SELECT count(*) FROM model_payloads").fetchone() == (0,)

@@ -30,6 +30,7 @@ NBTRACK_TABLES = {
     "latest_metrics",
     "tags",
     "journal_segments",
+    "model_payloads",
 }
 
 

@@ -1,0 +1,31 @@
+"""Models on disk: MLflow's directory format, flavors, signatures. No store, no tracking.
+
+==================  ==========================================================
+``format``          ``save_model`` / ``load_model``: the directory and MLmodel
+``flavors``         the flavor protocol and registry (entry points ``nbtrack.flavors``)
+``sklearn``         scikit-learn estimators, loadable by MLflow as ``mlflow.sklearn``
+``python``          any object with ``predict``, or a function, cloudpickled
+``signatures``      ``Signature``, ``infer_signature``; ``enforcement``: ``enforce``
+``integrity``       payload hashes, checked before anything is unpickled
+==================  ==========================================================
+
+Importing this package loads none of pandas, numpy, cloudpickle, PyYAML or scikit-learn.
+"""
+
+from nbtrack.models.flavors import Flavor, register
+from nbtrack.models.format import SavedModel, load_model, save_model
+from nbtrack.models.pyfunc import PyFuncModel
+from nbtrack.models.signatures import ColSpec, Signature, TensorSpec, infer_signature
+
+__all__ = [
+    "ColSpec",
+    "Flavor",
+    "PyFuncModel",
+    "SavedModel",
+    "Signature",
+    "TensorSpec",
+    "infer_signature",
+    "load_model",
+    "register",
+    "save_model",
+]

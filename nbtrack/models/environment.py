@@ -1,0 +1,68 @@
+"""The environment files beside a model: what to install to load it elsewhere.
+
+``requirements.txt``, ``python_env.yaml`` and ``conda.yaml`` in the shapes MLflow writes, so
+``mlflow models serve`` can rebuild the environment. Versions are the installed ones, pinned.
+"""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Iterable, Mapping
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from nbtrack.models.mlmodel import dump_yaml
+
+REQUIREMENTS = "requirements.txt"
+PYTHON_ENV = "python_env.yaml"
+CONDA = "conda.yaml"
+# Loaders feed pandas and numpy objects to every model, whatever its flavor.
+_ALWAYS = ("numpy", "pandas")
+_BUILD = ("pip", "setuptools", "wheel")
+
+
+def pinned(distributions: Iterable[str]) -> list[str]:
+    """``name==version`` for each installed distribution, in order, without repeats."""
+    lines: list[str] = []
+    for name in dict.fromkeys([*distributions, *_ALWAYS]):
+        installed = _version(name)
+        if installed is not None:
+            lines.append(f"{name}=={installed}")
+    return lines
+
+
+def write_environment(folder: Path, requirements: list[str]) -> dict[str, str]:
+    """Write the three files; return the ``env`` entry of ``python_function``."""
+    python = platform.python_version()
+    (folder / REQUIREMENTS).write_text("".join(f"{line}\n" for line in requirements), "utf-8")
+    build = [_pin_if_installed(name) for name in _BUILD]
+    python_env = {
+        "python": python,
+        "build_dependencies": build,
+        "dependencies": [f"-r {REQUIREMENTS}"],
+    }
+    (folder / PYTHON_ENV).write_text(_ordered_yaml(python_env), "utf-8")
+    conda = {
+        "channels": ["conda-forge"],
+        "dependencies": [f"python={python}", build[0].replace("==", "<="), {"pip": requirements}],
+        "name": "nbtrack-env",
+    }
+    (folder / CONDA).write_text(dump_yaml(conda), "utf-8")
+    return {"conda": CONDA, "virtualenv": PYTHON_ENV}
+
+
+def _ordered_yaml(content: Mapping[str, object]) -> str:
+    # MLflow keeps python_env.yaml in this order (python first); dump each key on its own.
+    return "".join(dump_yaml({key: value}) for key, value in content.items())
+
+
+def _pin_if_installed(name: str) -> str:
+    installed = _version(name)
+    return name if installed is None else f"{name}=={installed}"
+
+
+def _version(name: str) -> str | None:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None

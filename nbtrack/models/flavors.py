@@ -1,0 +1,146 @@
+"""Flavors: how one kind of model is written to a directory and read back.
+
+nbtrack ships ``sklearn`` and ``python``; a package adds its own by naming a flavor object
+in the entry-point group ``nbtrack.flavors``::
+
+    [project.entry-points."nbtrack.flavors"]
+    xgboost = "nbtrack_xgboost:FLAVOR"
+
+or by calling ``register(flavor)``. The most recently registered flavor that accepts a model
+saves it: the catch-all ``python`` flavor comes first, so every later one is more specific.
+
+Loading never imports the module an ``MLmodel`` names: ``loader_module`` is looked up among
+the registered flavors (an allow-list), so a model directory cannot choose the code that runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import warnings
+from collections.abc import Mapping
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from nbtrack.errors import InvalidValueError
+from nbtrack.models.integrity import ModelFiles
+
+GROUP = "nbtrack.flavors"
+# Registration order: the generic python flavor first, so that sklearn is tried before it.
+_BUILTINS = ("nbtrack.models.python", "nbtrack.models.sklearn")
+
+_registered: list[Flavor] | None = None
+
+
+class Predictor(Protocol):
+    """What a flavor's loader returns: anything with ``predict``."""
+
+    def predict(self, data: Any, /) -> Any: ...
+
+
+@runtime_checkable
+class Flavor(Protocol):
+    """One kind of model: how to recognise, save and load it."""
+
+    @property
+    def name(self) -> str:
+        """Its key under ``flavors`` in MLmodel, e.g. ``"sklearn"``."""
+        ...
+
+    @property
+    def loader_module(self) -> str:
+        """The ``python_function.loader_module`` it writes, and the one it loads."""
+        ...
+
+    def accepts(self, model: object) -> bool:
+        """Whether it can save ``model`` (cheaply: without importing a framework)."""
+        ...
+
+    def save(self, model: object, folder: Path) -> dict[str, dict[str, Any]]:
+        """Write the payload into ``folder``; return its ``flavors`` entries for MLmodel.
+
+        ``python_function`` gets ``loader_module``, ``python_version`` and ``env`` from
+        ``save_model``; a flavor adds what its loader reads (``model_path``, ...).
+        """
+        ...
+
+    def load(self, files: ModelFiles, mlmodel: Mapping[str, Any]) -> Predictor:
+        """Read the payload back, through ``files`` so its hashes are checked."""
+        ...
+
+    def requirements(self) -> list[str]:
+        """Distribution names a model of this flavor needs installed; versions are pinned."""
+        ...
+
+
+def register(flavor: Flavor) -> None:
+    """Make ``flavor`` available to ``save_model`` and ``load_model``, ahead of earlier ones.
+
+    Examples
+    --------
+    >>> register(MyFlavor())  # doctest: +SKIP
+    """
+    if not isinstance(flavor, Flavor):
+        raise InvalidValueError(
+            f"register: {flavor!r} is not a flavor; give an object with name, loader_module, "
+            "accepts, save, load and requirements"
+        )
+    known = _flavors()
+    for other in known:
+        if other is not flavor and flavor.name == other.name:
+            raise InvalidValueError(f"register: a flavor named {flavor.name!r} is registered")
+        if other is not flavor and flavor.loader_module == other.loader_module:
+            raise InvalidValueError(
+                f"register: flavor {other.name!r} already loads {flavor.loader_module!r}"
+            )
+    if flavor not in known:
+        known.append(flavor)
+
+
+def flavor_for(model: object) -> Flavor:
+    """The flavor that saves ``model``: the most recently registered one that accepts it."""
+    for flavor in reversed(_flavors()):
+        if flavor.accepts(model):
+            return flavor
+    if isinstance(model, type):
+        raise InvalidValueError(f"{model.__qualname__} is a class; save an instance of it")
+    raise InvalidValueError(
+        f"no flavor saves a {type(model).__qualname__}; give an object with a predict method "
+        f"or a function of a DataFrame, or install a flavor for it (entry points {GROUP!r})"
+    )
+
+
+def flavor_named(name: str) -> Flavor:
+    """The registered flavor called ``name``."""
+    for flavor in _flavors():
+        if flavor.name == name:
+            return flavor
+    known = ", ".join(sorted(flavor.name for flavor in _flavors()))
+    raise InvalidValueError(f"no flavor is named {name!r}; the flavors are {known}")
+
+
+def flavor_loading(loader_module: str) -> Flavor:
+    """The flavor that loads models naming ``loader_module`` (never imported itself)."""
+    for flavor in _flavors():
+        if flavor.loader_module == loader_module:
+            return flavor
+    accepted = ", ".join(sorted(flavor.loader_module for flavor in _flavors()))
+    raise InvalidValueError(
+        f"refusing to load: MLmodel names the loader {loader_module!r}, which nbtrack does not "
+        f"run; the loaders it accepts are {accepted}"
+    )
+
+
+def _flavors() -> list[Flavor]:
+    """The registry, filled on first use: nothing is imported with nbtrack itself."""
+    global _registered
+    if _registered is None:
+        _registered = [importlib.import_module(name).FLAVOR for name in _BUILTINS]
+        for point in entry_points(group=GROUP):
+            try:
+                flavor = point.load()
+                register(flavor)
+            except Exception as exc:
+                # A broken plug-in must not stop the flavors that work.
+                warnings.warn(f"flavor {point.value!r} not loaded: {exc}", stacklevel=3)
+    return _registered

@@ -1,0 +1,119 @@
+"""Models in runs: ``log_model`` saves one beside the run's artifacts and records its payload
+hashes in the store; ``load_model`` checks them before anything is unpickled."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from nbtrack import config
+from nbtrack.errors import InvalidValueError
+from nbtrack.store import queries
+from nbtrack.store.store import get_store
+from nbtrack.tracking import _current
+from nbtrack.tracking.artifacts import relative_parts
+from nbtrack.tracking.run import get_run
+
+if TYPE_CHECKING:
+    from nbtrack.models.format import PyFuncModel
+
+RUNS_SCHEME = "runs:/"
+ACCEPTED_URIS = "runs:/<run_id>/<path> or the path of a local model folder"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What ``log_model`` returns: where the model is and what it is."""
+
+    model_uri: str
+    run_id: str
+    artifact_path: str
+    flavor: str
+    model_uuid: str
+    signature: dict[str, Any] | None
+    registered_model_version: int | None = None
+
+
+def log_model(
+    model: Any,
+    artifact_path: str = "model",
+    input_example: Any = None,
+    signature: Any = None,
+) -> ModelInfo:
+    """Save ``model`` in MLflow's format under the active run and record its payload hashes.
+
+    scikit-learn estimators and pipelines are saved so that MLflow loads them too; any other
+    object with ``predict`` (or a plain function) is saved with cloudpickle. A signature is
+    inferred from ``input_example`` and the model's output when none is given.
+
+    Examples
+    --------
+    >>> info = nbtrack.log_model(pipeline, "model", input_example=X_train[:5])  # doctest: +SKIP
+    >>> nbtrack.load_model(info.model_uri).predict(X_test)  # doctest: +SKIP
+    """
+    from nbtrack.models.format import save_model
+
+    relative = _artifact_path(artifact_path)
+    run = _current.get_run()
+    target = run.artifact_dir.joinpath(*PurePosixPath(relative).parts)
+    if not target.resolve().is_relative_to(run.artifact_dir):
+        raise InvalidValueError(f"artifact_path {artifact_path!r} leaves the run's folder")
+    saved = save_model(
+        model, target, input_example=input_example, signature=signature, run_id=run.id
+    )
+    store = get_store(config.resolve_store_path())
+    store.write(
+        queries.record_model_payloads, run.id, relative, saved.model_uuid, saved.payload_files
+    )
+    return ModelInfo(
+        model_uri=f"{RUNS_SCHEME}{run.id}/{relative}",
+        run_id=run.id,
+        artifact_path=relative,
+        flavor=saved.flavor,
+        model_uuid=saved.model_uuid,
+        signature=None if saved.signature is None else saved.signature.to_mlmodel(),
+    )
+
+
+def load_model(model_uri: str | Path, trusted: bool = False) -> PyFuncModel:
+    """Load a model with ``.predict(DataFrame)``: ``runs:/<run_id>/<path>`` or a local folder.
+
+    A model recorded in the store loads only if its payload files still have the hashes
+    recorded when it was saved, checked before anything is unpickled. A folder the store
+    has no record of loads only with ``trusted=True``: unpickling runs code.
+    """
+    from nbtrack.models.format import load_model as load_folder
+
+    store = get_store(config.resolve_store_path())
+    if isinstance(model_uri, str) and model_uri.startswith(RUNS_SCHEME):
+        run_id, _, relative = model_uri[len(RUNS_SCHEME) :].partition("/")
+        relative = _artifact_path(relative or "model")
+        folder = get_run(store, run_id).artifact_uri
+        path = Path(folder).joinpath(*PurePosixPath(relative).parts)
+        hashes = store.read(queries.model_payloads, run_id, relative)
+    elif isinstance(model_uri, (str, Path)) and ":/" not in str(model_uri):
+        path = Path(model_uri).expanduser().resolve()
+        hashes = _recorded_hashes(path)
+    else:
+        raise InvalidValueError(f"model URI {model_uri!r} is not accepted; give {ACCEPTED_URIS}")
+    if not path.is_dir():
+        raise InvalidValueError(f"no model folder at {model_uri!r} ({path})")
+    return load_folder(path, expected_hashes=hashes or None, trusted=trusted)
+
+
+def _recorded_hashes(path: Path) -> dict[str, str]:
+    """The hashes the store holds for a folder that is some run's model, else nothing."""
+    store = get_store(config.resolve_store_path())
+    artifacts_root = (store.folder / "nbtrack-artifacts").resolve()
+    if not path.is_relative_to(artifacts_root):
+        return {}
+    parts = path.relative_to(artifacts_root).parts
+    # <experiment>/<run id>/artifacts/<artifact path...>
+    if len(parts) < 4 or parts[2] != "artifacts":
+        return {}
+    return store.read(queries.model_payloads, parts[1], "/".join(parts[3:]))
+
+
+def _artifact_path(value: object) -> str:
+    return "/".join(relative_parts(value, "artifact_path"))
