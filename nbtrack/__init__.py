@@ -9,7 +9,7 @@ import typing
 
 from nbtrack._version import __version__
 from nbtrack.config import get_tracking_uri, set_tracking_uri
-from nbtrack.entities import Experiment, Run
+from nbtrack.entities import Experiment, ModelVersion, Run
 from nbtrack.errors import (
     InvalidValueError,
     NbtrackError,
@@ -20,6 +20,17 @@ from nbtrack.errors import (
     StoreCorruptError,
     StoreError,
     StoreReadOnlyError,
+)
+from nbtrack.registry.log import log_model
+from nbtrack.registry.uris import load_model
+from nbtrack.registry.versions import (
+    delete_alias,
+    get_alias_history,
+    get_model_version,
+    promote,
+    register_model,
+    search_model_versions,
+    set_alias,
 )
 from nbtrack.tracking.artifacts import (
     FileInfo,
@@ -60,7 +71,7 @@ from nbtrack.tracking.manage import (
     restore_experiment,
     restore_run,
 )
-from nbtrack.tracking.models import ModelInfo, load_model, log_model
+from nbtrack.tracking.models import ModelInfo
 from nbtrack.tracking.run import ActiveRun
 from nbtrack.tracking.search import search_runs, sql
 
@@ -101,6 +112,7 @@ __all__ = [
     "FileInfo",
     "InvalidValueError",
     "ModelInfo",
+    "ModelVersion",
     "NbtrackError",
     "NoActiveRunError",
     "NotFoundError",
@@ -115,14 +127,17 @@ __all__ = [
     "active_run",
     "compare",
     "create_experiment",
+    "delete_alias",
     "delete_experiment",
     "delete_run",
     "diff",
     "download_artifacts",
     "end_run",
     "flush",
+    "get_alias_history",
     "get_experiment",
     "get_metric_history",
+    "get_model_version",
     "get_run",
     "get_tracking_uri",
     "last_run",
@@ -142,10 +157,14 @@ __all__ = [
     "log_param",
     "log_params",
     "log_text",
+    "promote",
+    "register_model",
     "rename_run",
     "restore_experiment",
     "restore_run",
+    "search_model_versions",
     "search_runs",
+    "set_alias",
     "set_experiment",
     "set_tag",
     "set_tags",

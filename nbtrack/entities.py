@@ -239,3 +239,33 @@ def _table(title: str, rows: list[tuple[str, str]], align: str = "right") -> str
         f'<th colspan="2" style="{_CELL};text-align:left;font-weight:600;opacity:.6">{title}</th>'
         f"</tr></thead><tbody>{body}</tbody></table>"
     )
+
+
+READY: Final = "READY"
+ARCHIVED: Final = "ARCHIVED"
+MODEL_VERSION_STATUSES: Final = (READY, ARCHIVED)
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """One version of a registered model: the registry's own copy of a model folder.
+
+    ``source`` is the model URI it was registered from; ``storage_path`` the absolute path of
+    the copy (which never depends on the run's artifacts staying put); ``aliases`` the aliases
+    pointing at it, sorted.
+    """
+
+    name: str
+    version: int
+    run_id: str | None
+    source: str
+    status: str
+    aliases: tuple[str, ...]
+    created_at: dt.datetime
+    storage_path: str
+    description: str | None = None
+
+    @property
+    def model_uri(self) -> str:
+        """``models:/<name>/<version>``: the URI that loads this version."""
+        return f"models:/{self.name}/{self.version}"

@@ -12,7 +12,7 @@ from nbtrack.errors import SchemaVersionError, StoreCorruptError
 if TYPE_CHECKING:
     import duckdb
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
 ARTIFACTS_FOLDER = "nbtrack-artifacts"
@@ -27,6 +27,51 @@ MIGRATIONS: dict[int, str] = {
         file VARCHAR NOT NULL,
         sha256 VARCHAR NOT NULL,
         saved_at BIGINT NOT NULL
+    );
+    """,
+    # IF NOT EXISTS: a store re-labelled as an older version by hand may have them already.
+    2: """
+    CREATE TABLE IF NOT EXISTS registered_models (
+        name VARCHAR NOT NULL,
+        description VARCHAR,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL
+    );
+
+    CREATE TABLE IF NOT EXISTS model_versions (
+        name VARCHAR NOT NULL,
+        version BIGINT NOT NULL,
+        run_id VARCHAR,
+        -- the model URI it was registered from
+        source VARCHAR NOT NULL,
+        -- the registry's own copy, relative to the folder of the store file
+        storage_path VARCHAR NOT NULL,
+        -- READY or ARCHIVED
+        status VARCHAR NOT NULL,
+        description VARCHAR,
+        created_at BIGINT NOT NULL
+    );
+
+    CREATE TABLE IF NOT EXISTS model_version_files (
+        name VARCHAR NOT NULL,
+        version BIGINT NOT NULL,
+        file VARCHAR NOT NULL,
+        sha256 VARCHAR NOT NULL
+    );
+
+    CREATE TABLE IF NOT EXISTS aliases (
+        name VARCHAR NOT NULL,
+        alias VARCHAR NOT NULL,
+        version BIGINT NOT NULL
+    );
+
+    CREATE TABLE IF NOT EXISTS alias_history (
+        name VARCHAR NOT NULL,
+        alias VARCHAR NOT NULL,
+        version BIGINT,
+        previous_version BIGINT,
+        changed_at BIGINT NOT NULL,
+        changed_by VARCHAR NOT NULL
     );
     """,
 }

@@ -1,4 +1,4 @@
--- The nbtrack store, schema version 2 (a new store is created from this file; an older one is
+-- The nbtrack store, schema version 3 (a new store is created from this file; an older one is
 -- brought up to date by the migrations in schema.py).
 -- Times are BIGINT microseconds since the epoch (UTC): DuckDB's TIMESTAMPTZ makes pandas 3 warn
 -- and needs pytz to fetch. No PRIMARY KEY or UNIQUE constraints: uniqueness is kept by the
@@ -100,4 +100,51 @@ CREATE TABLE model_payloads (
     file VARCHAR NOT NULL,
     sha256 VARCHAR NOT NULL,
     saved_at BIGINT NOT NULL
+);
+
+-- The model registry (version 3). Version numbers and aliases are written synchronously under
+-- the file lock, in one transaction each; a version's files are the registry's own copy, with
+-- their hashes kept here, never beside the files.
+CREATE TABLE registered_models (
+    name VARCHAR NOT NULL,
+    description VARCHAR,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+
+CREATE TABLE model_versions (
+    name VARCHAR NOT NULL,
+    version BIGINT NOT NULL,
+    run_id VARCHAR,
+    -- the model URI it was registered from
+    source VARCHAR NOT NULL,
+    -- the registry's own copy, relative to the folder of the store file
+    storage_path VARCHAR NOT NULL,
+    -- READY or ARCHIVED
+    status VARCHAR NOT NULL,
+    description VARCHAR,
+    created_at BIGINT NOT NULL
+);
+
+CREATE TABLE model_version_files (
+    name VARCHAR NOT NULL,
+    version BIGINT NOT NULL,
+    file VARCHAR NOT NULL,
+    sha256 VARCHAR NOT NULL
+);
+
+CREATE TABLE aliases (
+    name VARCHAR NOT NULL,
+    alias VARCHAR NOT NULL,
+    version BIGINT NOT NULL
+);
+
+-- Every alias move: version NULL when the alias was deleted, previous_version NULL when new.
+CREATE TABLE alias_history (
+    name VARCHAR NOT NULL,
+    alias VARCHAR NOT NULL,
+    version BIGINT,
+    previous_version BIGINT,
+    changed_at BIGINT NOT NULL,
+    changed_by VARCHAR NOT NULL
 );

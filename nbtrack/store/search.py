@@ -31,6 +31,11 @@ PUBLIC_VIEWS = {
     "latest_metrics": "SELECT run_id, key, value, step, make_timestamp(timestamp) AS timestamp, "
     "min_value, max_value, count FROM {db}.main.latest_metrics",
     "tags": "SELECT run_id, key, value FROM {db}.main.tags",
+    "registered_models": "SELECT name, description, make_timestamp(created_at) AS created_at, "
+    "make_timestamp(updated_at) AS updated_at FROM {db}.main.registered_models",
+    "model_versions": "SELECT name, version, run_id, source, status, description, "
+    "make_timestamp(created_at) AS created_at FROM {db}.main.model_versions",
+    "aliases": "SELECT name, alias, version FROM {db}.main.aliases",
 }
 
 

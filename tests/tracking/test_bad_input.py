@@ -31,6 +31,11 @@ NBTRACK_TABLES = {
     "tags",
     "journal_segments",
     "model_payloads",
+    "registered_models",
+    "model_versions",
+    "model_version_files",
+    "aliases",
+    "alias_history",
 }
 
 

@@ -1,0 +1,220 @@
+"""Registering model versions and moving aliases, each one synchronous write under the lock."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+
+from nbtrack import config
+from nbtrack.entities import ModelVersion
+from nbtrack.errors import InvalidValueError, StoreCorruptError
+from nbtrack.models.integrity import ModelFiles, hash_files
+from nbtrack.registry.names import check_alias, check_model_name, check_version
+from nbtrack.store import queries
+from nbtrack.store.schema import ARTIFACTS_FOLDER
+from nbtrack.store.store import Store, get_store
+from nbtrack.tracking.artifacts import relative_parts
+from nbtrack.tracking.run import get_run
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+RUNS_SCHEME = "runs:/"
+MODELS_SCHEME = "models:/"
+REGISTRY_FOLDER = "registry"
+ACCEPTED_SOURCES = (
+    "runs:/<run_id>/<path>, models:/<name>/<version>, models:/<name>/latest, "
+    "models:/<name>@<alias>, or the folder of a model logged in a run of this store"
+)
+
+
+def current_store() -> Store:
+    return get_store(config.resolve_store_path())
+
+
+def registry_root(store: Store) -> Path:
+    return (store.folder / ARTIFACTS_FOLDER / REGISTRY_FOLDER).resolve()
+
+
+def with_absolute_path(store: Store, version: ModelVersion) -> ModelVersion:
+    """``version`` with its storage path made absolute, after checking it is in the registry."""
+    root = registry_root(store)
+    folder = (store.folder / version.storage_path).resolve()
+    if not folder.is_relative_to(root) or folder == root:
+        raise StoreCorruptError(
+            f"the store records the model folder {version.storage_path!r} for version "
+            f"{version.version} of {version.name!r}, which is outside {root}; the store file "
+            "has been edited by hand or damaged"
+        )
+    return dataclasses.replace(version, storage_path=str(folder))
+
+
+# -- registering ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Source:
+    path: Path
+    hashes: dict[str, str]
+    run_id: str | None
+    uri: str
+
+
+def register_model(model_uri: str | os.PathLike[str], name: str) -> ModelVersion:
+    """Register the model at ``model_uri`` as the next version of ``name`` (created if new).
+
+    The source's files are checked against the hashes recorded when it was saved, then copied
+    into the registry's own folder, and only then is the version number assigned, in one
+    transaction: two processes registering the same name at once get two versions.
+
+    Examples
+    --------
+    >>> info = nbtrack.log_model(classifier, "model")  # doctest: +SKIP
+    >>> nbtrack.register_model(info.model_uri, "churn").version  # doctest: +SKIP
+    1
+    """
+    name = check_model_name(name)
+    store = current_store()
+    source = _resolve_source(store, model_uri)
+    # Checked before copying: a tampered source is refused with the file it differs in.
+    ModelFiles(source.path, source.hashes).verify()
+    root = registry_root(store)
+    root.mkdir(parents=True, exist_ok=True)
+    folder_name = uuid.uuid4().hex
+    building = root / f".{folder_name}.tmp"
+    target = root / folder_name
+    try:
+        shutil.copytree(source.path, building)
+        copied = hash_files(building)
+        if copied != source.hashes:
+            raise InvalidValueError(
+                f"the model at {source.uri!r} changed while it was being copied into the "
+                "registry; nothing was registered"
+            )
+        os.rename(building, target)
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+    relative = f"{ARTIFACTS_FOLDER}/{REGISTRY_FOLDER}/{folder_name}"
+    try:
+        version = store.write(
+            queries.create_model_version,
+            name,
+            source.run_id,
+            source.uri,
+            relative,
+            copied,
+            time.time_ns() // 1000,
+        )
+    except BaseException:
+        shutil.rmtree(target, ignore_errors=True)
+        raise
+    return with_absolute_path(store, version)
+
+
+def _resolve_source(store: Store, model_uri: object) -> _Source:
+    if isinstance(model_uri, str) and model_uri.startswith(RUNS_SCHEME):
+        run_id, _, path = model_uri[len(RUNS_SCHEME) :].partition("/")
+        artifact_path = "/".join(relative_parts(path or "model", "artifact_path"))
+        run = get_run(store, run_id)
+        folder = Path(run.artifact_uri).joinpath(*PurePosixPath(artifact_path).parts)
+        hashes = store.read(queries.model_payloads, run.id, artifact_path)
+        uri = f"{RUNS_SCHEME}{run.id}/{artifact_path}"
+        run_id_of_model: str | None = run.id
+    elif isinstance(model_uri, str) and model_uri.startswith(MODELS_SCHEME):
+        from nbtrack.registry.uris import resolve_model_version
+
+        version = resolve_model_version(model_uri)
+        folder = Path(version.storage_path)
+        hashes = store.read(queries.model_version_files, version.name, version.version)
+        uri, run_id_of_model = version.model_uri, version.run_id
+    elif isinstance(model_uri, (str, os.PathLike)) and ":/" not in os.fspath(model_uri):
+        folder = Path(model_uri).expanduser().resolve()
+        run_id_of_model, hashes = _recorded_folder(store, folder)
+        uri = str(folder)
+    else:
+        raise InvalidValueError(f"model URI {model_uri!r} is not accepted; give {ACCEPTED_SOURCES}")
+    if not folder.is_dir():
+        raise InvalidValueError(f"no model folder at {str(model_uri)!r} ({folder})")
+    if not hashes:
+        raise InvalidValueError(
+            f"refusing to register {str(model_uri)!r}: the store has no record of this model's "
+            "files, so they cannot be checked; log it with nbtrack.log_model in a run and "
+            "register runs:/<run_id>/<path> (registering unrecorded folders as trusted is not "
+            "supported yet)"
+        )
+    return _Source(folder, hashes, run_id_of_model, uri)
+
+
+def _recorded_folder(store: Store, folder: Path) -> tuple[str | None, dict[str, str]]:
+    """The run and recorded hashes of a folder that is some run's model, else (None, {})."""
+    artifacts_root = (store.folder / ARTIFACTS_FOLDER).resolve()
+    if not folder.is_relative_to(artifacts_root):
+        return None, {}
+    parts = folder.relative_to(artifacts_root).parts
+    # <experiment>/<run id>/artifacts/<artifact path...>
+    if len(parts) < 4 or parts[2] != "artifacts":
+        return None, {}
+    return parts[1], store.read(queries.model_payloads, parts[1], "/".join(parts[3:]))
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+
+def get_model_version(name: str, version: int | str) -> ModelVersion:
+    """Version ``version`` of the registered model ``name``."""
+    name, number = check_model_name(name), check_version(version)
+    store = current_store()
+    return with_absolute_path(store, store.read(queries.get_model_version, name, number))
+
+
+def search_model_versions(name: str | None = None) -> list[ModelVersion]:
+    """Every version of ``name`` (an unknown name is an error), or of every registered model,
+    ordered by name then version."""
+    if name is not None:
+        name = check_model_name(name)
+    store = current_store()
+    return [with_absolute_path(store, v) for v in store.read(queries.search_model_versions, name)]
+
+
+def get_alias_history(name: str) -> pd.DataFrame:
+    """Every alias move of ``name``, oldest first: alias, version (missing when the alias was
+    deleted), previous_version (missing when it was new), changed_at (UTC), changed_by."""
+    name = check_model_name(name)
+    return current_store().read(queries.alias_history, name)
+
+
+# -- aliases ----------------------------------------------------------------------------------
+
+
+def set_alias(name: str, alias: str, version: int | str) -> ModelVersion:
+    """Point ``alias`` at ``version`` of ``name``; the move is kept in the alias history.
+
+    The version must exist and not be archived. ``models:/NAME@ALIAS`` then loads it, and a
+    server following the alias switches to it.
+    """
+    name, alias, number = check_model_name(name), check_alias(alias), check_version(version)
+    store = current_store()
+    moved = store.write(
+        queries.set_alias, name, alias, number, config.current_user(), time.time_ns() // 1000
+    )
+    return with_absolute_path(store, moved)
+
+
+def delete_alias(name: str, alias: str) -> None:
+    """Remove ``alias`` from ``name``; the removal is kept in the alias history."""
+    name, alias = check_model_name(name), check_alias(alias)
+    current_store().write(
+        queries.delete_alias, name, alias, config.current_user(), time.time_ns() // 1000
+    )
+
+
+def promote(name: str, version: int | str, alias: str = "champion") -> ModelVersion:
+    """Make ``version`` of ``name`` the promoted one: ``set_alias(name, alias, version)``."""
+    return set_alias(name, alias, version)
