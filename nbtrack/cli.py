@@ -58,6 +58,20 @@ def _parser() -> argparse.ArgumentParser:
     for action in ("delete", "restore"):
         run_commands.add_parser(action, help=f"{action} a run").add_argument("run_id")
 
+    models = commands.add_parser("models", help="registered models, versions and aliases")
+    model_commands = models.add_subparsers(dest="action", required=True, metavar="ACTION")
+    _json_flag(model_commands.add_parser("list", help="registered models and their aliases"))
+    versions = model_commands.add_parser("versions", help="the versions of a model")
+    versions.add_argument("name")
+    _json_flag(versions)
+    promote = model_commands.add_parser("promote", help="point an alias at a version")
+    promote.add_argument("name")
+    promote.add_argument("version")
+    promote.add_argument("--alias", default="champion")
+    history = model_commands.add_parser("history", help="every alias move of a model")
+    history.add_argument("name")
+    _json_flag(history)
+
     commands.add_parser("gc", help="purge deleted runs and experiments with their artifacts")
     export = commands.add_parser("export", help="write every table as Parquet into DIR")
     export.add_argument("dir")
@@ -215,6 +229,62 @@ def _runs_stage(action: str) -> Callable[[argparse.Namespace], int]:
     return handler
 
 
+# -- models -------------------------------------------------------------------------------------
+
+
+def _version_row(version: Any) -> dict[str, Any]:
+    return {
+        "name": version.name,
+        "version": version.version,
+        "aliases": ", ".join(version.aliases),
+        "status": version.status,
+        "run_id": version.run_id,
+        "created_at": version.created_at.isoformat(timespec="seconds"),
+    }
+
+
+def _models_list(args: argparse.Namespace) -> int:
+    from nbtrack.registry.versions import search_model_versions
+
+    latest: dict[str, Any] = {}
+    aliases: dict[str, list[str]] = {}
+    for version in search_model_versions():
+        latest[version.name] = max(version.version, latest.get(version.name, 0))
+        aliases.setdefault(version.name, []).extend(
+            f"{a}={version.version}" for a in version.aliases
+        )
+    rows = [
+        {"name": name, "latest_version": top, "aliases": ", ".join(aliases[name])}
+        for name, top in sorted(latest.items())
+    ]
+    return _print_rows(rows, args.json)
+
+
+def _models_versions(args: argparse.Namespace) -> int:
+    from nbtrack.registry.versions import search_model_versions
+
+    return _print_rows([_version_row(v) for v in search_model_versions(args.name)], args.json)
+
+
+def _models_promote(args: argparse.Namespace) -> int:
+    from nbtrack.registry.versions import promote
+
+    version = promote(args.name, args.version, alias=args.alias)
+    print(f"{args.name}@{args.alias} -> version {version.version}")
+    return 0
+
+
+def _models_history(args: argparse.Namespace) -> int:
+    from nbtrack.registry.versions import get_alias_history
+
+    frame = get_alias_history(args.name)
+    if args.json:
+        print(frame.to_json(orient="records", date_format="iso", date_unit="us"))
+        return 0
+    print(_table(frame) if len(frame) else "no alias was ever set")
+    return 0
+
+
 # -- the store ----------------------------------------------------------------------------------
 
 
@@ -310,7 +380,7 @@ def _progress(label: str, done: int, total: int, detail: str = "") -> None:
         print(line, file=sys.stderr)
 
 
-_NESTED = {"experiments", "runs"}
+_NESTED = {"experiments", "runs", "models"}
 _HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "experiments create": _experiments_create,
     "experiments list": _experiments_list,
@@ -321,6 +391,10 @@ _HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "runs rename": _runs_rename,
     "runs delete": _runs_stage("delete"),
     "runs restore": _runs_stage("restore"),
+    "models list": _models_list,
+    "models versions": _models_versions,
+    "models promote": _models_promote,
+    "models history": _models_history,
     "gc": _gc,
     "export": _export,
     "demo": _demo,

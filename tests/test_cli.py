@@ -167,3 +167,35 @@ def test_gc_and_export_from_the_command_line(
     assert exported.returncode == 0, exported.stderr
     assert (out / "metrics.parquet").is_file() and (out / "runs.parquet").is_file()
     assert "exporting" in exported.stderr
+
+
+REGISTER_TWO = """
+import nbtrack, pandas as pd
+from sklearn.linear_model import LogisticRegression
+X = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0]})
+for _ in range(2):
+    with nbtrack.start_run():
+        nbtrack.log_model(LogisticRegression().fit(X, [0, 0, 1, 1]), registered_model_name="churn")
+"""
+
+
+def test_models_list_versions_promote_and_history(
+    child_env: dict[str, str], store_path: Path
+) -> None:
+    import json
+
+    cwd = store_path.parent
+    subprocess.run([sys.executable, "-c", REGISTER_TWO], env=child_env, cwd=cwd, check=True)
+    promoted = _nbtrack("models", "promote", "churn", "2", env=child_env, cwd=cwd)
+    assert promoted.returncode == 0, promoted.stderr
+    assert "churn@champion -> version 2" in promoted.stdout
+    listed = json.loads(_nbtrack("models", "list", "--json", env=child_env, cwd=cwd).stdout)
+    assert listed == [{"name": "churn", "latest_version": 2, "aliases": "champion=2"}]
+    versions = _nbtrack("models", "versions", "churn", env=child_env, cwd=cwd)
+    assert versions.returncode == 0 and versions.stdout.count("churn") == 2
+    history = json.loads(
+        _nbtrack("models", "history", "churn", "--json", env=child_env, cwd=cwd).stdout
+    )
+    assert [(row["alias"], row["version"]) for row in history] == [("champion", 2)]
+    unknown = _nbtrack("models", "promote", "churn", "9", env=child_env, cwd=cwd)
+    assert unknown.returncode == 1 and "9" in unknown.stderr and "Traceback" not in unknown.stderr
