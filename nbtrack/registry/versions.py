@@ -9,10 +9,10 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from nbtrack import config
-from nbtrack.entities import ModelVersion
+from nbtrack.entities import ARCHIVED, READY, ModelVersion
 from nbtrack.errors import InvalidValueError, StoreCorruptError
 from nbtrack.models.integrity import ModelFiles, hash_files
 from nbtrack.registry.names import check_alias, check_model_name, check_version
@@ -218,3 +218,56 @@ def delete_alias(name: str, alias: str) -> None:
 def promote(name: str, version: int | str, alias: str = "champion") -> ModelVersion:
     """Make ``version`` of ``name`` the promoted one: ``set_alias(name, alias, version)``."""
     return set_alias(name, alias, version)
+
+
+# -- lifecycle --------------------------------------------------------------------------------
+
+
+def archive_model_version(name: str, version: int | str) -> ModelVersion:
+    """Archive a version: ``latest`` skips it and no alias may point at it. Refused while an
+    alias points at it, naming the alias."""
+    name, number = check_model_name(name), check_version(version)
+    store = current_store()
+    return with_absolute_path(
+        store, store.write(queries.set_model_version_status, name, number, ARCHIVED)
+    )
+
+
+def restore_model_version(name: str, version: int | str) -> ModelVersion:
+    """Bring an archived version back (READY)."""
+    name, number = check_model_name(name), check_version(version)
+    store = current_store()
+    return with_absolute_path(
+        store, store.write(queries.set_model_version_status, name, number, READY)
+    )
+
+
+def delete_model_version(name: str, version: int | str) -> None:
+    """Delete a version and its copy of the model; refused while an alias points at it."""
+    name, number = check_model_name(name), check_version(version)
+    _remove_folders(current_store(), queries.delete_model_versions, name, number)
+
+
+def delete_registered_model(name: str) -> None:
+    """Delete a model with all its versions and history; refused while it has any alias."""
+    _remove_folders(current_store(), queries.delete_model_versions, check_model_name(name), None)
+
+
+def set_model_description(name: str, description: str, version: int | str | None = None) -> None:
+    """Describe a registered model, or one of its versions."""
+    if not isinstance(description, str) or "\x00" in description:
+        raise InvalidValueError(f"a description is text without NUL bytes, got {description!r:.80}")
+    number = None if version is None else check_version(version)
+    current_store().write(
+        queries.set_model_description, check_model_name(name), number, description
+    )
+
+
+def _remove_folders(store: Store, delete: Any, name: str, number: int | None) -> None:
+    paths: list[str] = store.write(delete, name, number)
+    root = registry_root(store)
+    # Rows first, in their transaction; then the copies, and only inside the registry folder.
+    for relative in paths:
+        folder = (store.folder / relative).resolve()
+        if folder.is_relative_to(root) and folder != root:
+            shutil.rmtree(folder, ignore_errors=True)

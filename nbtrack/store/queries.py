@@ -532,3 +532,71 @@ def model_version_at(
         return None
     version = get_model_version(con, row[0], int(row[1]))
     return version, model_version_files(con, version.name, version.version)
+
+
+def _refuse_if_aliased(
+    con: duckdb.DuckDBPyConnection, name: str, versions: list[int], doing: str
+) -> None:
+    pointing = {a: v for a, v in _aliases_of(con, name).items() if v in versions}
+    if pointing:
+        listed = ", ".join(f"{name}@{alias} -> version {v}" for alias, v in pointing.items())
+        raise InvalidValueError(
+            f"cannot {doing}: {listed}; move or delete the alias first (set_alias / delete_alias)"
+        )
+
+
+def set_model_version_status(
+    con: duckdb.DuckDBPyConnection, name: str, version: int, status: str
+) -> ModelVersion:
+    """Archive a version (refused while an alias points at it) or make it READY again."""
+    get_model_version(con, name, version)
+    if status == ARCHIVED:
+        _refuse_if_aliased(con, name, [version], f"archive version {version} of {name!r}")
+    con.execute(
+        "UPDATE model_versions SET status = ? WHERE name = ? AND version = ?",
+        [status, name, version],
+    )
+    return get_model_version(con, name, version)
+
+
+def delete_model_versions(
+    con: duckdb.DuckDBPyConnection, name: str, version: int | None
+) -> list[str]:
+    """Delete one version, or the whole model when ``version`` is None; refused while an
+    alias points at what would go. Returns the storage paths whose folders may be removed."""
+    _require_registered_model(con, name)
+    versions = _versions_of(con, name) if version is None else [version]
+    if version is not None:
+        get_model_version(con, name, version)
+    what = f"delete {name!r}" if version is None else f"delete version {version} of {name!r}"
+    _refuse_if_aliased(con, name, versions, what)
+    paths = [p for (p,) in con.execute(
+        "SELECT storage_path FROM model_versions WHERE name = ? AND list_contains(?, version)",
+        [name, versions],
+    ).fetchall()]  # fmt: skip
+    for table in ("model_version_files", "model_versions"):
+        con.execute(
+            f"DELETE FROM {table} WHERE name = ? AND list_contains(?, version)",  # noqa: S608
+            [name, versions],
+        )
+    if version is None:
+        for table in ("aliases", "alias_history", "registered_models"):
+            con.execute(f"DELETE FROM {table} WHERE name = ?", [name])  # noqa: S608
+    return paths
+
+
+def set_model_description(
+    con: duckdb.DuckDBPyConnection, name: str, version: int | None, description: str
+) -> None:
+    if version is None:
+        _require_registered_model(con, name)
+        con.execute(
+            "UPDATE registered_models SET description = ?, updated_at = ? WHERE name = ?",
+            [description, time.time_ns() // 1000, name],
+        )
+        return
+    get_model_version(con, name, version)
+    con.execute(
+        "UPDATE model_versions SET description = ? WHERE name = ? AND version = ?",
+        [description, name, version],
+    )

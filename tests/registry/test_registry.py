@@ -337,3 +337,62 @@ def test_log_model_with_a_registered_name_logs_and_registers_in_one_call(
         1,
         2,
     ]
+
+
+def test_archiving_or_deleting_an_aliased_version_is_refused_naming_the_alias(
+    store_path: Path, data: tuple[pd.DataFrame, np.ndarray]
+) -> None:
+    features, labels = data
+    for _ in range(2):
+        register_model(_log(features, labels)[0], "churn")
+    promote("churn", 2)
+    for refused in (
+        lambda: nbtrack.archive_model_version("churn", 2),
+        lambda: nbtrack.delete_model_version("churn", 2),
+        lambda: nbtrack.delete_registered_model("churn"),
+    ):
+        with pytest.raises(nbtrack.InvalidValueError, match="churn@champion"):
+            refused()
+    assert [v.version for v in nbtrack.search_model_versions("churn")] == [1, 2]
+
+
+def test_an_archived_version_is_skipped_by_latest_and_comes_back_when_restored(
+    store_path: Path, data: tuple[pd.DataFrame, np.ndarray]
+) -> None:
+    features, labels = data
+    for _ in range(2):
+        register_model(_log(features, labels)[0], "churn")
+    assert nbtrack.archive_model_version("churn", 2).status == "ARCHIVED"
+    assert nbtrack.get_model_version("churn", 2).status == "ARCHIVED"
+    from nbtrack.registry.uris import resolve_model_version
+
+    assert resolve_model_version("models:/churn/latest").version == 1
+    nbtrack.restore_model_version("churn", 2)
+    assert resolve_model_version("models:/churn/latest").version == 2
+
+
+def test_deleting_a_version_and_then_the_model_removes_their_copies(
+    store_path: Path, data: tuple[pd.DataFrame, np.ndarray]
+) -> None:
+    features, labels = data
+    first = register_model(_log(features, labels)[0], "churn")
+    second = register_model(_log(features, labels)[0], "churn")
+    nbtrack.delete_model_version("churn", 1)
+    assert not Path(first.storage_path).exists()
+    assert [v.version for v in nbtrack.search_model_versions("churn")] == [2]
+    nbtrack.delete_registered_model("churn")
+    assert not Path(second.storage_path).exists()
+    with pytest.raises(nbtrack.NotFoundError, match="churn"):
+        nbtrack.search_model_versions("churn")
+
+
+def test_models_and_versions_take_descriptions(
+    store_path: Path, data: tuple[pd.DataFrame, np.ndarray]
+) -> None:
+    features, labels = data
+    register_model(_log(features, labels)[0], "churn")
+    nbtrack.set_model_description("churn", "logistic baseline", version=1)
+    nbtrack.set_model_description("churn", "who leaves next month")
+    assert nbtrack.get_model_version("churn", 1).description == "logistic baseline"
+    described = nbtrack.sql("SELECT description FROM registered_models")
+    assert list(described["description"]) == ["who leaves next month"]
