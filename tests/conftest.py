@@ -6,9 +6,14 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import pytest
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
 
 from nbtrack import config
 from nbtrack.store import store as store_module
@@ -51,3 +56,15 @@ def raw_connection(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckD
     store_module.close_all()
     with duckdb.connect(str(path), read_only=read_only) as con:
         yield con
+
+
+@pytest.fixture
+def classification_data() -> tuple[pd.DataFrame, np.ndarray]:
+    """60 rows of two features and a label a linear model can learn."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    features = pd.DataFrame({"x": rng.normal(size=60), "z": rng.normal(size=60)})
+    labels = (features["x"] + features["z"] > 0).astype(int).to_numpy()
+    return features, labels

@@ -22,6 +22,7 @@ from nbtrack.magic.arguments import HELP, TrackArgs, parse_track_line, split_tra
 from nbtrack.magic.literals import literal_params
 from nbtrack.tracking import _current, fluent
 from nbtrack.tracking import run as _run
+from nbtrack.tracking.artifacts import write_atomically
 from nbtrack.tracking.run import CLOSED_BY_TAG, ActiveRun
 from nbtrack.tracking.validation import metric_value
 
@@ -248,12 +249,8 @@ def _write_history(run: ActiveRun, namespace: dict[str, Any]) -> None:
 
 
 def _write_artifact(run: ActiveRun, relative: str, text: str) -> None:
-    # nbtrack's own fixed paths under the run's folder: written to a temporary name, renamed.
-    target = run.artifact_dir / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.partial")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, target)
+    # nbtrack's own fixed paths under the run's folder, written as every artifact is.
+    write_atomically(run.artifact_dir / relative, lambda tmp: tmp.write_text(text, "utf-8"))
 
 
 def notebook_path(namespace: dict[str, Any]) -> str | None:

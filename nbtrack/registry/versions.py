@@ -20,6 +20,7 @@ from nbtrack.store import queries
 from nbtrack.store.schema import ARTIFACTS_FOLDER
 from nbtrack.store.store import Store, get_store
 from nbtrack.tracking.artifacts import relative_parts
+from nbtrack.tracking.models import recorded_model
 from nbtrack.tracking.run import get_run
 
 if TYPE_CHECKING:
@@ -136,7 +137,7 @@ def _resolve_source(store: Store, model_uri: object) -> _Source:
         uri, run_id_of_model = version.model_uri, version.run_id
     elif isinstance(model_uri, (str, os.PathLike)) and ":/" not in os.fspath(model_uri):
         folder = Path(model_uri).expanduser().resolve()
-        run_id_of_model, hashes = _recorded_folder(store, folder)
+        run_id_of_model, hashes = recorded_model(store, folder)
         uri = str(folder)
     else:
         raise InvalidValueError(f"model URI {model_uri!r} is not accepted; give {ACCEPTED_SOURCES}")
@@ -150,18 +151,6 @@ def _resolve_source(store: Store, model_uri: object) -> _Source:
             "supported yet)"
         )
     return _Source(folder, hashes, run_id_of_model, uri)
-
-
-def _recorded_folder(store: Store, folder: Path) -> tuple[str | None, dict[str, str]]:
-    """The run and recorded hashes of a folder that is some run's model, else (None, {})."""
-    artifacts_root = (store.folder / ARTIFACTS_FOLDER).resolve()
-    if not folder.is_relative_to(artifacts_root):
-        return None, {}
-    parts = folder.relative_to(artifacts_root).parts
-    # <experiment>/<run id>/artifacts/<artifact path...>
-    if len(parts) < 4 or parts[2] != "artifacts":
-        return None, {}
-    return parts[1], store.read(queries.model_payloads, parts[1], "/".join(parts[3:]))
 
 
 # -- reading ----------------------------------------------------------------------------------

@@ -152,11 +152,6 @@ def translate_open_error(path: Path, message: str) -> StoreError:
             "set_tracking_uri at a .duckdb file nbtrack made, or at a path where a new one can "
             "be created"
         )
-    if "not a valid DuckDB database" in message:
-        return StoreCorruptError(
-            f"{path} is not a DuckDB database; point NBTRACK_URI or set_tracking_uri at a "
-            ".duckdb file nbtrack made, or at a path where a new one can be created"
-        )
     if "replaying WAL" in message:
         return StoreCorruptError(
             f"the write-ahead log of {path} cannot be replayed ({message}); "

@@ -72,7 +72,7 @@ def log_artifact(local_path: str | os.PathLike[str], artifact_path: str | None =
     relative = base + relative_parts(source.name, f"the name of the local file {str(source)!r}")
     root = _active_root()
     target = _inside(root, relative, "/".join(relative), "artifact")
-    _write_atomically(target, partial(shutil.copyfile, source))
+    write_atomically(target, partial(shutil.copyfile, source))
 
 
 def log_artifacts(local_dir: str | os.PathLike[str], artifact_path: str | None = None) -> None:
@@ -99,7 +99,7 @@ def log_artifacts(local_dir: str | os.PathLike[str], artifact_path: str | None =
     for folder in folders:
         _make_folder(folder)
     for local, target in files:
-        _write_atomically(target, partial(shutil.copyfile, local))
+        write_atomically(target, partial(shutil.copyfile, local))
 
 
 def log_text(text: str, artifact_file: str) -> None:
@@ -267,7 +267,7 @@ def download_artifacts(run_id: str, path: str, dst: str | os.PathLike[str]) -> s
             )
         _copy_tree(root, source, local, frozenset({source}))
     else:
-        _write_atomically(local, partial(shutil.copyfile, source))
+        write_atomically(local, partial(shutil.copyfile, source))
     return str(local)
 
 
@@ -540,7 +540,7 @@ def _copy_tree(root: Path, folder: Path, local: Path, parents: frozenset[Path]) 
             if real not in parents:
                 _copy_tree(root, real, local / name, parents | {real})
         else:
-            _write_atomically(local / name, partial(shutil.copyfile, real))
+            write_atomically(local / name, partial(shutil.copyfile, real))
 
 
 # -- writing files -------------------------------------------------------------------------------
@@ -548,7 +548,7 @@ def _copy_tree(root: Path, folder: Path, local: Path, parents: frozenset[Path]) 
 
 def _write_file(parts: tuple[str, ...], artifact_file: str, fill: Callable[[Path], object]) -> None:
     target = _inside(_active_root(), parts, artifact_file, "artifact_file")
-    _write_atomically(target, fill)
+    write_atomically(target, fill)
 
 
 def _make_folder(folder: Path) -> None:
@@ -560,7 +560,7 @@ def _make_folder(folder: Path) -> None:
         ) from None
 
 
-def _write_atomically(target: Path, fill: Callable[[Path], object]) -> None:
+def write_atomically(target: Path, fill: Callable[[Path], object]) -> None:
     """Let ``fill`` write a new file beside ``target``, then rename it to ``target``."""
     if target.is_dir():
         raise InvalidValueError(

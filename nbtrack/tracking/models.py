@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 from nbtrack import config
 from nbtrack.errors import InvalidValueError
 from nbtrack.store import queries
-from nbtrack.store.store import get_store
+from nbtrack.store.schema import ARTIFACTS_FOLDER
+from nbtrack.store.store import Store, get_store
 from nbtrack.tracking import _current
 from nbtrack.tracking.artifacts import relative_parts
 from nbtrack.tracking.run import get_run
@@ -94,7 +95,7 @@ def load_model(model_uri: str | Path, trusted: bool = False) -> PyFuncModel:
         hashes = store.read(queries.model_payloads, run_id, relative)
     elif isinstance(model_uri, (str, Path)) and ":/" not in str(model_uri):
         path = Path(model_uri).expanduser().resolve()
-        hashes = _recorded_hashes(path)
+        hashes = recorded_model(store, path)[1]
     else:
         raise InvalidValueError(f"model URI {model_uri!r} is not accepted; give {ACCEPTED_URIS}")
     if not path.is_dir():
@@ -102,17 +103,16 @@ def load_model(model_uri: str | Path, trusted: bool = False) -> PyFuncModel:
     return load_folder(path, expected_hashes=hashes or None, trusted=trusted)
 
 
-def _recorded_hashes(path: Path) -> dict[str, str]:
-    """The hashes the store holds for a folder that is some run's model, else nothing."""
-    store = get_store(config.resolve_store_path())
-    artifacts_root = (store.folder / "nbtrack-artifacts").resolve()
-    if not path.is_relative_to(artifacts_root):
-        return {}
-    parts = path.relative_to(artifacts_root).parts
+def recorded_model(store: Store, folder: Path) -> tuple[str | None, dict[str, str]]:
+    """The run and recorded hashes of a folder that is some run's model, else (None, {})."""
+    artifacts_root = (store.folder / ARTIFACTS_FOLDER).resolve()
+    if not folder.is_relative_to(artifacts_root):
+        return None, {}
+    parts = folder.relative_to(artifacts_root).parts
     # <experiment>/<run id>/artifacts/<artifact path...>
     if len(parts) < 4 or parts[2] != "artifacts":
-        return {}
-    return store.read(queries.model_payloads, parts[1], "/".join(parts[3:]))
+        return None, {}
+    return parts[1], store.read(queries.model_payloads, parts[1], "/".join(parts[3:]))
 
 
 def _artifact_path(value: object) -> str:

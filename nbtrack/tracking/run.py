@@ -436,7 +436,7 @@ def start(
         "artifact_uri": run.artifact_uri,
     }
     journal = store.journal
-    store.journal.append(records.start_line(run_id, started, journal.next_counter(), fields))
+    journal.append(records.start_line(run_id, started, journal.next_counter(), fields))
     active = ActiveRun(store, run, parent=parent)
     active.set_tags({**capture.environment_tags(), **checked_tags})
     capture.git_dirty_later(lambda dirty: active.record_tag(GIT_DIRTY_TAG, str(dirty).lower()))

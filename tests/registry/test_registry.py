@@ -33,14 +33,6 @@ from nbtrack.store import store as store_module
 from tests.conftest import raw_connection
 
 
-@pytest.fixture
-def data() -> tuple[pd.DataFrame, np.ndarray]:
-    rng = np.random.default_rng(0)
-    features = pd.DataFrame({"x": rng.normal(size=60), "z": rng.normal(size=60)})
-    labels = (features["x"] + features["z"] > 0).astype(int).to_numpy()
-    return features, labels
-
-
 def _log(features: pd.DataFrame, labels: np.ndarray, flip: bool = False) -> tuple[str, object]:
     """Log a LogisticRegression in a new run; ``flip`` trains one that predicts the opposite."""
     model = LogisticRegression().fit(features, 1 - labels if flip else labels)
@@ -50,9 +42,9 @@ def _log(features: pd.DataFrame, labels: np.ndarray, flip: bool = False) -> tupl
 
 
 def test_two_registrations_give_versions_1_and_2_and_aliases_follow_promotion(
-    store_path: Path, data: tuple[pd.DataFrame, np.ndarray]
+    store_path: Path, classification_data: tuple[pd.DataFrame, np.ndarray]
 ) -> None:
-    features, labels = data
+    features, labels = classification_data
     uri_1, model_1 = _log(features, labels)
     uri_2, model_2 = _log(features, labels, flip=True)
 
@@ -96,9 +88,9 @@ def test_two_registrations_give_versions_1_and_2_and_aliases_follow_promotion(
 
 
 def test_set_and_delete_alias_are_kept_in_history(
-    store_path: Path, data: tuple[pd.DataFrame, np.ndarray]
+    store_path: Path, classification_data: tuple[pd.DataFrame, np.ndarray]
 ) -> None:
-    features, labels = data
+    features, labels = classification_data
     uri, _ = _log(features, labels)
     register_model(uri, "m")
     set_alias("m", "challenger", 1)
@@ -115,9 +107,9 @@ def test_set_and_delete_alias_are_kept_in_history(
 
 
 def test_a_version_does_not_depend_on_its_runs_artifacts(
-    store_path: Path, data: tuple[pd.DataFrame, np.ndarray]
+    store_path: Path, classification_data: tuple[pd.DataFrame, np.ndarray]
 ) -> None:
-    features, labels = data
+    features, labels = classification_data
     uri, model = _log(features, labels)
     register_model(uri, "keep")
     run_folder = Path(nbtrack.get_run(uri.split("/")[1]).artifact_uri)
@@ -131,9 +123,9 @@ def test_a_version_does_not_depend_on_its_runs_artifacts(
 
 
 def test_a_tampered_registry_copy_is_refused_before_unpickling(
-    store_path: Path, data: tuple[pd.DataFrame, np.ndarray], tmp_path: Path
+    store_path: Path, classification_data: tuple[pd.DataFrame, np.ndarray], tmp_path: Path
 ) -> None:
-    features, labels = data
+    features, labels = classification_data
     uri, _ = _log(features, labels)
     version = register_model(uri, "safe")
     planted = tmp_path / "pickle-ran"
@@ -151,9 +143,9 @@ def test_a_tampered_registry_copy_is_refused_before_unpickling(
 
 
 def test_a_tampered_source_is_not_registered(
-    store_path: Path, data: tuple[pd.DataFrame, np.ndarray]
+    store_path: Path, classification_data: tuple[pd.DataFrame, np.ndarray]
 ) -> None:
-    features, labels = data
+    features, labels = classification_data
     uri, _ = _log(features, labels)
     folder = Path(nbtrack.get_run(uri.split("/")[1]).artifact_uri) / "model"
     with (folder / "model.pkl").open("ab") as stream:
@@ -167,9 +159,9 @@ def test_a_tampered_source_is_not_registered(
 
 
 def test_a_logged_model_folder_registers_and_an_unrecorded_folder_is_refused(
-    store_path: Path, data: tuple[pd.DataFrame, np.ndarray], tmp_path: Path
+    store_path: Path, classification_data: tuple[pd.DataFrame, np.ndarray], tmp_path: Path
 ) -> None:
-    features, labels = data
+    features, labels = classification_data
     uri, _ = _log(features, labels)
     folder = Path(nbtrack.get_run(uri.split("/")[1]).artifact_uri) / "model"
     assert register_model(str(folder), "by-path").run_id == uri.split("/")[1]
@@ -182,9 +174,9 @@ def test_a_logged_model_folder_registers_and_an_unrecorded_folder_is_refused(
 
 @pytest.mark.parametrize("name", ["", "  ", "a/b", "a@b", "nul\x00", "x" * 251, 7])
 def test_bad_model_names_are_refused_naming_the_value(
-    store_path: Path, data: tuple[pd.DataFrame, np.ndarray], name: object
+    store_path: Path, classification_data: tuple[pd.DataFrame, np.ndarray], name: object
 ) -> None:
-    features, labels = data
+    features, labels = classification_data
     uri, _ = _log(features, labels)
     with pytest.raises(InvalidValueError) as caught:
         register_model(uri, name)  # type: ignore[arg-type]
@@ -194,9 +186,9 @@ def test_bad_model_names_are_refused_naming_the_value(
 
 @pytest.mark.parametrize("alias", ["latest", "LATEST", "123", "two words", "a/b", "", "é"])
 def test_bad_aliases_are_refused_naming_the_value(
-    store_path: Path, data: tuple[pd.DataFrame, np.ndarray], alias: str
+    store_path: Path, classification_data: tuple[pd.DataFrame, np.ndarray], alias: str
 ) -> None:
-    features, labels = data
+    features, labels = classification_data
     uri, _ = _log(features, labels)
     register_model(uri, "m")
     with pytest.raises(InvalidValueError, match=repr(alias).replace("\\", "\\\\")):
@@ -204,9 +196,9 @@ def test_bad_aliases_are_refused_naming_the_value(
 
 
 def test_unknown_names_versions_and_aliases_are_not_found_naming_what_exists(
-    store_path: Path, data: tuple[pd.DataFrame, np.ndarray]
+    store_path: Path, classification_data: tuple[pd.DataFrame, np.ndarray]
 ) -> None:
-    features, labels = data
+    features, labels = classification_data
     uri, _ = _log(features, labels)
     register_model(uri, "known")
     promote("known", 1)
@@ -228,9 +220,9 @@ def test_unknown_names_versions_and_aliases_are_not_found_naming_what_exists(
 
 
 def test_latest_skips_archived_versions_and_aliases_cannot_point_at_them(
-    store_path: Path, data: tuple[pd.DataFrame, np.ndarray]
+    store_path: Path, classification_data: tuple[pd.DataFrame, np.ndarray]
 ) -> None:
-    features, labels = data
+    features, labels = classification_data
     uri, _ = _log(features, labels)
     register_model(uri, "m")
     register_model(uri, "m")
@@ -242,9 +234,9 @@ def test_latest_skips_archived_versions_and_aliases_cannot_point_at_them(
 
 
 def test_a_version_2_store_is_migrated_to_the_registry_schema(
-    store_path: Path, data: tuple[pd.DataFrame, np.ndarray]
+    store_path: Path, classification_data: tuple[pd.DataFrame, np.ndarray]
 ) -> None:
-    features, labels = data
+    features, labels = classification_data
     uri, _ = _log(features, labels)
     nbtrack.get_run(uri.split("/")[1])  # in the store
     with raw_connection(store_path) as con:
@@ -279,9 +271,11 @@ _CHILD = textwrap.dedent(
 
 @pytest.mark.slow
 def test_two_processes_registering_one_new_name_at_once_get_two_versions(
-    store_path: Path, child_env: dict[str, str], data: tuple[pd.DataFrame, np.ndarray]
+    store_path: Path,
+    child_env: dict[str, str],
+    classification_data: tuple[pd.DataFrame, np.ndarray],
 ) -> None:
-    features, labels = data
+    features, labels = classification_data
     uri, _ = _log(features, labels)
     nbtrack.get_run(uri.split("/")[1])  # the run is in the store before the children look
     store_module.close_all()
@@ -340,9 +334,9 @@ def test_log_model_with_a_registered_name_logs_and_registers_in_one_call(
 
 
 def test_archiving_or_deleting_an_aliased_version_is_refused_naming_the_alias(
-    store_path: Path, data: tuple[pd.DataFrame, np.ndarray]
+    store_path: Path, classification_data: tuple[pd.DataFrame, np.ndarray]
 ) -> None:
-    features, labels = data
+    features, labels = classification_data
     for _ in range(2):
         register_model(_log(features, labels)[0], "churn")
     promote("churn", 2)
@@ -357,9 +351,9 @@ def test_archiving_or_deleting_an_aliased_version_is_refused_naming_the_alias(
 
 
 def test_an_archived_version_is_skipped_by_latest_and_comes_back_when_restored(
-    store_path: Path, data: tuple[pd.DataFrame, np.ndarray]
+    store_path: Path, classification_data: tuple[pd.DataFrame, np.ndarray]
 ) -> None:
-    features, labels = data
+    features, labels = classification_data
     for _ in range(2):
         register_model(_log(features, labels)[0], "churn")
     assert nbtrack.archive_model_version("churn", 2).status == "ARCHIVED"
@@ -372,9 +366,9 @@ def test_an_archived_version_is_skipped_by_latest_and_comes_back_when_restored(
 
 
 def test_deleting_a_version_and_then_the_model_removes_their_copies(
-    store_path: Path, data: tuple[pd.DataFrame, np.ndarray]
+    store_path: Path, classification_data: tuple[pd.DataFrame, np.ndarray]
 ) -> None:
-    features, labels = data
+    features, labels = classification_data
     first = register_model(_log(features, labels)[0], "churn")
     second = register_model(_log(features, labels)[0], "churn")
     nbtrack.delete_model_version("churn", 1)
@@ -387,9 +381,9 @@ def test_deleting_a_version_and_then_the_model_removes_their_copies(
 
 
 def test_models_and_versions_take_descriptions(
-    store_path: Path, data: tuple[pd.DataFrame, np.ndarray]
+    store_path: Path, classification_data: tuple[pd.DataFrame, np.ndarray]
 ) -> None:
-    features, labels = data
+    features, labels = classification_data
     register_model(_log(features, labels)[0], "churn")
     nbtrack.set_model_description("churn", "logistic baseline", version=1)
     nbtrack.set_model_description("churn", "who leaves next month")

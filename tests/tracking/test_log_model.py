@@ -13,18 +13,10 @@ from sklearn.linear_model import LogisticRegression
 import nbtrack
 
 
-@pytest.fixture
-def data() -> tuple[pd.DataFrame, np.ndarray]:
-    rng = np.random.default_rng(0)
-    features = pd.DataFrame({"x": rng.normal(size=60), "z": rng.normal(size=60)})
-    labels = (features["x"] + features["z"] > 0).astype(int).to_numpy()
-    return features, labels
-
-
 def test_a_logged_model_loads_from_its_run_and_predicts_the_same(
-    store_path: Path, data: tuple[pd.DataFrame, np.ndarray]
+    store_path: Path, classification_data: tuple[pd.DataFrame, np.ndarray]
 ) -> None:
-    features, labels = data
+    features, labels = classification_data
     model = LogisticRegression().fit(features, labels)
     with nbtrack.start_run() as run:
         info = nbtrack.log_model(model, "model", input_example=features.head(3))
@@ -38,9 +30,9 @@ def test_a_logged_model_loads_from_its_run_and_predicts_the_same(
 
 
 def test_the_signature_is_enforced_when_predicting(
-    store_path: Path, data: tuple[pd.DataFrame, np.ndarray]
+    store_path: Path, classification_data: tuple[pd.DataFrame, np.ndarray]
 ) -> None:
-    features, labels = data
+    features, labels = classification_data
     with nbtrack.start_run():
         info = nbtrack.log_model(
             LogisticRegression().fit(features, labels), "model", input_example=features.head(2)
@@ -53,9 +45,9 @@ def test_the_signature_is_enforced_when_predicting(
 
 
 def test_a_tampered_payload_is_refused_before_it_is_unpickled(
-    store_path: Path, data: tuple[pd.DataFrame, np.ndarray], tmp_path: Path
+    store_path: Path, classification_data: tuple[pd.DataFrame, np.ndarray], tmp_path: Path
 ) -> None:
-    features, labels = data
+    features, labels = classification_data
     with nbtrack.start_run() as run:
         info = nbtrack.log_model(LogisticRegression().fit(features, labels), "model")
     evidence = tmp_path / "the-payload-ran"
@@ -75,9 +67,9 @@ def test_a_tampered_payload_is_refused_before_it_is_unpickled(
 
 
 def test_a_recorded_model_folder_loads_by_path_and_an_unknown_one_needs_trust(
-    store_path: Path, data: tuple[pd.DataFrame, np.ndarray], tmp_path: Path
+    store_path: Path, classification_data: tuple[pd.DataFrame, np.ndarray], tmp_path: Path
 ) -> None:
-    features, labels = data
+    features, labels = classification_data
     model = LogisticRegression().fit(features, labels)
     with nbtrack.start_run() as run:
         nbtrack.log_model(model, "models/classifier")
@@ -95,9 +87,9 @@ def test_a_recorded_model_folder_loads_by_path_and_an_unknown_one_needs_trust(
 
 @pytest.mark.parametrize("bad", ["../escape", "/etc/model", "a/../../b", "%2e%2e/x", ""])
 def test_a_model_path_that_leaves_the_run_folder_is_refused(
-    store_path: Path, data: tuple[pd.DataFrame, np.ndarray], bad: str
+    store_path: Path, classification_data: tuple[pd.DataFrame, np.ndarray], bad: str
 ) -> None:
-    features, labels = data
+    features, labels = classification_data
     with nbtrack.start_run(), pytest.raises(nbtrack.InvalidValueError):
         nbtrack.log_model(LogisticRegression().fit(features, labels), bad)
     assert not (store_path.parent / "escape").exists()
