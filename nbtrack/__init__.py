@@ -7,9 +7,14 @@ imported by the calls that need them.
 
 import typing
 
+# The subpackage named like the function `registry` below is imported first, so the function
+# replaces it as an attribute of nbtrack; a subpackage imported for the first time later would
+# overwrite its function. (So write `from nbtrack.registry.versions import x`:
+# `import nbtrack.registry.versions as m` finds the function.)
+import nbtrack.registry as _registry_package  # noqa: F401
 from nbtrack._version import __version__
 from nbtrack.config import get_tracking_uri, set_tracking_uri
-from nbtrack.entities import Experiment, ModelVersion, Run
+from nbtrack.entities import Experiment, ModelVersion, RegisteredModel, Run
 from nbtrack.errors import (
     InvalidValueError,
     NbtrackError,
@@ -26,16 +31,20 @@ from nbtrack.registry.uris import load_model
 from nbtrack.registry.versions import (
     archive_model_version,
     delete_alias,
+    delete_model_tag,
     delete_model_version,
     delete_registered_model,
     get_alias_history,
     get_model_version,
+    get_registered_model,
     promote,
     register_model,
     restore_model_version,
     search_model_versions,
+    search_registered_models,
     set_alias,
     set_model_description,
+    set_model_tag,
 )
 from nbtrack.tracking.artifacts import (
     FileInfo,
@@ -84,6 +93,7 @@ if typing.TYPE_CHECKING:
     from collections.abc import Sequence
 
     from nbtrack.widgets.compare import CompareWidget
+    from nbtrack.widgets.registry import RegistryWidget
 
 
 def compare(
@@ -104,6 +114,20 @@ def compare(
     return build(experiment=experiment, runs=runs, filter=filter)
 
 
+def registry(name: str | None = None) -> "RegistryWidget":
+    """The model registry in the notebook: registered models, their versions with run, metrics
+    and aliases, buttons to promote, set or remove an alias and archive, and the alias history.
+    A change made here is in the store at once (``load_model`` sees it, servers follow it).
+
+    Examples
+    --------
+    >>> nbtrack.registry("churn")  # doctest: +SKIP
+    """
+    from nbtrack.widgets.registry import registry as build
+
+    return build(name=name)
+
+
 def load_ipython_extension(ipython: object) -> None:
     """``%load_ext nbtrack``: registers ``%%track`` and ``%nbtrack`` (IPython loaded here)."""
     from nbtrack.magic.extension import load
@@ -121,6 +145,7 @@ __all__ = [
     "NbtrackError",
     "NoActiveRunError",
     "NotFoundError",
+    "RegisteredModel",
     "Run",
     "RunDiff",
     "SchemaVersionError",
@@ -134,6 +159,7 @@ __all__ = [
     "compare",
     "create_experiment",
     "delete_alias",
+    "delete_model_tag",
     "delete_experiment",
     "delete_model_version",
     "delete_registered_model",
@@ -146,6 +172,7 @@ __all__ = [
     "get_experiment",
     "get_metric_history",
     "get_model_version",
+    "get_registered_model",
     "get_run",
     "get_tracking_uri",
     "last_run",
@@ -167,15 +194,18 @@ __all__ = [
     "log_text",
     "promote",
     "register_model",
+    "registry",
     "rename_run",
     "restore_experiment",
     "restore_model_version",
     "restore_run",
     "search_model_versions",
+    "search_registered_models",
     "search_runs",
     "set_alias",
     "set_experiment",
     "set_model_description",
+    "set_model_tag",
     "set_tag",
     "set_tags",
     "set_tracking_uri",

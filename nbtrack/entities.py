@@ -264,8 +264,24 @@ class ModelVersion:
     created_at: dt.datetime
     storage_path: str
     description: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
 
     @property
     def model_uri(self) -> str:
         """``models:/<name>/<version>``: the URI that loads this version."""
         return f"models:/{self.name}/{self.version}"
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    """A registered model: its versions are numbered 1, 2, ... and ``aliases`` maps each alias
+    to the version it points at (``models:/<name>@<alias>`` loads it)."""
+
+    name: str
+    description: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    latest_version: int | None
+    version_count: int
+    aliases: dict[str, int] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)

@@ -12,7 +12,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from nbtrack import config
-from nbtrack.entities import ARCHIVED, READY, ModelVersion
+from nbtrack.entities import ARCHIVED, READY, ModelVersion, RegisteredModel
 from nbtrack.errors import InvalidValueError, StoreCorruptError
 from nbtrack.models.integrity import ModelFiles, hash_files
 from nbtrack.registry.names import check_alias, check_model_name, check_version
@@ -22,6 +22,7 @@ from nbtrack.store.store import Store, get_store
 from nbtrack.tracking.artifacts import relative_parts
 from nbtrack.tracking.models import recorded_model
 from nbtrack.tracking.run import get_run
+from nbtrack.tracking.validation import check_name, tag_value
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -104,7 +105,7 @@ def register_model(model_uri: str | os.PathLike[str], name: str) -> ModelVersion
         raise
     relative = f"{ARTIFACTS_FOLDER}/{REGISTRY_FOLDER}/{folder_name}"
     try:
-        version = store.write(
+        version = store.write_registry(
             queries.create_model_version,
             name,
             source.run_id,
@@ -172,6 +173,17 @@ def search_model_versions(name: str | None = None) -> list[ModelVersion]:
     return [with_absolute_path(store, v) for v in store.read(queries.search_model_versions, name)]
 
 
+def get_registered_model(name: str) -> RegisteredModel:
+    """The registered model ``name``: description, tags, aliases, latest version, times."""
+    (model,) = current_store().read(queries.registered_models, check_model_name(name))
+    return model
+
+
+def search_registered_models() -> list[RegisteredModel]:
+    """Every registered model, by name."""
+    return current_store().read(queries.registered_models, None)
+
+
 def get_alias_history(name: str) -> pd.DataFrame:
     """Every alias move of ``name``, oldest first: alias, version (missing when the alias was
     deleted), previous_version (missing when it was new), changed_at (UTC), changed_by."""
@@ -190,7 +202,7 @@ def set_alias(name: str, alias: str, version: int | str) -> ModelVersion:
     """
     name, alias, number = check_model_name(name), check_alias(alias), check_version(version)
     store = current_store()
-    moved = store.write(
+    moved = store.write_registry(
         queries.set_alias, name, alias, number, config.current_user(), time.time_ns() // 1000
     )
     return with_absolute_path(store, moved)
@@ -199,7 +211,7 @@ def set_alias(name: str, alias: str, version: int | str) -> ModelVersion:
 def delete_alias(name: str, alias: str) -> None:
     """Remove ``alias`` from ``name``; the removal is kept in the alias history."""
     name, alias = check_model_name(name), check_alias(alias)
-    current_store().write(
+    current_store().write_registry(
         queries.delete_alias, name, alias, config.current_user(), time.time_ns() // 1000
     )
 
@@ -218,7 +230,7 @@ def archive_model_version(name: str, version: int | str) -> ModelVersion:
     name, number = check_model_name(name), check_version(version)
     store = current_store()
     return with_absolute_path(
-        store, store.write(queries.set_model_version_status, name, number, ARCHIVED)
+        store, store.write_registry(queries.set_model_version_status, name, number, ARCHIVED)
     )
 
 
@@ -227,7 +239,7 @@ def restore_model_version(name: str, version: int | str) -> ModelVersion:
     name, number = check_model_name(name), check_version(version)
     store = current_store()
     return with_absolute_path(
-        store, store.write(queries.set_model_version_status, name, number, READY)
+        store, store.write_registry(queries.set_model_version_status, name, number, READY)
     )
 
 
@@ -247,13 +259,29 @@ def set_model_description(name: str, description: str, version: int | str | None
     if not isinstance(description, str) or "\x00" in description:
         raise InvalidValueError(f"a description is text without NUL bytes, got {description!r:.80}")
     number = None if version is None else check_version(version)
-    current_store().write(
+    current_store().write_registry(
         queries.set_model_description, check_model_name(name), number, description
     )
 
 
+def set_model_tag(name: str, key: str, value: object, version: int | str | None = None) -> None:
+    """Tag a registered model, or one of its versions (``version``); a tag set again is
+    replaced. Values are text (numbers and bools are turned into their text, as for run tags)."""
+    name, key = check_model_name(name), check_name(key, "tag key")
+    text = tag_value(key, value)
+    number = None if version is None else check_version(version)
+    current_store().write_registry(queries.set_model_tag, name, number, key, text)
+
+
+def delete_model_tag(name: str, key: str, version: int | str | None = None) -> None:
+    """Remove the tag ``key`` of a registered model, or of one of its versions."""
+    name, key = check_model_name(name), check_name(key, "tag key")
+    number = None if version is None else check_version(version)
+    current_store().write_registry(queries.set_model_tag, name, number, key, None)
+
+
 def _remove_folders(store: Store, delete: Any, name: str, number: int | None) -> None:
-    paths: list[str] = store.write(delete, name, number)
+    paths: list[str] = store.write_registry(delete, name, number)
     root = registry_root(store)
     # Rows first, in their transaction; then the copies, and only inside the registry folder.
     for relative in paths:

@@ -8,7 +8,14 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from nbtrack.entities import ARCHIVED, Experiment, ModelVersion, Run, from_micros
+from nbtrack.entities import (
+    ARCHIVED,
+    Experiment,
+    ModelVersion,
+    RegisteredModel,
+    Run,
+    from_micros,
+)
 from nbtrack.errors import InvalidValueError, NotFoundError
 from nbtrack.store.schema import ARTIFACTS_FOLDER
 
@@ -311,12 +318,16 @@ _VERSION_COLUMNS = (
     "v.name, v.version, v.run_id, v.source, v.status, v.created_at, v.storage_path, "
     "v.description, "
     "coalesce((SELECT list(a.alias ORDER BY a.alias) FROM aliases a "
-    "WHERE a.name = v.name AND a.version = v.version), [])"
+    "WHERE a.name = v.name AND a.version = v.version), []), "
+    "coalesce((SELECT list([t.key, t.value] ORDER BY t.key) FROM model_version_tags t "
+    "WHERE t.name = v.name AND t.version = v.version), [])"
 )
 
 
 def _model_version(row: tuple[Any, ...]) -> ModelVersion:
-    name, version, run_id, source, status, created_at, storage_path, description, aliases = row
+    name, version, run_id, source, status, created_at, storage_path, description, aliases, tags = (
+        row
+    )
     created = from_micros(created_at)
     assert created is not None
     return ModelVersion(
@@ -329,6 +340,7 @@ def _model_version(row: tuple[Any, ...]) -> ModelVersion:
         created_at=created,
         storage_path=storage_path,
         description=description,
+        tags={key: value for key, value in tags},
     )
 
 
@@ -574,13 +586,13 @@ def delete_model_versions(
         "SELECT storage_path FROM model_versions WHERE name = ? AND list_contains(?, version)",
         [name, versions],
     ).fetchall()]  # fmt: skip
-    for table in ("model_version_files", "model_versions"):
+    for table in ("model_version_files", "model_version_tags", "model_versions"):
         con.execute(
             f"DELETE FROM {table} WHERE name = ? AND list_contains(?, version)",  # noqa: S608
             [name, versions],
         )
     if version is None:
-        for table in ("aliases", "alias_history", "registered_models"):
+        for table in ("aliases", "alias_history", "registered_model_tags", "registered_models"):
             con.execute(f"DELETE FROM {table} WHERE name = ?", [name])  # noqa: S608
     return paths
 
@@ -600,3 +612,69 @@ def set_model_description(
         "UPDATE model_versions SET description = ? WHERE name = ? AND version = ?",
         [description, name, version],
     )
+
+
+def set_model_tag(
+    con: duckdb.DuckDBPyConnection, name: str, version: int | None, key: str, value: str | None
+) -> None:
+    """Set (or, with ``value`` None, delete) a tag of a registered model or of one version."""
+    keys: list[object]
+    if version is None:
+        _require_registered_model(con, name)
+        table, where, keys = "registered_model_tags", "name = ?", [name]
+    else:
+        get_model_version(con, name, version)
+        table, where, keys = "model_version_tags", "name = ? AND version = ?", [name, version]
+    if value is None:
+        # The table and the WHERE clause are chosen above from constants; values are bound.
+        query = f"SELECT 1 FROM {table} WHERE {where} AND key = ?"  # noqa: S608
+        found = con.execute(query, [*keys, key]).fetchone()
+        if found is None:
+            owner = repr(name) if version is None else f"version {version} of {name!r}"
+            raise NotFoundError(f"{owner} has no tag {key!r}")
+    con.execute(f"DELETE FROM {table} WHERE {where} AND key = ?", [*keys, key])  # noqa: S608
+    if value is not None:
+        con.execute(
+            f"INSERT INTO {table} VALUES ({', '.join('?' * (len(keys) + 2))})",  # noqa: S608
+            [*keys, key, value],
+        )
+    con.execute(
+        "UPDATE registered_models SET updated_at = ? WHERE name = ?",
+        [time.time_ns() // 1000, name],
+    )
+
+
+def registered_models(
+    con: duckdb.DuckDBPyConnection, name: str | None = None
+) -> list[RegisteredModel]:
+    """Every registered model (or the one named), by name, with its aliases and tags."""
+    if name is not None:
+        _require_registered_model(con, name)
+    rows = con.execute(
+        "SELECT m.name, m.description, m.created_at, m.updated_at, "
+        "(SELECT max(version) FROM model_versions v WHERE v.name = m.name), "
+        "(SELECT count(*) FROM model_versions v WHERE v.name = m.name), "
+        "coalesce((SELECT list([a.alias, a.version::VARCHAR] ORDER BY a.alias) FROM aliases a "
+        "WHERE a.name = m.name), []), "
+        "coalesce((SELECT list([t.key, t.value] ORDER BY t.key) FROM registered_model_tags t "
+        "WHERE t.name = m.name), []) "
+        "FROM registered_models m WHERE ? IS NULL OR m.name = ? ORDER BY m.name",
+        [name, name],
+    ).fetchall()
+    models = []
+    for name_, description, created, updated, latest, count, aliases, tags in rows:
+        created_at, updated_at = from_micros(created), from_micros(updated)
+        assert created_at is not None and updated_at is not None
+        models.append(
+            RegisteredModel(
+                name=name_,
+                description=description,
+                created_at=created_at,
+                updated_at=updated_at,
+                latest_version=None if latest is None else int(latest),
+                version_count=int(count),
+                aliases={alias: int(version) for alias, version in aliases},
+                tags={key: value for key, value in tags},
+            )
+        )
+    return models

@@ -12,7 +12,7 @@ from nbtrack.errors import SchemaVersionError, StoreCorruptError
 if TYPE_CHECKING:
     import duckdb
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
 ARTIFACTS_FOLDER = "nbtrack-artifacts"
@@ -72,6 +72,20 @@ MIGRATIONS: dict[int, str] = {
         previous_version BIGINT,
         changed_at BIGINT NOT NULL,
         changed_by VARCHAR NOT NULL
+    );
+    """,
+    3: """
+    CREATE TABLE IF NOT EXISTS registered_model_tags (
+        name VARCHAR NOT NULL,
+        key VARCHAR NOT NULL,
+        value VARCHAR NOT NULL
+    );
+
+    CREATE TABLE IF NOT EXISTS model_version_tags (
+        name VARCHAR NOT NULL,
+        version BIGINT NOT NULL,
+        key VARCHAR NOT NULL,
+        value VARCHAR NOT NULL
     );
     """,
 }

@@ -148,3 +148,17 @@ CREATE TABLE alias_history (
     changed_at BIGINT NOT NULL,
     changed_by VARCHAR NOT NULL
 );
+
+-- Tags of registered models and of their versions (version 4).
+CREATE TABLE registered_model_tags (
+    name VARCHAR NOT NULL,
+    key VARCHAR NOT NULL,
+    value VARCHAR NOT NULL
+);
+
+CREATE TABLE model_version_tags (
+    name VARCHAR NOT NULL,
+    version BIGINT NOT NULL,
+    key VARCHAR NOT NULL,
+    value VARCHAR NOT NULL
+);

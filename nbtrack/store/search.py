@@ -36,6 +36,8 @@ PUBLIC_VIEWS = {
     "model_versions": "SELECT name, version, run_id, source, status, description, "
     "make_timestamp(created_at) AS created_at FROM {db}.main.model_versions",
     "aliases": "SELECT name, alias, version FROM {db}.main.aliases",
+    "registered_model_tags": "SELECT name, key, value FROM {db}.main.registered_model_tags",
+    "model_version_tags": "SELECT name, version, key, value FROM {db}.main.model_version_tags",
 }
 
 

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -61,6 +62,30 @@ class Store:
         # A read-only folder: nobody can be polling for our changes anyway.
         with contextlib.suppress(OSError):
             self.marker.touch()
+
+    @property
+    def registry_marker(self) -> Path:
+        """A file replaced after every change to the model registry (a version registered, an
+        alias moved, a version archived or deleted): servers following an alias stat it
+        instead of querying DuckDB, and metric traffic never wakes them."""
+        return self.folder / f".{self.path.name}.registry"
+
+    def write_registry(
+        self,
+        operation: Query[P, T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """``write``, then replace the registry marker: a registry change is announced only
+        once it is committed."""
+        result = self.write(operation, *args, **kwargs)
+        marker = self.registry_marker
+        # Replaced rather than touched: a new inode is a change even within one mtime tick.
+        staging = marker.with_name(f"{marker.name}.{os.getpid()}.{threading.get_ident()}")
+        with contextlib.suppress(OSError):
+            staging.write_text(f"{time.time_ns()}\n")
+            os.replace(staging, marker)
+        return result
 
     # -- connections ----------------------------------------------------------------------------
 

@@ -194,6 +194,103 @@ def chart_for(
     raise InvalidValueError(f"chart kind {kind!r} is not one of {accepted}")
 
 
+def alias_history_chart(
+    history: pd.DataFrame, now: pd.Timestamp | None = None
+) -> alt.LayerChart | alt.Chart:
+    """Where each alias pointed over time: one step line per alias, a point per move, a cross
+    where it was removed, each line drawn on to ``now`` while the alias still points there.
+
+    ``history`` has the columns of ``nbtrack.get_alias_history``: ``alias``, ``version``
+    (missing for a removal), ``previous_version``, ``changed_at`` (UTC), ``changed_by``.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"alias": ["champion"], "version": [1], "previous_version": [None],
+    ...                       "changed_at": [pd.Timestamp("2026-01-01", tz="UTC")],
+    ...                       "changed_by": ["ada"]})
+    >>> alias_history_chart(frame).to_dict()["layer"][0]["mark"]["interpolate"]
+    'step-after'
+    """
+    title = "alias history"
+    if history.empty:
+        return _no_data(title, "no alias was ever set")
+    now = pd.Timestamp.now(tz="UTC") if now is None else now
+    moves: list[dict[str, Any]] = []
+    for alias, rows in history.sort_values("changed_at").groupby("alias", sort=True):
+        # A removal ends a line; the alias's next move starts another (``stint``).
+        stint = 0
+        row: dict[Hashable, Any]
+        for row in rows.to_dict("records"):
+            removed = pd.isna(row["version"])
+            moves.append(
+                {
+                    "alias": str(alias),
+                    "stint": stint,
+                    "changed_at": pd.Timestamp(row["changed_at"]).isoformat(),
+                    "version": _json_value(row["previous_version" if removed else "version"]),
+                    "move": _move_text(row["previous_version"], row["version"]),
+                    "changed_by": str(row["changed_by"]),
+                    "kind": "removed" if removed else "set",
+                }
+            )
+            stint += removed
+        if not pd.isna(rows.iloc[-1]["version"]):
+            moves.append({**moves[-1], "changed_at": now.isoformat(), "kind": "now"})
+    frame = pd.DataFrame(moves)
+    if len(frame) > MAX_ROWS:
+        frame = frame.tail(MAX_ROWS)
+    versions = sorted({int(v) for v in frame["version"].dropna()})
+    data = alt.InlineData(values=[_json_row(row) for row in frame.to_dict("records")])
+    base = alt.Chart(data)
+    colour = alt.Color("alias:N", title="alias", scale=alt.Scale(scheme=RUN_SCHEME))
+    times = pd.to_datetime(frame["changed_at"], utc=True, format="ISO8601")
+    # Vega's default time labels turn to milliseconds (".800") when moves are seconds apart.
+    short = times.max() - times.min() < pd.Timedelta(days=1)
+    x = alt.X(
+        "changed_at:T",
+        title="changed at (UTC)",
+        axis=alt.Axis(format="%H:%M:%S" if short else "%Y-%m-%d", tickCount=6, labelOverlap=True),
+    )
+    y = alt.Y(
+        "version:Q",
+        title="version",
+        axis=alt.Axis(values=versions, format="d"),
+        scale=alt.Scale(domain=[min(versions) - 0.5, max(versions) + 0.5]),
+    )
+    tooltip = [
+        alt.Tooltip("alias:N"),
+        alt.Tooltip("move:N", title="move"),
+        alt.Tooltip("changed_at:T", title="when", format="%Y-%m-%d %H:%M:%S"),
+        alt.Tooltip("changed_by:N", title="by"),
+    ]
+    # A removal ends its stint's line, at the version it left.
+    lines = base.mark_line(interpolate="step-after", strokeWidth=2).encode(
+        x=x, y=y, color=colour, detail="stint:N"
+    )
+    points = (
+        base.transform_filter(alt.datum.kind == "set")
+        .mark_point(filled=True, size=70)
+        .encode(x=x, y=y, color=colour, tooltip=tooltip)
+    )
+    removals = (
+        base.transform_filter(alt.datum.kind == "removed")
+        .mark_point(shape="cross", size=90, filled=True)
+        .encode(x=x, y=y, color=colour, tooltip=tooltip)
+    )
+    heading = alt.Title(title, subtitle="where each alias pointed, and when it moved")
+    return alt.LayerChart(
+        layer=[lines, points, removals], title=heading, width=WIDTH, height=HEIGHT * 2 // 3
+    )
+
+
+def _move_text(previous: Any, version: Any) -> str:
+    if pd.isna(version):
+        return f"removed (was version {int(previous)})"
+    if pd.isna(previous):
+        return f"set to version {int(version)}"
+    return f"version {int(previous)} → {int(version)}"
+
+
 # -- building blocks ------------------------------------------------------------------------------
 
 

@@ -106,7 +106,7 @@ class CompareWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is unt
         self._store_path = config.resolve_store_path()
         self._marker = changes_marker()
         # Taken before the first query: a change landing while we read is refreshed after.
-        opened_at = poller.marker_mtime(self._marker)
+        opened_at = poller.marker_stamp(self._marker)
         self._filter: str | None = None
         self._filter_error: str | None = None
         self._problem: str | None = None

@@ -26,8 +26,8 @@ log = logging.getLogger("nbtrack")
 
 INTERVAL_S = 1.0
 
-# An mtime that no file has: "not seen yet", so a marker that appears counts as a change.
-_MISSING = -1
+# A stamp that no file has: "not seen yet", so a marker that appears counts as a change.
+_MISSING = (-1, -1)
 
 
 class Watched(Protocol):
@@ -46,13 +46,13 @@ class Watched(Protocol):
 
 _lock = threading.Lock()
 _widgets: weakref.WeakSet[Watched] = weakref.WeakSet()
-_seen: weakref.WeakKeyDictionary[Watched, int] = weakref.WeakKeyDictionary()
+_seen: weakref.WeakKeyDictionary[Watched, tuple[int, int]] = weakref.WeakKeyDictionary()
 _by_cell: dict[str, tuple[int, list[weakref.ref[Watched]]]] = {}
 _thread: threading.Thread | None = None
 
 
-def watch(widget: Watched, since: int = _MISSING) -> None:
-    """Refresh ``widget`` whenever its marker changes from ``since`` (a ``marker_mtime``
+def watch(widget: Watched, since: tuple[int, int] = _MISSING) -> None:
+    """Refresh ``widget`` whenever its marker changes from ``since`` (a ``marker_stamp``
     taken before the widget read the store), until it is closed or collected."""
     global _thread
     _supersede(widget)
@@ -106,14 +106,14 @@ def _poll_once() -> None:
         else:
             groups.setdefault(marker, []).append(widget)
     for marker, group in groups.items():
-        mtime = marker_mtime(marker)
+        stamp = marker_stamp(marker)
         for widget in group:
             with _lock:
-                if _seen.get(widget) == mtime:
+                if _seen.get(widget) == stamp:
                     continue
                 # Recorded before refreshing: a change that lands during the refresh is seen
                 # next round instead of being lost.
-                _seen[widget] = mtime
+                _seen[widget] = stamp
             _refresh(widget.refresh)
 
 
@@ -125,12 +125,14 @@ def _refresh(refresh: Callable[[], None]) -> None:
         log.warning("nbtrack: a widget could not refresh", exc_info=True)
 
 
-def marker_mtime(marker: Path) -> int:
-    """The marker's mtime in ns; a missing file has one no file has."""
+def marker_stamp(marker: Path) -> tuple[int, int]:
+    """The marker's inode and mtime in ns; a missing file has a stamp no file has. The inode
+    tells apart two replacements of a marker within one tick of the file system's clock."""
     try:
-        return marker.stat().st_mtime_ns
+        stat = marker.stat()
     except OSError:
         return _MISSING
+    return stat.st_ino, stat.st_mtime_ns
 
 
 def _supersede(widget: Watched) -> None:

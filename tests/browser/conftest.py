@@ -440,6 +440,20 @@ def lab(
     return open_notebook
 
 
+@pytest.fixture
+def lab_store(jupyter_lab: LabServer) -> Iterator[None]:
+    """This process reads the store the lab's kernels log to (``NBTRACK_URI`` of the server)."""
+    import nbtrack
+    from nbtrack.store.store import close_all
+
+    nbtrack.set_tracking_uri(jupyter_lab.store_path)
+    try:
+        yield
+    finally:
+        nbtrack.set_tracking_uri(None)
+        close_all()
+
+
 def wait_for(condition: Callable[[], Any], what: str, timeout: float) -> Any:
     """Poll ``condition`` until it returns something truthy; fail the test after ``timeout``."""
     deadline = time.monotonic() + timeout

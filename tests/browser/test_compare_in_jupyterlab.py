@@ -61,6 +61,27 @@ chart = alt.JupyterChart(alt.Chart(history).mark_line().encode(x="step", y="loss
 ipywidgets.VBox([ipywidgets.Button(description="a plain button"), chart])
 """
 
+REGISTER_TWO_VERSIONS = """\
+import nbtrack
+from sklearn.datasets import load_iris
+from sklearn.linear_model import LogisticRegression
+
+features, labels = load_iris(return_X_y=True, as_frame=True)
+for max_iter in (5, 200):
+    with nbtrack.start_run(name=f"iter={{max_iter}}"):
+        model = LogisticRegression(max_iter=max_iter).fit(features, labels)
+        nbtrack.log_metric("acc", model.score(features, labels))
+        nbtrack.log_model(
+            model, "model", input_example=features.head(3), registered_model_name="{name}"
+        )
+nbtrack.promote("{name}", 1)
+"""
+
+SHOW_REGISTRY = """\
+nbtrack.registry("{name}")
+"""
+
+REGISTRY = ".nbtrack-registry"
 RUN_TABLE = ".nbtrack-run-table"
 RENDERED_CHART = ".vega-embed svg.marks, .vega-embed canvas.marks"
 
@@ -177,3 +198,37 @@ def test_clicking_a_row_changes_the_selection_and_the_chart(lab: OpenNotebook) -
             f"\n{step} on {target}: legend {previous['legend']} -> {chart['legend']},"
             f" curves {previous['lines']} -> {chart['lines']}"
         )
+
+
+def test_the_promote_button_of_the_registry_moves_the_champion(
+    lab: OpenNotebook, lab_store: None
+) -> None:
+    import nbtrack
+
+    name = "iris_browser"
+    notebook = lab(
+        "registry_promote",
+        [REGISTER_TWO_VERSIONS.format(name=name), SHOW_REGISTRY.format(name=name)],
+    )
+    notebook.run_all(timeout=120)
+    output = notebook.output_with(REGISTRY)
+    promote_2 = output.locator(".nbtrack-promote.nbtrack-version-2")
+    promote_1 = output.locator(".nbtrack-promote.nbtrack-version-1")
+    expect(promote_2).to_be_enabled(timeout=CHART_TIMEOUT_MS)
+    expect(promote_1).to_be_disabled()
+    expect(output.locator(RENDERED_CHART).first).to_be_visible(timeout=CHART_TIMEOUT_MS)
+    notebook.screenshot("registry-before-promote", top=output)
+
+    promote_2.click()
+
+    wait_for(
+        lambda: nbtrack.get_registered_model(name).aliases == {"champion": 2},
+        "the click to move champion to version 2 in the store",
+        CHANGE_TIMEOUT_S,
+    )
+    expect(promote_2).to_be_disabled(timeout=CHANGE_TIMEOUT_S * 1000)
+    expect(promote_1).to_be_enabled()
+    expect(output.get_by_text(f"{name}@champion → version 2")).to_be_visible()
+    history = nbtrack.get_alias_history(name)
+    assert history["version"].tolist() == [1, 2]
+    notebook.screenshot("registry-after-promote", top=output)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -22,7 +22,7 @@ from nbtrack.store.schema import DEFAULT_EXPERIMENT_NAME
 from tests.browser.conftest import wait_for
 
 if TYPE_CHECKING:
-    from tests.browser.conftest import LabNotebook, LabServer
+    from tests.browser.conftest import LabNotebook
 
     OpenNotebook = Callable[[str, list[str]], LabNotebook]
 
@@ -69,17 +69,6 @@ def _chart_state(output: Locator) -> dict[str, Any] | None:
 
 def _prompt(cell: Locator) -> str:
     return cell.locator(".jp-InputArea-prompt").inner_text().strip()
-
-
-@pytest.fixture
-def lab_store(jupyter_lab: LabServer) -> Iterator[None]:
-    """This process reads the store the lab's kernels log to (``NBTRACK_URI`` of the server)."""
-    nbtrack.set_tracking_uri(jupyter_lab.store_path)
-    try:
-        yield
-    finally:
-        nbtrack.set_tracking_uri(None)
-        nbtrack.store.store.close_all()
 
 
 def _finished_run(name: str) -> dict[str, Any] | None:

@@ -30,6 +30,7 @@ from nbtrack.registry import (
     set_alias,
 )
 from nbtrack.store import store as store_module
+from nbtrack.store.schema import SCHEMA_VERSION
 from tests.conftest import raw_connection
 
 
@@ -242,7 +243,7 @@ def test_a_version_2_store_is_migrated_to_the_registry_schema(
     with raw_connection(store_path) as con:
         for table in (
             "registered_models", "model_versions", "model_version_files", "aliases",
-            "alias_history",
+            "alias_history", "registered_model_tags", "model_version_tags",
         ):  # fmt: skip
             con.execute(f"DROP TABLE {table}")
         con.execute("UPDATE nbtrack_meta SET value = '2' WHERE key = 'schema_version'")
@@ -251,7 +252,8 @@ def test_a_version_2_store_is_migrated_to_the_registry_schema(
     with raw_connection(store_path, read_only=True) as con:
         assert con.execute(
             "SELECT value FROM nbtrack_meta WHERE key = 'schema_version'"
-        ).fetchone() == ("3",)
+        ).fetchone() == (str(SCHEMA_VERSION),)
+        assert con.execute("SELECT count(*) FROM model_version_tags").fetchone() == (0,)
 
 
 _CHILD = textwrap.dedent(

@@ -36,6 +36,8 @@ NBTRACK_TABLES = {
     "model_version_files",
     "aliases",
     "alias_history",
+    "registered_model_tags",
+    "model_version_tags",
 }
 
 

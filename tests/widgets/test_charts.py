@@ -18,6 +18,7 @@ from nbtrack.widgets.charts import (
     HEIGHT,
     MAX_ROWS,
     WIDTH,
+    alias_history_chart,
     bar_chart,
     chart_for,
     history_chart,
@@ -507,3 +508,72 @@ def test_every_chart_is_valid_pickable_and_of_the_same_width(kind: str, n_runs: 
     assert isinstance(chart, alt.Chart)
     assert_pickable(chart)
     assert "<svg" in svg(chart)
+
+
+# -- alias history -------------------------------------------------------------------------------
+
+
+def alias_moves(*moves: tuple[str, int | None, int | None, str]) -> pd.DataFrame:
+    """Rows of ``get_alias_history``: (alias, version, previous_version, changed_at)."""
+    return pd.DataFrame(
+        {
+            "alias": [m[0] for m in moves],
+            "version": pd.array([m[1] for m in moves], dtype="Int64"),
+            "previous_version": pd.array([m[2] for m in moves], dtype="Int64"),
+            "changed_at": pd.to_datetime([m[3] for m in moves], utc=True),
+            "changed_by": ["ada"] * len(moves),
+        }
+    )
+
+
+def _alias_rows(chart: alt.LayerChart | alt.Chart) -> list[dict[str, Any]]:
+    data = chart.to_dict()
+    (rows,) = data["datasets"].values()
+    return list(rows)
+
+
+def test_alias_history_draws_a_step_line_per_alias_up_to_now() -> None:
+    history = alias_moves(
+        ("champion", 1, None, "2026-01-01T00:00:00"),
+        ("champion", 2, 1, "2026-01-02T00:00:00"),
+        ("challenger", 3, None, "2026-01-03T00:00:00"),
+    )
+    chart = alias_history_chart(history, now=pd.Timestamp("2026-01-04", tz="UTC"))
+    rows = _alias_rows(chart)
+    ends = [(r["alias"], r["version"], r["kind"]) for r in rows if r["kind"] == "now"]
+    assert sorted(ends) == [("challenger", 3, "now"), ("champion", 2, "now")]
+    assert {r["move"] for r in rows if r["kind"] == "set"} == {
+        "set to version 1", "version 1 → 2", "set to version 3"
+    }  # fmt: skip
+    layers = chart.to_dict()["layer"]
+    assert layers[0]["mark"]["interpolate"] == "step-after"
+    assert layers[0]["encoding"]["y"]["axis"]["values"] == [1, 2, 3]
+    assert "<svg" in svg(chart)
+
+
+def test_a_removed_alias_ends_its_line_with_a_cross_and_a_new_one_starts_after() -> None:
+    history = alias_moves(
+        ("champion", 1, None, "2026-01-01T00:00:00"),
+        ("champion", None, 1, "2026-01-02T00:00:00"),
+        ("champion", 2, None, "2026-01-03T00:00:00"),
+    )
+    rows = _alias_rows(alias_history_chart(history, now=pd.Timestamp("2026-01-04", tz="UTC")))
+    assert [(r["kind"], r["version"], r["stint"]) for r in rows] == [
+        ("set", 1, 0), ("removed", 1, 0), ("set", 2, 1), ("now", 2, 1)
+    ]  # fmt: skip
+    assert rows[1]["move"] == "removed (was version 1)"
+
+
+def test_an_alias_removed_for_good_is_not_drawn_on_to_now() -> None:
+    history = alias_moves(
+        ("champion", 1, None, "2026-01-01T00:00:00"), ("champion", None, 1, "2026-01-01T00:00:03")
+    )
+    chart = alias_history_chart(history)
+    assert [r["kind"] for r in _alias_rows(chart)] == ["set", "removed"]
+    # seconds apart: the time axis speaks in seconds, not milliseconds
+    assert chart.to_dict()["layer"][0]["encoding"]["x"]["axis"]["format"] == "%H:%M:%S"
+
+
+def test_no_alias_history_says_so() -> None:
+    chart = alias_history_chart(alias_moves())
+    assert "no alias was ever set" in json.dumps(chart.to_dict())
