@@ -7,11 +7,12 @@ imported by the calls that need them.
 
 import typing
 
-# The subpackage named like the function `registry` below is imported first, so the function
-# replaces it as an attribute of nbtrack; a subpackage imported for the first time later would
-# overwrite its function. (So write `from nbtrack.registry.versions import x`:
+# The subpackages named like the functions `registry` and `serve` below are imported first, so
+# the functions replace them as attributes of nbtrack; a subpackage imported for the first time
+# later would overwrite its function. (So write `from nbtrack.registry.versions import x`:
 # `import nbtrack.registry.versions as m` finds the function.)
 import nbtrack.registry as _registry_package  # noqa: F401
+import nbtrack.serve as _serve_package  # noqa: F401
 from nbtrack._version import __version__
 from nbtrack.config import get_tracking_uri, set_tracking_uri
 from nbtrack.entities import Experiment, ModelVersion, RegisteredModel, Run
@@ -92,6 +93,7 @@ from nbtrack.tracking.search import search_runs, sql
 if typing.TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from nbtrack.serve.background import Server
     from nbtrack.widgets.compare import CompareWidget
     from nbtrack.widgets.registry import RegistryWidget
 
@@ -126,6 +128,29 @@ def registry(name: str | None = None) -> "RegistryWidget":
     from nbtrack.widgets.registry import registry as build
 
     return build(name=name)
+
+
+def serve(
+    model: str,
+    port: int | None = None,
+    *,
+    host: str = "127.0.0.1",
+    token: str | None = None,
+    insecure: bool = False,
+    max_body: int = 10 * 1024 * 1024,
+) -> "Server":
+    """Serve ``model`` (a model URI, or a registered NAME meaning ``models:/NAME@champion``)
+    over MLflow's scoring protocol, in a background thread of this process, on ``port`` (a free
+    one when None). A served alias is followed: promoting another version switches the server.
+
+    Examples
+    --------
+    >>> with nbtrack.serve("churn") as server:  # doctest: +SKIP
+    ...     requests.post(f"{server.url}/invocations", json={"inputs": rows}).json()
+    """
+    from nbtrack.serve.background import serve as start
+
+    return start(model, port=port, host=host, token=token, insecure=insecure, max_body=max_body)
 
 
 def load_ipython_extension(ipython: object) -> None:
@@ -202,6 +227,7 @@ __all__ = [
     "search_model_versions",
     "search_registered_models",
     "search_runs",
+    "serve",
     "set_alias",
     "set_experiment",
     "set_model_description",

@@ -72,6 +72,47 @@ def _parser() -> argparse.ArgumentParser:
     history.add_argument("name")
     _json_flag(history)
 
+    serve = commands.add_parser(
+        "serve",
+        help="serve a model over MLflow's scoring protocol (POST /invocations)",
+        description=(
+            "Serve MODEL over MLflow's scoring protocol: POST /invocations; GET /ping, /health, "
+            "/version, /metadata. A served alias (NAME, NAME@ALIAS, models:/NAME@ALIAS) or "
+            "models:/NAME/latest is followed: promoting another version switches the server "
+            "without a restart."
+        ),
+        epilog=(
+            "Safety: on 127.0.0.1 (the default) no token is needed. On any other address a "
+            "token is required (clients send 'Authorization: Bearer TOKEN'; /ping and /health "
+            "stay open) unless --insecure. Requests whose Host header is not the bound host, "
+            "localhost, 127.0.0.1, ::1 or an --allowed-hosts name get 403; bound to 0.0.0.0 "
+            "without --allowed-hosts, any Host is accepted and the token is the protection."
+        ),
+    )
+    serve.add_argument(
+        "model",
+        metavar="MODEL",
+        help="NAME (= models:/NAME@champion), NAME@ALIAS, a model URI (models:/NAME/3, "
+        "runs:/RUN_ID/model) or a model folder",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    serve.add_argument("--port", type=int, default=5001, help="port (5001; 0: a free one)")
+    serve.add_argument(
+        "--token", help="require 'Authorization: Bearer TOKEN' (default: NBTRACK_SERVE_TOKEN)"
+    )
+    serve.add_argument("--insecure", action="store_true", help="serve off loopback without a token")
+    serve.add_argument(
+        "--max-body",
+        default="10MB",
+        metavar="SIZE",
+        help="largest request body (10MB, 512KB or bytes)",
+    )
+    serve.add_argument(
+        "--allowed-hosts",
+        metavar="H1,H2",
+        help="more host names clients may use in the Host header (e.g. models.example.com)",
+    )
+
     commands.add_parser("gc", help="purge deleted runs and experiments with their artifacts")
     export = commands.add_parser("export", help="write every table as Parquet into DIR")
     export.add_argument("dir")
@@ -239,23 +280,25 @@ def _version_row(version: Any) -> dict[str, Any]:
         "aliases": ", ".join(version.aliases),
         "status": version.status,
         "run_id": version.run_id,
+        "tags": ", ".join(f"{k}={v}" for k, v in sorted(version.tags.items())),
         "created_at": version.created_at.isoformat(timespec="seconds"),
     }
 
 
 def _models_list(args: argparse.Namespace) -> int:
-    from nbtrack.registry.versions import search_model_versions
+    from nbtrack.registry.versions import search_registered_models
 
-    latest: dict[str, Any] = {}
-    aliases: dict[str, list[str]] = {}
-    for version in search_model_versions():
-        latest[version.name] = max(version.version, latest.get(version.name, 0))
-        aliases.setdefault(version.name, []).extend(
-            f"{a}={version.version}" for a in version.aliases
-        )
     rows = [
-        {"name": name, "latest_version": top, "aliases": ", ".join(aliases[name])}
-        for name, top in sorted(latest.items())
+        {
+            "name": model.name,
+            "latest_version": model.latest_version,
+            "versions": model.version_count,
+            "aliases": ", ".join(f"{a}={v}" for a, v in sorted(model.aliases.items())),
+            "tags": ", ".join(f"{k}={v}" for k, v in sorted(model.tags.items())),
+            "description": model.description or "",
+            "updated_at": model.updated_at.isoformat(timespec="seconds"),
+        }
+        for model in search_registered_models()
     ]
     return _print_rows(rows, args.json)
 
@@ -282,6 +325,58 @@ def _models_history(args: argparse.Namespace) -> int:
         print(frame.to_json(orient="records", date_format="iso", date_unit="us"))
         return 0
     print(_table(frame) if len(frame) else "no alias was ever set")
+    return 0
+
+
+# -- serving ------------------------------------------------------------------------------------
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import logging
+    import signal
+    import threading
+
+    from nbtrack.serve.background import serve
+    from nbtrack.serve.settings import parse_hosts, parse_size
+
+    max_body = parse_size(args.max_body, "--max-body")
+    allowed_hosts = parse_hosts(args.allowed_hosts)
+    # Access-log lines and swap notices on stderr; stdout keeps the one "serving" line.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%d %H:%M:%S"))
+    logger = logging.getLogger("nbtrack.serve")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+    server = serve(
+        args.model,
+        port=args.port,
+        host=args.host,
+        token=args.token,
+        insecure=args.insecure,
+        max_body=max_body,
+        allowed_hosts=allowed_hosts,
+    )
+    served = server.served
+    what = (
+        f"{served.name} version {served.version}"
+        + (f" (following {served.metadata['follows']})" if served.metadata["follows"] else "")
+        if served.name is not None
+        else served.uri
+    )
+    print(f"serving {what} at {server.url}  (Ctrl-C to stop)", flush=True)
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda signum, frame: stopping.set())
+    try:
+        while not stopping.wait(0.5):
+            if not server.running:
+                print("nbtrack: the server stopped on an error (see above)", file=sys.stderr)
+                return 1
+    except KeyboardInterrupt:
+        pass
+    server.stop()
+    print("stopped", file=sys.stderr)
     return 0
 
 
@@ -395,6 +490,7 @@ _HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "models versions": _models_versions,
     "models promote": _models_promote,
     "models history": _models_history,
+    "serve": _serve,
     "gc": _gc,
     "export": _export,
     "demo": _demo,

@@ -14,6 +14,7 @@ from nbtrack.errors import InvalidValueError
 
 STORE_FILENAME = "nbtrack.duckdb"
 URI_VARIABLE = "NBTRACK_URI"
+SERVE_TOKEN_VARIABLE = "NBTRACK_SERVE_TOKEN"
 
 _explicit_uri: Path | None = None
 
@@ -92,3 +93,8 @@ def current_user() -> str:
 def host_name() -> str:
     """This machine's host name, recorded on runs and journals."""
     return socket.gethostname()
+
+
+def serve_token() -> str | None:
+    """The token ``nbtrack serve`` requires when none is given (NBTRACK_SERVE_TOKEN), if set."""
+    return os.environ.get(SERVE_TOKEN_VARIABLE) or None

@@ -189,8 +189,21 @@ def test_models_list_versions_promote_and_history(
     promoted = _nbtrack("models", "promote", "churn", "2", env=child_env, cwd=cwd)
     assert promoted.returncode == 0, promoted.stderr
     assert "churn@champion -> version 2" in promoted.stdout
+    tagged = "import nbtrack; nbtrack.set_model_tag('churn', 'team', 'growth')"
+    subprocess.run([sys.executable, "-c", tagged], env=child_env, cwd=cwd, check=True)
     listed = json.loads(_nbtrack("models", "list", "--json", env=child_env, cwd=cwd).stdout)
-    assert listed == [{"name": "churn", "latest_version": 2, "aliases": "champion=2"}]
+    assert [
+        {k: row[k] for k in ("name", "latest_version", "versions", "aliases", "tags")}
+        for row in listed
+    ] == [
+        {
+            "name": "churn",
+            "latest_version": 2,
+            "versions": 2,
+            "aliases": "champion=2",
+            "tags": "team=growth",
+        }
+    ]
     versions = _nbtrack("models", "versions", "churn", env=child_env, cwd=cwd)
     assert versions.returncode == 0 and versions.stdout.count("churn") == 2
     history = json.loads(

@@ -1,0 +1,244 @@
+"""The scoring app: MLflow's endpoints on Starlette, behind the Host, token and size checks.
+
+Endpoints: ``POST /invocations`` (see ``protocol``), ``GET /ping`` and ``/health`` (200 while
+a model is loaded), ``/version`` (nbtrack's version, plain text) and ``/metadata`` (what is
+served: name, version, alias, run id, signature). Every error is MLflow's JSON shape, with a
+short message; tracebacks go to the server's log (logger ``nbtrack.serve``), never to the
+client. One access-log line per request goes to the same logger.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import time
+import weakref
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any, Protocol
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from nbtrack._version import __version__
+from nbtrack.errors import InvalidValueError
+from nbtrack.models.pyfunc import PyFuncModel
+from nbtrack.serve.following import Served
+from nbtrack.serve.protocol import (
+    CSV,
+    INPUTS,
+    INSTANCES,
+    JSON,
+    ScoringError,
+    body_format,
+    error_body,
+    parse_csv,
+    parse_json,
+    predictions_json,
+    single_column,
+)
+from nbtrack.serve.settings import Settings, host_header_name
+
+log = logging.getLogger("nbtrack.serve")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+# Paths answered without a token: load balancers probe them, and they reveal nothing.
+OPEN_PATHS = frozenset({"/ping", "/health"})
+# Bodies up to this size are predicted on the event loop: a one-row prediction takes well
+# under a millisecond, and a hop to a worker thread would add a fifth to it. Larger ones go
+# to a thread so that /ping keeps answering while they run.
+INLINE_BODY_BYTES = 16 * 1024
+_ENDPOINTS = "POST /invocations; GET /ping, /health, /version, /metadata"
+_MAX_MESSAGE = 500
+
+
+class ModelSource(Protocol):
+    """Whatever holds the served model: ``current`` is read once per request."""
+
+    @property
+    def current(self) -> Served: ...
+
+
+def create_app(source: ModelSource, settings: Settings) -> Starlette:
+    """The ASGI app serving ``source.current``, checked by ``settings``.
+
+    Examples
+    --------
+    >>> app = create_app(Follower.start(target("churn")), check_settings(...))  # doctest: +SKIP
+    """
+    warned_params: weakref.WeakSet[PyFuncModel] = weakref.WeakSet()
+
+    async def ping(request: Request) -> Response:
+        return Response(b"\n", media_type=JSON)
+
+    async def version(request: Request) -> Response:
+        return Response(__version__, media_type="text/plain")
+
+    async def metadata(request: Request) -> Response:
+        return Response(json.dumps(source.current.metadata).encode(), media_type=JSON)
+
+    async def invocations(request: Request) -> Response:
+        # Read once: a version swapped in meanwhile answers the next request, not this one.
+        served = source.current
+        try:
+            body_type = body_format(request.headers.get("content-type"))
+            body = await read_body(request, settings.max_body)
+            if body_type == CSV:
+                data: Any = parse_csv(body, served.csv_dtypes)
+            else:
+                data, params, key = parse_json(body)
+                if key in (INSTANCES, INPUTS):
+                    data = single_column(data, served.single_column)
+                if params and served.model not in warned_params:
+                    warned_params.add(served.model)
+                    log.warning("params are ignored: the model's predict takes none")
+            if len(body) <= INLINE_BODY_BYTES:
+                predictions = served.model.predict(data)
+            else:
+                predictions = await run_in_threadpool(served.model.predict, data)
+            content = predictions_json(predictions)
+        except ScoringError as exc:
+            headers = {"connection": "close"} if exc.status == 413 else None
+            return Response(exc.body(), exc.status, headers=headers, media_type=JSON)
+        except InvalidValueError as exc:
+            # The signature's verdict on the input: it names columns and types, not values.
+            return _error(400, _short(str(exc)))
+        except Exception as exc:
+            log.exception("the model failed on a request to /invocations")
+            return _error(
+                500, f"the model raised {type(exc).__name__}; the server log has the details"
+            )
+        return Response(content, media_type=JSON)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        if status == 404:
+            return _error(404, f"no endpoint {request.url.path}; the endpoints are {_ENDPOINTS}")
+        if status == 405:
+            return _error(405, f"method {request.method} is not accepted here; {_ENDPOINTS}")
+        return _error(status, "the request was not accepted")
+
+    routes = [
+        Route("/invocations", invocations, methods=["POST"]),
+        Route("/ping", ping, methods=["GET"]),
+        Route("/health", ping, methods=["GET"]),
+        Route("/version", version, methods=["GET"]),
+        Route("/metadata", metadata, methods=["GET"]),
+    ]
+    return Starlette(
+        routes=routes,
+        middleware=[Middleware(Guard, settings=settings)],
+        exception_handlers={HTTPException: http_error},
+    )
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refused with 413 as soon as it is known to exceed ``limit`` bytes: from its
+    Content-Length before reading anything, else (chunked) as the bytes arrive."""
+    length = request.headers.get("content-length")
+    if length is not None:
+        if not length.isdigit():
+            raise ScoringError(400, "the Content-Length header is not a number")
+        if int(length) > limit:
+            raise ScoringError(413, _too_large(limit))
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ScoringError(413, _too_large(limit))
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class Guard:
+    """Host and token checks in front of every request, and its access-log line.
+
+    Pure ASGI rather than Starlette's BaseHTTPMiddleware, which costs a task per request.
+    """
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.allowed_hosts = settings.allowed_hosts
+        self.token = settings.token.encode() if settings.token is not None else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 0
+
+        async def send_logged(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            refusal = self._refusal(scope)
+            if refusal is None:
+                await self.app(scope, receive, send_logged)
+            else:
+                await refusal(scope, receive, send_logged)
+        finally:
+            if log.isEnabledFor(logging.INFO):
+                client = scope.get("client")
+                log.info(
+                    "%s %s %s %d %.1fms",
+                    f"{client[0]}:{client[1]}" if client else "-",
+                    scope["method"],
+                    scope["path"],
+                    status or 500,
+                    (time.perf_counter() - started) * 1000,
+                )
+
+    def _refusal(self, scope: Scope) -> Response | None:
+        host = authorization = None
+        for name, value in scope["headers"]:
+            if name == b"host":
+                host = value
+            elif name == b"authorization":
+                authorization = value
+        if self.allowed_hosts is not None and (
+            host is None or host_header_name(host.decode("latin-1")) not in self.allowed_hosts
+        ):
+            return _error(
+                403,
+                "this server does not answer for the host named in the Host header; "
+                "add the name with --allowed-hosts",
+            )
+        if self.token is None or scope["path"] in OPEN_PATHS:
+            return None
+        scheme, _, given = (authorization or b"").partition(b" ")
+        if scheme.lower() != b"bearer" or not given.strip():
+            return _error(
+                401,
+                "this server needs its token: send the header 'Authorization: Bearer TOKEN'",
+                {"www-authenticate": "Bearer"},
+            )
+        if not hmac.compare_digest(given.strip(), self.token):
+            return _error(401, "the token is not accepted", {"www-authenticate": "Bearer"})
+        return None
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    return Response(error_body(status, message), status, headers=headers, media_type=JSON)
+
+
+def _too_large(limit: int) -> str:
+    return f"the body is larger than the server's limit of {limit} bytes (--max-body)"
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 3] + "..."

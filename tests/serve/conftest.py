@@ -1,0 +1,53 @@
+"""A registered model with two versions that disagree, on the test's own store."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+import nbtrack
+
+
+@dataclass(frozen=True)
+class Churn:
+    """``churn`` v1 learnt the labels, v2 their opposite; ``v1``/``v2`` are their predictions
+    on ``features``; champion is v1."""
+
+    features: pd.DataFrame
+    v1: np.ndarray
+    v2: np.ndarray
+    store_path: Path
+
+
+def log_and_register(
+    features: pd.DataFrame, labels: np.ndarray, name: str = "churn"
+) -> tuple[int, np.ndarray]:
+    """Log a LogisticRegression fitted on ``labels`` and register it: its version number and
+    its predictions on ``features``."""
+    model = LogisticRegression().fit(features, labels)
+    with nbtrack.start_run():
+        info = nbtrack.log_model(model, "model", input_example=features.head(3))
+    return nbtrack.register_model(info.model_uri, name).version, model.predict(features)
+
+
+@pytest.fixture
+def churn(store_path: Path, classification_data: tuple[pd.DataFrame, np.ndarray]) -> Churn:
+    features, labels = classification_data
+    first, v1 = log_and_register(features, labels)
+    second, v2 = log_and_register(features, 1 - labels)
+    assert (first, second) == (1, 2)
+    nbtrack.promote("churn", 1)
+    return Churn(features, v1, v2, store_path)
+
+
+def free_port() -> int:
+    """A port nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
