@@ -11,7 +11,7 @@ subtitle says how many.
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any, Final, Literal
 
 import altair as alt
@@ -23,7 +23,8 @@ from nbtrack.errors import InvalidValueError
 WIDTH: Final = 560
 HEIGHT: Final = 280
 MAX_ROWS: Final = 5000
-KINDS: Final = ("history", "scatter", "bar")
+KINDS: Final = ("history", "scatter", "bar", "parallel")
+MAX_PARALLEL_PARAMS: Final = 8
 RUN_SCHEME: Final = "tableau10"
 
 _STATUS_SCALE: Final = alt.Scale(
@@ -31,7 +32,7 @@ _STATUS_SCALE: Final = alt.Scale(
 )
 
 
-def history_chart(histories: pd.DataFrame, metric: str) -> alt.Chart:
+def history_chart(histories: pd.DataFrame, metric: str, picked: Sequence[str] = ()) -> alt.Chart:
     """One line per run: ``metric`` over steps.
 
     ``histories`` is long: columns ``run_id``, ``run_name``, ``key``, ``step``, ``value``,
@@ -61,7 +62,7 @@ def history_chart(histories: pd.DataFrame, metric: str) -> alt.Chart:
         return _no_data(metric, f"all {_count(len(rows), 'point')} are non-finite")
     skipped = len(rows) - len(frame)
     subtitle = f"{_count(skipped, 'non-finite point')} not drawn" if skipped else ""
-    pick = _pick()
+    pick = _pick(picked)
     chart: alt.Chart = (
         _chart(frame, metric, subtitle, "points")
         .mark_line(point=alt.OverlayMarkDef(filled=True, size=24))
@@ -83,7 +84,9 @@ def history_chart(histories: pd.DataFrame, metric: str) -> alt.Chart:
     return chart
 
 
-def scatter_chart(runs: pd.DataFrame, param: str, metric: str) -> alt.Chart:
+def scatter_chart(
+    runs: pd.DataFrame, param: str, metric: str, picked: Sequence[str] = ()
+) -> alt.Chart:
     """One point per run: param ``param`` across, metric ``metric`` up, coloured by status.
 
     ``runs`` has one row per run with MLflow-style columns (``run_id``, ``run_name``,
@@ -111,7 +114,7 @@ def scatter_chart(runs: pd.DataFrame, param: str, metric: str) -> alt.Chart:
     x_type: Literal["quantitative", "nominal"] = "quantitative" if numeric else "nominal"
     x = alt.X("x", type=x_type, title=param)
     subtitle = _runs_skipped(len(runs) - len(frame), f"{param} or {metric}")
-    pick = _pick()
+    pick = _pick(picked)
     chart: alt.Chart = (
         _chart(frame, title, subtitle, "runs")
         .mark_point(filled=True, size=80)
@@ -132,7 +135,7 @@ def scatter_chart(runs: pd.DataFrame, param: str, metric: str) -> alt.Chart:
     return chart
 
 
-def bar_chart(runs: pd.DataFrame, metric: str) -> alt.Chart:
+def bar_chart(runs: pd.DataFrame, metric: str, picked: Sequence[str] = ()) -> alt.Chart:
     """One bar per run: its latest ``metric``, largest on top, coloured by status.
 
     Examples
@@ -149,7 +152,7 @@ def bar_chart(runs: pd.DataFrame, metric: str) -> alt.Chart:
     if frame.empty:
         return _no_data(metric, f"no run has a finite {metric}")
     subtitle = _runs_skipped(len(runs) - len(frame), metric)
-    pick = _pick()
+    pick = _pick(picked)
     chart: alt.Chart = (
         _chart(frame, metric, subtitle, "runs")
         .properties(height=max(HEIGHT, 16 * len(frame)))
@@ -171,27 +174,171 @@ def bar_chart(runs: pd.DataFrame, metric: str) -> alt.Chart:
 
 
 def chart_for(
-    kind: str, runs: pd.DataFrame, histories: pd.DataFrame, metric: str, param: str | None
-) -> alt.Chart:
-    """The chart of ``kind`` (``"history"``, ``"scatter"`` or ``"bar"``) for ``metric``.
+    kind: str,
+    runs: pd.DataFrame,
+    histories: pd.DataFrame,
+    metric: str,
+    param: str | None,
+    picked: Sequence[str] = (),
+) -> alt.Chart | alt.LayerChart:
+    """The chart of ``kind`` (``"history"``, ``"scatter"``, ``"bar"`` or ``"parallel"``) for
+    ``metric``, with the ``picked`` runs selected.
 
     Examples
     --------
-    >>> chart_for("pie", pd.DataFrame(), pd.DataFrame(), "acc", None)
+    >>> chart_for("pie", pd.DataFrame(), pd.DataFrame(), "acc", None)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    nbtrack.errors.InvalidValueError: chart kind 'pie' is not one of 'history', 'scatter', 'bar'
+    nbtrack.errors.InvalidValueError: chart kind 'pie' is not one of 'history', ..., 'parallel'
     """
     if kind == "history":
-        return history_chart(histories, metric)
+        return history_chart(histories, metric, picked)
     if kind == "scatter":
         if param is None:
             return _no_data(metric, "choose a param to plot it against")
-        return scatter_chart(runs, param, metric)
+        return scatter_chart(runs, param, metric, picked)
     if kind == "bar":
-        return bar_chart(runs, metric)
+        return bar_chart(runs, metric, picked)
+    if kind == "parallel":
+        return parallel_chart(runs, metric, picked=picked)
     accepted = ", ".join(repr(k) for k in KINDS)
     raise InvalidValueError(f"chart kind {kind!r} is not one of {accepted}")
+
+
+def parallel_chart(
+    runs: pd.DataFrame,
+    metric: str,
+    params: Sequence[str] | None = None,
+    picked: Sequence[str] = (),
+) -> alt.LayerChart | alt.Chart:
+    """Parallel coordinates: one line per run through an axis per param and a last axis for
+    ``metric``, coloured by ``metric``. Each axis is scaled to its own range (its lowest and
+    highest value are written at its ends); a param of text is spread over its sorted values.
+
+    ``params`` are keys (``"lr"``); by default every param some run has, at most
+    ``MAX_PARALLEL_PARAMS`` of them.
+
+    Examples
+    --------
+    >>> runs = pd.DataFrame({"run_id": ["a1", "b2"], "run_name": ["swift", "calm"],
+    ...                      "status": ["FINISHED"] * 2, "params.lr": [0.1, 0.01],
+    ...                      "metrics.acc": [0.9, 0.8]})
+    >>> [layer["mark"]["type"] for layer in parallel_chart(runs, "acc").to_dict()["layer"]]
+    ['rule', 'line', 'text', 'text']
+    """
+    title = f"{metric} across params"
+    metric_column = _column(runs, "metrics", metric)
+    if metric_column is None:
+        return _no_data(title, f"no run has metrics.{metric}")
+    keys = (
+        [c.removeprefix("params.") for c in runs.columns if c.startswith("params.")]
+        if params is None
+        else list(params)
+    )
+    columns = [c for key in keys if (c := _column(runs, "params", key)) is not None]
+    dropped = max(0, len(columns) - MAX_PARALLEL_PARAMS)
+    columns = columns[:MAX_PARALLEL_PARAMS]
+    if not columns:
+        return _no_data(title, "no run has a param to draw an axis for")
+    chosen = runs[_finite(runs[metric_column])]
+    if chosen.empty:
+        return _no_data(title, f"no run has a finite {metric}")
+    axes: list[tuple[str, pd.Series[Any], pd.Series[Any], bool]] = []
+    for column in [*columns, metric_column]:
+        position, text, categorical = _axis_positions(chosen[column])
+        axes.append((column.split(".", 1)[1], position, text, categorical))
+    per_run = _per_run(chosen, colour=chosen[metric_column])
+    long = pd.concat(
+        [
+            per_run.assign(axis=name, order=n, position=position.to_numpy(), value=text.to_numpy())
+            for n, (name, position, text, _) in enumerate(axes)
+        ],
+        ignore_index=True,
+    )
+    long = long[long["position"].notna()]
+    ends = pd.DataFrame(
+        [
+            {"axis": name, "position": end, "label": label}
+            for name, position, text, categorical in axes
+            for end, label in _axis_ends(position, text, categorical)
+        ]
+    )
+    order = [name for name, *_ in axes]
+    subtitle = f"{_count(dropped, 'param')} more not drawn" if dropped else ""
+    # The title goes on the layered chart; the lines' layer only takes the (size-checked) data.
+    base = alt.Chart(_chart(long, title, subtitle, "axis points").data)
+    x = alt.X("axis:N", title=None, sort=order, axis=alt.Axis(labelAngle=0, domain=False))
+    y = alt.Y("position:Q", axis=None, scale=alt.Scale(domain=[-0.06, 1.06]))
+    pick = _pick(picked)
+    lines = (
+        base.mark_line(strokeWidth=2)
+        .encode(
+            x=x,
+            y=y,
+            detail=alt.Detail("run_id:N"),
+            color=alt.Color("colour:Q", title=metric, scale=alt.Scale(scheme="viridis")),
+            opacity=_highlight(pick),
+            tooltip=[
+                alt.Tooltip("run:N", title="run"),
+                alt.Tooltip("axis:N", title="axis"),
+                alt.Tooltip("value:N", title="value"),
+                alt.Tooltip("colour:Q", title=metric, format=".6~g"),
+            ],
+        )
+        .add_params(pick)
+    )
+    ticks = alt.Chart(alt.InlineData(values=[{"axis": name} for name in order]))
+    rules = ticks.mark_rule(color="gray", opacity=0.5).encode(x=x)
+    labels = alt.Chart(alt.InlineData(values=[_json_row(r) for r in ends.to_dict("records")]))
+    top = labels.transform_filter(alt.datum.position >= 0.5).mark_text(dy=-8, fontSize=10)
+    bottom = labels.transform_filter(alt.datum.position < 0.5).mark_text(dy=8, fontSize=10)
+    label = {"x": x, "y": y, "text": alt.Text("label:N")}
+    return alt.LayerChart(
+        layer=[rules, lines, top.encode(**label), bottom.encode(**label)],
+        title=alt.Title(title, subtitle=subtitle) if subtitle else alt.Title(title),
+        width=WIDTH,
+        height=HEIGHT,
+    )
+
+
+def _axis_positions(values: pd.Series[Any]) -> tuple[pd.Series[Any], pd.Series[Any], bool]:
+    """Each value's place on its axis (0 to 1, missing where it has none), its text, and
+    whether the axis is categorical. Positive numbers spanning two orders of magnitude or
+    more (learning rates, say) are placed on a log scale, where they spread out."""
+    if _is_numeric(values):
+        numbers = pd.to_numeric(values, errors="coerce").astype("float64").where(_finite(values))
+        text = numbers.map(lambda v: "" if pd.isna(v) else f"{v:.6g}")
+        low, high = numbers.min(), numbers.max()
+        if low > 0 and high / low >= 100:
+            numbers, low, high = numbers.map(math.log10), math.log10(low), math.log10(high)
+        span = high - low
+        position = (numbers - low) / span if span > 0 else numbers * 0 + 0.5
+        return position, text, False
+    text = values.map(lambda v: None if v is None or v is pd.NA else str(v))
+    categories = sorted({t for t in text if t is not None})
+    place = {c: (n / (len(categories) - 1) if len(categories) > 1 else 0.5)
+             for n, c in enumerate(categories)}  # fmt: skip
+    return text.map(lambda t: place.get(t) if t is not None else None), text.fillna(""), True
+
+
+MAX_CATEGORY_LABELS: Final = 6
+
+
+def _axis_ends(
+    position: pd.Series[Any], text: pd.Series[Any], categorical: bool
+) -> list[tuple[float, str]]:
+    """An axis's labels: its lowest and highest value, or every category when they are few."""
+    known = pd.DataFrame({"position": position, "text": text}).dropna()
+    known = known.drop_duplicates("position").sort_values("position")
+    if known.empty:
+        return []
+    if categorical and len(known) <= MAX_CATEGORY_LABELS:
+        return [(float(p), str(t)) for p, t in zip(known["position"], known["text"], strict=True)]
+    first, last = known.iloc[0], known.iloc[-1]
+    ends = [(float(first["position"]), str(first["text"]))]
+    if last["position"] != first["position"]:
+        ends.append((float(last["position"]), str(last["text"])))
+    return ends
 
 
 def alias_history_chart(
@@ -325,8 +472,14 @@ def _no_data(title: str, reason: str) -> alt.Chart:
     return chart
 
 
-def _pick() -> alt.Parameter:
-    return alt.selection_point(name="pick", fields=["run_id"])
+def _pick(picked: Sequence[str] = ()) -> alt.Parameter:
+    """The run selection every chart carries; ``picked`` runs start out selected, so a pick
+    survives the chart being redrawn (or is made from the table)."""
+    if not picked:
+        return alt.selection_point(name="pick", fields=["run_id"])
+    return alt.selection_point(
+        name="pick", fields=["run_id"], value=[{"run_id": run_id} for run_id in picked]
+    )
 
 
 def _highlight(pick: alt.Parameter) -> Any:

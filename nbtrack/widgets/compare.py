@@ -26,8 +26,10 @@ from nbtrack import config
 from nbtrack.errors import InvalidValueError, NbtrackError
 from nbtrack.store.schema import DEFAULT_EXPERIMENT_NAME
 from nbtrack.tracking import _current
+from nbtrack.tracking.diff import diff as run_diff
+from nbtrack.tracking.fluent import get_run as get_run_by_id
 from nbtrack.tracking.search import changes_marker, metric_histories, runs_frame
-from nbtrack.widgets import charts, poller
+from nbtrack.widgets import artifact_view, charts, poller, static
 from nbtrack.widgets.live import enable_offline_charts
 from nbtrack.widgets.run_table import RunTable, table_rows
 
@@ -38,6 +40,9 @@ FILTER_EXAMPLE = "metrics.acc > 0.9 and params.lr = '0.1'"
 FIXED_COLUMNS = ("run_name", "status", "start_time", "duration")
 HIDDEN_TAGS = "tags.nbtrack."
 ERROR_COLOUR = "var(--jp-error-color1, #d32f2f)"
+DIFF = "diff"
+# The views under the table: the charts, and the diff of two runs.
+VIEWS = (*charts.KINDS, DIFF)
 
 
 def compare(
@@ -119,6 +124,8 @@ class CompareWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is unt
         self._selected: list[str] = []
         self._auto_select = True
         self._histories: dict[tuple[tuple[str, ...], str, int], pd.DataFrame] = {}
+        self._picked: list[str] = []
+        self._diff_pair: tuple[str, str] | None = None
         self._kind: str = charts.KINDS[0]
         self._metric: str | None = None
         self._param: str | None = None
@@ -144,10 +151,16 @@ class CompareWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is unt
 
     @property
     def picked(self) -> list[str]:
-        """Ids of the runs picked by clicking in the chart (empty until something is)."""
-        pick = getattr(self._chart.selections, "pick", None)
-        value = getattr(pick, "value", None) or []
-        return [str(item["run_id"]) for item in value if isinstance(item, dict)]
+        """Ids of the runs picked: clicked in the chart, or with a row's pick button. They are
+        highlighted in the table and in every chart (empty until something is picked)."""
+        with self._lock:
+            return list(self._picked)
+
+    @property
+    def diff_html(self) -> str:
+        """The diff view's HTML (code, params, metrics and artifacts of two runs), or ''."""
+        with self._lock:
+            return str(self._diff_view.value) if self._kind == DIFF else ""
 
     @property
     def table(self) -> RunTable:
@@ -163,15 +176,39 @@ class CompareWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is unt
         """Chart exactly these runs (ids or ``Run`` objects) from those the table holds."""
         ids = [str(getattr(r, "id", r)) for r in runs]
         with self._lock:
-            known = set(self._frame["run_id"])
-            unknown = [run_id for run_id in ids if run_id not in known]
-            if unknown:
-                raise InvalidValueError(
-                    f"select(): {', '.join(map(repr, unknown[:3]))} not among the "
-                    f"{len(known)} runs this widget shows (filter: {self._filter!r})"
-                )
+            self._check_known(ids, "select()")
             self._selected = list(dict.fromkeys(ids))
             self._auto_select = False
+            self._redraw(table=True)
+
+    def pick(self, runs: Sequence[object]) -> None:
+        """Highlight these runs in the table and the chart, as clicking them in the chart
+        does; a run not charted yet is added to the chart. ``[]`` clears the pick."""
+        ids = [str(getattr(r, "id", r)) for r in runs]
+        with self._lock:
+            self._check_known(ids, "pick()")
+            self._picked = list(dict.fromkeys(ids))
+            missing = [run_id for run_id in self._picked if run_id not in self._selected]
+            if missing:
+                self._selected = [*self._selected, *missing]
+                self._auto_select = False
+            self._show_page_of(self._picked)
+            self._redraw(table=True)
+
+    def show_diff(self, run_a: object, run_b: object) -> None:
+        """Switch to the diff view of two runs (ids or ``Run``): their code, params, metrics
+        and artifacts side by side. Runs not charted yet are added to the selection."""
+        ids = [str(getattr(r, "id", r)) for r in (run_a, run_b)]
+        with self._lock:
+            self._check_known(ids, "show_diff()")
+            missing = [run_id for run_id in ids if run_id not in self._selected]
+            if missing:
+                self._selected = [*self._selected, *missing]
+                self._auto_select = False
+            self._diff_pair = (ids[0], ids[1])
+            with self._quiet():
+                self._kind_box.value = DIFF
+            self._read_controls()
             self._redraw(table=True)
 
     def sort(self, column: str, descending: bool = False) -> None:
@@ -219,8 +256,8 @@ class CompareWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is unt
         """Switch the chart: ``kind`` is ``"history"``, ``"scatter"`` or ``"bar"``; ``metric``
         and ``param`` are keys (``"loss"``) as in the dropdowns."""
         with self._lock:
-            if kind is not None and kind not in charts.KINDS:
-                raise InvalidValueError(f"chart kind {kind!r} is not one of {charts.KINDS}")
+            if kind is not None and kind not in VIEWS:
+                raise InvalidValueError(f"chart kind {kind!r} is not one of {VIEWS}")
             for name, value, box in (
                 ("metric", metric, self._metric_box),
                 ("param", param, self._param_box),
@@ -274,6 +311,23 @@ class CompareWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is unt
             spec: dict[str, Any] = {} if chart is None else chart.to_dict()
             return spec
 
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
+        """The widget view, plus a static table and chart for where no widget front end runs
+        (nbconvert to HTML, GitHub's preview): they show the ``text/html`` snapshot instead."""
+        bundle: dict[str, Any] | None = super()._repr_mimebundle_(**kwargs)
+        if bundle is not None:
+            with self._lock:
+                columns = self._columns()
+                bundle["text/html"] = static.static_html(
+                    columns=columns,
+                    rows=self._page_rows(columns),
+                    selected=list(self._selected),
+                    chart=self._chart.chart,
+                    caption=self._status.value,
+                    total=len(self._frame),
+                )
+        return bundle
+
     def close(self) -> None:
         """Free the widget and its parts (also done when its cell runs again)."""
         # ipywidgets also calls this from __del__, where a constructor that raised (a bad
@@ -297,25 +351,55 @@ class CompareWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is unt
         self._status = ipywidgets.HTML()
         self._table = RunTable(page_size=self._page_size)
         self._kind_box = ipywidgets.ToggleButtons(
-            options=list(charts.KINDS), value=self._kind, style={"button_width": "80px"}
+            options=list(VIEWS), value=self._kind, style={"button_width": "80px"}
         )
+        self._kind_box.add_class("nbtrack-views")
         self._metric_box = ipywidgets.Dropdown(description="metric", options=[])
         self._param_box = ipywidgets.Dropdown(description="param", options=[])
+        self._all_runs_box = ipywidgets.Checkbox(
+            value=False, description="all runs", indent=False, layout={"width": "auto"}
+        )
+        self._diff_a_box = ipywidgets.Dropdown(description="run A", options=[])
+        self._diff_b_box = ipywidgets.Dropdown(description="run B", options=[])
+        self._diff_view = ipywidgets.HTML()
+        self._diff_view.add_class("nbtrack-diff")
         self._update_controls()
         enable_offline_charts()
         self._chart = alt.JupyterChart(self._build_chart())
-        self._controls = ipywidgets.HBox([self._kind_box, self._metric_box, self._param_box])
+        self._watch_chart_selection()
+        self._controls = ipywidgets.HBox(
+            [
+                self._kind_box,
+                self._metric_box,
+                self._param_box,
+                self._all_runs_box,
+                self._diff_a_box,
+                self._diff_b_box,
+            ],
+            layout={"flex_flow": "row wrap"},
+        )
         self._push_table()
         self._push_status()
-        return [self._filter_box, self._status, self._table, self._controls, self._chart]
+        self._show_view()
+        return [
+            self._filter_box,
+            self._status,
+            self._table,
+            self._controls,
+            self._chart,
+            self._diff_view,
+        ]
 
     def _connect(self) -> None:
         self._filter_box.observe(self._on_filter_box, names="value")
         self._table.observe(self._on_table_sort, names=["sort_by", "sort_desc"])
         self._table.observe(self._on_table_page, names="page")
         self._table.observe(self._on_table_selected, names="selected")
-        for box in (self._kind_box, self._metric_box, self._param_box):
+        self._table.observe(self._on_table_picked, names="picked")
+        for box in (self._kind_box, self._metric_box, self._param_box, self._all_runs_box):
             box.observe(self._on_chart_control, names="value")
+        for box in (self._diff_a_box, self._diff_b_box):
+            box.observe(self._on_diff_control, names="value")
 
     def _parts(self) -> list[Any]:
         return [
@@ -325,11 +409,31 @@ class CompareWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is unt
             self._kind_box,
             self._metric_box,
             self._param_box,
+            self._all_runs_box,
+            self._diff_a_box,
+            self._diff_b_box,
             self._controls,
             self._chart,
+            self._diff_view,
         ]
 
     # -- data ------------------------------------------------------------------------------------
+
+    def _check_known(self, ids: list[str], what: str) -> None:
+        known = set(self._frame["run_id"])
+        unknown = [run_id for run_id in ids if run_id not in known]
+        if unknown:
+            raise InvalidValueError(
+                f"{what}: {', '.join(map(repr, unknown[:3]))} not among the "
+                f"{len(known)} runs this widget shows (filter: {self._filter!r})"
+            )
+
+    def _show_page_of(self, ids: list[str]) -> None:
+        """Turn to the page holding the first of ``ids``, unless one is on this page."""
+        order = list(self._ordered["run_id"])
+        pages = {order.index(run_id) // self._page_size + 1 for run_id in ids if run_id in order}
+        if pages and self._page not in pages:
+            self._page = min(pages)
 
     def _first_query(self, filter: str | None) -> pd.DataFrame:
         """The runs to open with; a bad filter is shown, a bad experiment or run raises."""
@@ -353,6 +457,7 @@ class CompareWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is unt
         self._reorder()
         known = set(frame["run_id"])
         self._selected = [run_id for run_id in self._selected if run_id in known]
+        self._picked = [run_id for run_id in self._picked if run_id in known]
         if not self._selected:
             self._auto_select = True
         if self._auto_select:
@@ -403,23 +508,87 @@ class CompareWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is unt
         if table:
             self._push_table()
         self._push_status()
-        self._chart.chart = self._build_chart()
+        self._show_view()
+        if self._kind == DIFF:
+            self._draw_diff()
+        else:
+            self._chart.chart = self._build_chart()
+            self._watch_chart_selection()
 
-    def _build_chart(self) -> alt.Chart:
+    def _show_view(self) -> None:
+        diff = self._kind == DIFF
+        self._chart.layout.display = "none" if diff else None
+        self._diff_view.layout.display = None if diff else "none"
+        for box in (self._diff_a_box, self._diff_b_box):
+            box.layout.display = None if diff else "none"
+        self._metric_box.layout.display = "none" if diff else None
+        self._param_box.layout.display = None if self._kind == "scatter" else "none"
+        self._all_runs_box.layout.display = None if self._kind == "parallel" else "none"
+
+    def _watch_chart_selection(self) -> None:
+        # JupyterChart makes a new ``selections`` object for every chart it is given.
+        selections = self._chart.selections
+        if "pick" in selections.trait_names():
+            selections.observe(self._on_chart_pick, names="pick")
+
+    def _draw_diff(self) -> None:
+        labels = self._run_labels(self._selected)
+        options = [(label, run_id) for run_id, label in labels.items()]
+        pair = self._diff_pair
+        if pair is None or not all(run_id in labels for run_id in pair):
+            chosen = [p for p in self._picked if p in labels] + list(labels)
+            unique = list(dict.fromkeys(chosen))
+            pair = (unique[0], unique[1]) if len(unique) >= 2 else None
+        self._diff_pair = pair
+        with self._quiet():
+            for box, value in zip(
+                (self._diff_a_box, self._diff_b_box), pair or (None, None), strict=True
+            ):
+                box.options = options
+                box.value = value
+        if pair is None:
+            self._diff_view.value = _note_html(
+                "Select two runs in the table (click their rows) to see their code, params, "
+                "metrics and artifacts side by side."
+            )
+            return
+        if pair[0] == pair[1]:
+            self._diff_view.value = _note_html("Run A and run B are the same run.")
+            return
+        try:
+            self._diff_view.value = run_diff(pair[0], pair[1])._repr_html_() + (
+                artifact_view.side_by_side(get_run_by_id(pair[0]), get_run_by_id(pair[1]))
+            )
+        except NbtrackError as exc:
+            self._diff_view.value = _note_html(f"cannot compare these runs: {exc}")
+
+    def _run_labels(self, ids: list[str]) -> dict[str, str]:
+        rows = self._frame[self._frame["run_id"].isin(ids)]
+        names = dict(zip(rows["run_id"], rows["run_name"].fillna(""), strict=True))
+        labels = {run_id: f"{names.get(run_id) or run_id[:8]} ({run_id[:8]})" for run_id in ids}
+        return {run_id: labels[run_id] for run_id in ids if run_id in names}
+
+    def _build_chart(self) -> alt.Chart | alt.LayerChart:
         if self._frame.empty:
             return _message_chart("no runs to chart", self._empty_message())
         if self._metric is None:
             return _message_chart("no metrics yet", "runs appear here once they log a metric")
-        if not self._selected:
+        if not self._selected and not (self._kind == "parallel" and self._all_runs_box.value):
             return _message_chart("no run selected", "click rows in the table to chart them")
-        chosen = self._ordered[self._ordered["run_id"].isin(self._selected)]
+        every = self._kind == "parallel" and bool(self._all_runs_box.value)
+        chosen = (
+            self._ordered if every else self._ordered[self._ordered["run_id"].isin(self._selected)]
+        )
         histories = (
             self._histories_for(self._selected, self._metric)
             if self._kind == "history"
             else pd.DataFrame(columns=["run_id", "run_name", "key", "step", "value"])
         )
+        picked = [run_id for run_id in self._picked if run_id in set(chosen["run_id"])]
         try:
-            return charts.chart_for(self._kind, chosen, histories, self._metric, self._param)
+            return charts.chart_for(
+                self._kind, chosen, histories, self._metric, self._param, picked
+            )
         except InvalidValueError as exc:
             return _message_chart("too much to draw", str(exc))
 
@@ -434,6 +603,7 @@ class CompareWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is unt
             self._table.sort_by = self._sort_by
             self._table.sort_desc = self._sort_desc
             self._table.selected = list(self._selected)
+            self._table.picked = list(self._picked)
             self._table.empty_message = self._empty_message()
 
     def _push_status(self) -> None:
@@ -448,6 +618,9 @@ class CompareWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is unt
             parts[1] += " match the filter" if n != 1 else " matches the filter"
         if n:
             parts.append(f"{len(self._selected)} charted")
+        if self._picked:
+            names = ", ".join(self._run_labels(self._picked).values())
+            parts.append(f"picked: {html.escape(names)} (click the chart's background to clear)")
         text = " · ".join(parts)
         for error in (self._problem, self._filter_error):
             if error:
@@ -501,6 +674,10 @@ class CompareWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is unt
         self._metric = self._metric_box.value
         self._param = self._param_box.value
         self._param_box.disabled = self._kind != "scatter" or not self._param_box.options
+        if self._kind == DIFF:
+            a, b = self._diff_a_box.value, self._diff_b_box.value
+            if a is not None and b is not None:
+                self._diff_pair = (str(a), str(b))
 
     # -- events from the front end ---------------------------------------------------------------
 
@@ -534,6 +711,32 @@ class CompareWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is unt
             if not self._quiet_depth:
                 known = set(self._frame["run_id"])
                 self.select([run_id for run_id in change["new"] if run_id in known])
+
+    def _on_table_picked(self, change: dict[str, Any]) -> None:
+        with self._lock:
+            if not self._quiet_depth:
+                known = set(self._frame["run_id"])
+                self.pick([run_id for run_id in change["new"] if run_id in known])
+
+    def _on_chart_pick(self, change: dict[str, Any]) -> None:
+        """A click in the chart: the picked runs become the table's picked rows (the chart
+        already shows them highlighted, so it is not redrawn)."""
+        value = getattr(change["new"], "value", None) or []
+        ids = [str(item["run_id"]) for item in value if isinstance(item, dict) and "run_id" in item]
+        with self._lock:
+            if self._closed or ids == self._picked:
+                return
+            known = set(self._frame["run_id"])
+            self._picked = [run_id for run_id in dict.fromkeys(ids) if run_id in known]
+            self._show_page_of(self._picked)
+            self._push_table()
+            self._push_status()
+
+    def _on_diff_control(self, change: dict[str, Any]) -> None:
+        with self._lock:
+            if not self._quiet_depth:
+                self._read_controls()
+                self._redraw()
 
     def _on_chart_control(self, change: dict[str, Any]) -> None:
         with self._lock:
@@ -585,3 +788,7 @@ def _message_chart(title: str, detail: str) -> alt.Chart:
         .mark_text(fontSize=14, color="gray")
         .encode(text=alt.Text("text:N"))
     )
+
+
+def _note_html(text: str) -> str:
+    return f'<div style="padding: 8px; font-style: italic">{html.escape(text)}</div>'

@@ -1,5 +1,5 @@
 // The run table's view: draws the one page of runs that Python sent, and reports clicks back
-// through the model (sort_by / sort_desc, page, selected). Python sorts and pages.
+// through the model (sort_by / sort_desc, page, selected, picked). Python sorts and pages.
 
 const STYLE = `
 .nbtrack-run-table {
@@ -39,6 +39,19 @@ const STYLE = `
   box-shadow: inset 3px 0 0 var(--jp-brand-color1, #1976d2);
 }
 .nbtrack-run-table tbody tr.selected:hover { background: rgba(33, 150, 243, 0.32); }
+.nbtrack-run-table tbody tr.picked td { font-weight: 600; }
+.nbtrack-run-table tbody tr.picked {
+  outline: 2px solid var(--jp-warn-color1, #f57c00);
+  outline-offset: -2px;
+}
+.nbtrack-run-table td.nbtrack-pick, .nbtrack-run-table th.nbtrack-pick {
+  width: 1.4em;
+  padding: 3px 2px 3px 6px;
+  text-align: center;
+  color: var(--jp-ui-font-color3, #9e9e9e);
+}
+.nbtrack-run-table td.nbtrack-pick:hover { color: var(--jp-warn-color1, #f57c00); }
+.nbtrack-run-table tr.picked td.nbtrack-pick { color: var(--jp-warn-color1, #f57c00); }
 .nbtrack-run-table tr.nbtrack-empty td {
   color: var(--jp-ui-font-color2, #616161);
   font-style: italic;
@@ -109,11 +122,30 @@ function header(model, column) {
   return th;
 }
 
-function row(model, values, columns, selected) {
+function pickButton(model, runId, picked) {
+  const isPicked = picked.has(runId);
+  const td = element(
+    "td",
+    { class: "nbtrack-pick", title: isPicked ? "unpick" : "highlight this run in the chart" },
+    isPicked ? "◉" : "○",
+  );
+  td.addEventListener("click", (event) => {
+    // The row's own click selects; this one only picks.
+    event.stopPropagation();
+    const now = [...model.get("picked")];
+    model.set("picked", isPicked ? now.filter((id) => id !== runId) : [...now, runId]);
+    model.save_changes();
+  });
+  return td;
+}
+
+function row(model, values, columns, selected, picked) {
   const runId = values.run_id;
   const tr = element("tr", { "data-run-id": runId, tabindex: "0" });
   tr.setAttribute("aria-selected", selected.has(runId) ? "true" : "false");
   if (selected.has(runId)) tr.classList.add("selected");
+  if (picked.has(runId)) tr.classList.add("picked");
+  tr.append(pickButton(model, runId, picked));
   for (const column of columns) tr.append(cell(values[column]));
   const toggle = () => {
     const chosen = [...model.get("selected")];
@@ -162,23 +194,27 @@ function draw(model, root) {
   const columns = model.get("columns");
   const rows = model.get("rows");
   const selected = new Set(model.get("selected"));
+  const picked = new Set(model.get("picked"));
   const table = element("table");
   const headRow = element("tr");
+  headRow.append(element("th", { class: "nbtrack-pick", title: "pick: highlight in the chart" }));
   for (const column of columns) headRow.append(header(model, column));
   table.append(element("thead"));
   table.tHead.append(headRow);
   const body = element("tbody");
   if (rows.length === 0) {
     const empty = element("tr", { class: "nbtrack-empty" });
-    const td = element("td", { colspan: String(Math.max(1, columns.length)) });
+    const td = element("td", { colspan: String(columns.length + 1) });
     td.textContent = model.get("empty_message");
     empty.append(td);
     body.append(empty);
   }
-  for (const values of rows) body.append(row(model, values, columns, selected));
+  for (const values of rows) body.append(row(model, values, columns, selected, picked));
   table.append(body);
   // The scrolling box survives redraws, so a click does not jump the table back to the left.
   root.scroll.replaceChildren(table);
+  const first = body.querySelector("tr.picked");
+  if (first && picked.size) first.scrollIntoView({ block: "nearest", inline: "nearest" });
   root.pager.replaceWith((root.pager = pager(model)));
 }
 
@@ -195,6 +231,7 @@ export default {
       "change:rows",
       "change:columns",
       "change:selected",
+      "change:picked",
       "change:total",
       "change:page",
       "change:page_size",

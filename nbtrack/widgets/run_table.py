@@ -2,7 +2,8 @@
 
 The table holds only what it shows. Sorting and paging are decided in Python (the owner sets
 ``rows`` to the page it wants), so a thousand runs cost the browser one page; the front end
-only reports clicks back through ``sort_by``, ``sort_desc``, ``page`` and ``selected``.
+only reports clicks back through ``sort_by``, ``sort_desc``, ``page``, ``selected`` and
+``picked``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ DISPLAY_DIGITS = 6
 
 
 class RunTable(anywidget.AnyWidget):
-    """A page of runs: clickable headers sort, clickable rows select (by run id).
+    """A page of runs: clickable headers sort, clickable rows select (by run id), and each
+    row's pick button highlights the run in the chart.
 
     ``rows`` are JSON-ready dicts keyed by ``columns``, each also carrying ``run_id``; ``page``
     counts from 1.
@@ -42,6 +44,8 @@ class RunTable(anywidget.AnyWidget):
     sort_by = traitlets.Unicode("").tag(sync=True)
     sort_desc = traitlets.Bool(False).tag(sync=True)
     selected = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    # Runs highlighted (clicked in the chart, or with a row's pick button).
+    picked = traitlets.List(traitlets.Unicode()).tag(sync=True)
     empty_message = traitlets.Unicode("No runs").tag(sync=True)
 
 

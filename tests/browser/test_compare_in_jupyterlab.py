@@ -81,6 +81,16 @@ SHOW_REGISTRY = """\
 nbtrack.registry("{name}")
 """
 
+# Its own experiment: the lab's store is shared by every browser test of the session.
+TWO_TRACKED_CELLS = [
+    "%load_ext nbtrack",
+    "%%track --experiment diff_two_cells --name first --metrics loss\nlr = 0.1\nloss = 1 - lr",
+    "%%track --experiment diff_two_cells --name second --metrics loss\nlr = 0.3\nloss = 1 - lr",
+    "import nbtrack\n"
+    "runs = nbtrack.search_runs(experiment='diff_two_cells', order_by='start_time')\n"
+    "nbtrack.compare(runs=list(runs['run_id']))",
+]
+
 REGISTRY = ".nbtrack-registry"
 RUN_TABLE = ".nbtrack-run-table"
 RENDERED_CHART = ".vega-embed svg.marks, .vega-embed canvas.marks"
@@ -232,3 +242,39 @@ def test_the_promote_button_of_the_registry_moves_the_champion(
     history = nbtrack.get_alias_history(name)
     assert history["version"].tolist() == [1, 2]
     notebook.screenshot("registry-after-promote", top=output)
+
+
+def test_a_point_clicked_in_the_scatter_picks_its_row(lab: OpenNotebook) -> None:
+    notebook, output, run_ids = _show_compare(lab, "compare_pick_a_point")
+    output.locator(".nbtrack-views button", has_text="scatter").click()
+    # data marks only: the legend's symbols are .mark-symbol too
+    points = output.locator(".vega-embed svg .mark-symbol.role-mark path")
+    wait_for(lambda: points.count() == 3, "three points in the scatter", CHANGE_TIMEOUT_S)
+    _settled_chart(output)
+    assert output.locator("tr.picked").count() == 0
+
+    points.first.click()
+
+    wait_for(
+        lambda: output.locator("tr.picked").count() == 1,
+        "the clicked point's run to be picked in the table",
+        CHANGE_TIMEOUT_S,
+    )
+    picked = output.locator("tr.picked").get_attribute("data-run-id")
+    assert picked in run_ids
+    expect(output.get_by_text("picked:")).to_be_visible()
+    notebook.screenshot("scatter-point-picked", top=output)
+
+
+def test_the_diff_view_shows_the_changed_line_of_two_cells(lab: OpenNotebook) -> None:
+    notebook = lab("compare_diff_two_cells", TWO_TRACKED_CELLS)
+    notebook.run_all()
+    output = notebook.output_with(RUN_TABLE)
+    expect(output.locator(f"{RUN_TABLE} tr[data-run-id]")).to_have_count(2)
+
+    output.locator(".nbtrack-views button", has_text="diff").click()
+
+    diff = output.locator(".nbtrack-diff")
+    expect(diff).to_contain_text("-lr = 0.1", timeout=CHANGE_TIMEOUT_S * 1000)
+    expect(diff).to_contain_text("+lr = 0.3")
+    notebook.screenshot("diff-of-two-cells", top=output)

@@ -22,6 +22,7 @@ from nbtrack.widgets.charts import (
     bar_chart,
     chart_for,
     history_chart,
+    parallel_chart,
     scatter_chart,
 )
 
@@ -577,3 +578,68 @@ def test_an_alias_removed_for_good_is_not_drawn_on_to_now() -> None:
 def test_no_alias_history_says_so() -> None:
     chart = alias_history_chart(alias_moves())
     assert "no alias was ever set" in json.dumps(chart.to_dict())
+
+
+# -- parallel coordinates and picking -------------------------------------------------------------
+
+
+def sweep(n: int = 4) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "run_id": [f"{i:032x}" for i in range(n)],
+            "run_name": [f"r{i}" for i in range(n)],
+            "status": ["FINISHED"] * n,
+            "params.lr": [0.001, 0.01, 0.1, 0.1][:n],
+            "params.optimizer": ["adam", "sgd", "adam", "rmsprop"][:n],
+            "metrics.acc": [0.7, 0.8, 0.9, NAN][:n],
+        }
+    )
+
+
+def _layer_rows(chart: alt.LayerChart | alt.Chart, index: int) -> list[dict[str, Any]]:
+    data = chart.to_dict()
+    layer = data["layer"][index]
+    name = (layer.get("data") or data["data"])["name"]
+    return list(data["datasets"][name])
+
+
+def test_parallel_coordinates_put_each_param_on_its_own_scaled_axis() -> None:
+    chart = parallel_chart(sweep(), "acc")
+    spec = chart.to_dict()
+    lines = spec["layer"][1]
+    assert lines["encoding"]["x"]["sort"] == ["lr", "optimizer", "acc"]
+    rows = _layer_rows(chart, 1)
+    # the run with a NaN acc is left out; lr spans two orders of magnitude: a log axis
+    assert {r["run"] for r in rows} == {"r0", "r1", "r2"}
+    lr = {r["run"]: r["position"] for r in rows if r["axis"] == "lr"}
+    assert lr == pytest.approx({"r0": 0.0, "r1": 0.5, "r2": 1.0})
+    optimizer = {r["run"]: r["position"] for r in rows if r["axis"] == "optimizer"}
+    assert optimizer == {"r0": 0.0, "r1": 1.0, "r2": 0.0}  # adam, sgd: sorted categories
+    labels = {(r["axis"], r["label"]) for r in _layer_rows(chart, 2) + _layer_rows(chart, 3)}
+    assert {("lr", "0.001"), ("lr", "0.1"), ("optimizer", "adam"), ("acc", "0.9")} <= labels
+    assert "<svg" in svg(chart)
+
+
+def test_parallel_coordinates_without_the_metric_or_params_say_why() -> None:
+    runs = sweep()
+    assert "no run has metrics.loss" in json.dumps(parallel_chart(runs, "loss").to_dict())
+    bare = runs.drop(columns=["params.lr", "params.optimizer"])
+    assert "no run has a param" in json.dumps(parallel_chart(bare, "acc").to_dict())
+
+
+def test_parallel_coordinates_draw_at_most_eight_params() -> None:
+    runs = sweep().assign(**{f"params.p{i}": float(i) for i in range(10)})
+    spec = parallel_chart(runs, "acc").to_dict()
+    assert len(spec["layer"][1]["encoding"]["x"]["sort"]) == 9
+    assert spec["title"]["subtitle"] == "4 params more not drawn"
+
+
+@pytest.mark.parametrize("kind", ["history", "scatter", "bar", "parallel"])
+def test_picked_runs_start_out_selected_in_every_chart(kind: str) -> None:
+    runs = sweep(3)
+    history = histories(3, 4).assign(run_id=runs["run_id"].repeat(4).to_numpy())
+    chart = chart_for(
+        kind, runs, history, "acc" if kind != "history" else "loss", "lr", ["0" * 31 + "1"]
+    )
+    (pick,) = [p for p in chart.to_dict()["params"] if p["name"] == "pick"]
+    assert pick["value"] == [{"run_id": "0" * 31 + "1"}]
