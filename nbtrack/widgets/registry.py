@@ -25,8 +25,9 @@ from nbtrack.errors import InvalidValueError, NbtrackError
 from nbtrack.registry import versions as model_registry
 from nbtrack.store.store import get_store
 from nbtrack.tracking.search import runs_frame
-from nbtrack.widgets import charts, poller
+from nbtrack.widgets import charts, poller, static
 from nbtrack.widgets.live import enable_offline_charts
+from nbtrack.widgets.run_table import display_value
 
 PROMOTE_ALIAS: Final = "champion"
 MAX_VERSIONS: Final = 50
@@ -216,6 +217,34 @@ class RegistryWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is un
                 return
             self._problem = None
             self._render()
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
+        """The widget view, plus a static snapshot (the versions as a table, the alias history
+        as a PNG) for where no widget front end runs: nbconvert, GitHub's preview."""
+        bundle: dict[str, Any] | None = super()._repr_mimebundle_(**kwargs)
+        if bundle is not None:
+            with self._lock:
+                frame = self.versions
+                # The snapshot marks rows by "run_id": here, by version (aliased ones marked).
+                rows = [
+                    {
+                        **{str(k): display_value(v) for k, v in row.items()},
+                        "run_id": str(row["version"]),
+                    }
+                    for row in frame.to_dict("records")
+                ]
+                columns = [c for c in frame.columns if c != "run_id"]
+                aliased = [str(v.version) for v in self._shown_versions() if v.aliases]
+                caption = f"<b>{html.escape(self._name or '')}</b> {self._summary.value}"
+                bundle["text/html"] = static.static_html(
+                    columns=columns,
+                    rows=rows,
+                    selected=aliased,
+                    caption=caption,
+                    total=len(rows),
+                    chart=None if self._history.empty else self._chart.chart,
+                )
+        return bundle
 
     def close(self) -> None:
         """Free the widget and its parts (also done when its cell runs again)."""

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from playwright.sync_api import Locator, expect
 
-from tests.browser.conftest import wait_for
+from tests.browser.conftest import screenshot_path, wait_for
 
 if TYPE_CHECKING:
     from tests.browser.conftest import LabNotebook
@@ -188,6 +188,9 @@ def test_compare_shows_a_row_per_run_and_a_chart(lab: OpenNotebook) -> None:
     box = output.locator(RENDERED_CHART).first.bounding_box()
     assert box is not None and box["width"] > 50 and box["height"] > 50, box
     notebook.screenshot("table-and-chart", top=output)
+    # The widget alone, as the README shows it (docs/images/compare-widget.png is a copy).
+    _settled_chart(output)
+    output.screenshot(path=screenshot_path(notebook.test_name, "widget"))
 
 
 def test_clicking_a_row_changes_the_selection_and_the_chart(lab: OpenNotebook) -> None:

@@ -209,3 +209,18 @@ def test_an_unknown_model_is_refused_naming_the_registered_ones(
         view.button("deploy", 1)
     with pytest.raises(nbtrack.InvalidValueError, match="version 9"):
         view.button("promote", 9)
+
+
+def test_where_no_widget_front_end_runs_it_shows_a_static_table_and_chart(
+    open_registry: Factory, classification_data: tuple[pd.DataFrame, np.ndarray]
+) -> None:
+    register_two(*classification_data)
+    nbtrack.promote("churn", 2)
+    view = open_registry("churn")
+
+    bundle = view._repr_mimebundle_()
+
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    static = bundle["text/html"]
+    assert "candidate-2" in static and "champion" in static and "<script" not in static
+    assert "data:image/png;base64," in static  # the alias history, drawn

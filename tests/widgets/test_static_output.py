@@ -27,7 +27,7 @@ from nbtrack.widgets.static import PNG_SIGNATURE, static_html
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOK = REPO / "notebooks" / "02-compare.ipynb"
-RUN_NAME = "lr=0.1 m=0.9"  # a run that notebook logs
+RUN_NAME = "lr=0.1 alpha=0.0001"  # a run that notebook logs, in every view of it
 EVIL = "<script>alert(1)</script>"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
