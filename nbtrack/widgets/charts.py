@@ -375,7 +375,7 @@ def alias_history_chart(
                     "stint": stint,
                     "changed_at": pd.Timestamp(row["changed_at"]).isoformat(),
                     "version": _json_value(row["previous_version" if removed else "version"]),
-                    "move": _move_text(row["previous_version"], row["version"]),
+                    "move": move_text(row["previous_version"], row["version"]),
                     "changed_by": str(row["changed_by"]),
                     "kind": "removed" if removed else "set",
                 }
@@ -430,7 +430,8 @@ def alias_history_chart(
     )
 
 
-def _move_text(previous: Any, version: Any) -> str:
+def move_text(previous: Any, version: Any) -> str:
+    """One alias move in words: set, moved (from → to) or removed."""
     if pd.isna(version):
         return f"removed (was version {int(previous)})"
     if pd.isna(previous):

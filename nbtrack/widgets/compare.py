@@ -188,10 +188,7 @@ class CompareWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is unt
         with self._lock:
             self._check_known(ids, "pick()")
             self._picked = list(dict.fromkeys(ids))
-            missing = [run_id for run_id in self._picked if run_id not in self._selected]
-            if missing:
-                self._selected = [*self._selected, *missing]
-                self._auto_select = False
+            self._chart_too(self._picked)
             self._show_page_of(self._picked)
             self._redraw(table=True)
 
@@ -201,10 +198,7 @@ class CompareWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is unt
         ids = [str(getattr(r, "id", r)) for r in (run_a, run_b)]
         with self._lock:
             self._check_known(ids, "show_diff()")
-            missing = [run_id for run_id in ids if run_id not in self._selected]
-            if missing:
-                self._selected = [*self._selected, *missing]
-                self._auto_select = False
+            self._chart_too(ids)
             self._diff_pair = (ids[0], ids[1])
             with self._quiet():
                 self._kind_box.value = DIFF
@@ -427,6 +421,13 @@ class CompareWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is unt
                 f"{what}: {', '.join(map(repr, unknown[:3]))} not among the "
                 f"{len(known)} runs this widget shows (filter: {self._filter!r})"
             )
+
+    def _chart_too(self, ids: list[str]) -> None:
+        """Add the runs not charted yet to the selection (a user's choice from then on)."""
+        missing = [run_id for run_id in ids if run_id not in self._selected]
+        if missing:
+            self._selected = [*self._selected, *missing]
+            self._auto_select = False
 
     def _show_page_of(self, ids: list[str]) -> None:
         """Turn to the page holding the first of ``ids``, unless one is on this page."""

@@ -442,7 +442,7 @@ class RegistryWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is un
                 for text in (
                     row["changed_at"].strftime("%Y-%m-%d %H:%M:%S"),
                     str(row["alias"]),
-                    _move(row["previous_version"], row["version"]),
+                    charts.move_text(row["previous_version"], row["version"]),
                     str(row["changed_by"]),
                 )
             )
@@ -552,11 +552,3 @@ def _number(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return html.escape(str(value))
-
-
-def _move(previous: Any, version: Any) -> str:
-    if pd.isna(version):
-        return f"removed (was v{int(previous)})"
-    if pd.isna(previous):
-        return f"set to v{int(version)}"
-    return f"v{int(previous)} → v{int(version)}"

@@ -10,7 +10,7 @@ import gc
 import json
 import time
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,21 +22,6 @@ from nbtrack.widgets import poller
 from nbtrack.widgets.compare import CompareWidget, compare
 
 Factory = Callable[..., CompareWidget]
-
-
-@pytest.fixture
-def open_view(store_path: Path) -> Iterator[Factory]:
-    """``compare`` whose widgets are closed after the test, so the poller forgets them."""
-    made: list[CompareWidget] = []
-
-    def make(*args: Any, **kwargs: Any) -> CompareWidget:
-        view = compare(*args, **kwargs)
-        made.append(view)
-        return view
-
-    yield make
-    for view in made:
-        view.close()
 
 
 def log_runs(n: int, experiment: str = "sweep", steps: int = 3) -> list[str]:

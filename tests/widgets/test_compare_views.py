@@ -16,7 +16,7 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
 import nbtrack
-from nbtrack.widgets.compare import CompareWidget, compare
+from nbtrack.widgets.compare import CompareWidget
 from tests.widgets.test_compare import log_runs
 
 Factory = Callable[..., CompareWidget]
@@ -24,20 +24,6 @@ Factory = Callable[..., CompareWidget]
 PIXEL_PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 )
-
-
-@pytest.fixture
-def open_view(store_path: Path) -> Iterator[Factory]:
-    made: list[CompareWidget] = []
-
-    def make(*args: Any, **kwargs: Any) -> CompareWidget:
-        view = compare(*args, **kwargs)
-        made.append(view)
-        return view
-
-    yield make
-    for view in made:
-        view.close()
 
 
 def click_in_chart(view: CompareWidget, *run_ids: str) -> None:
