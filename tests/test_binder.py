@@ -237,7 +237,11 @@ def test_notebooks_run_from_binder_requirements_alone(tmp_path: Path) -> None:
     where = run(venv_python, "-c", "import nbtrack; print(nbtrack.__file__)").strip()
     assert Path(where).is_relative_to(venv), where
 
-    # the repository's pytest configuration: --nbval-lax --nbval-current-env, warnings as errors
+    # the repository's pytest configuration: --nbval-lax --nbval-current-env, warnings as errors;
+    # its sanitizer file is named relative to the working folder, which must not be the
+    # repository (python -m pytest would import the working tree's nbtrack)
+    (tmp_path / "notebooks").mkdir()
+    shutil.copy(REPO / "notebooks" / "nbval-sanitize.cfg", tmp_path / "notebooks")
     output = run(
         venv_python,
         "-m",
