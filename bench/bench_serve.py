@@ -32,6 +32,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import side_by_side  # bench/side_by_side.py: the script's own folder is on sys.path
+
 NBTRACK = "nbtrack"
 MLFLOW = "MLflow"
 MODEL_NAME = "bench-model"
@@ -239,13 +241,6 @@ def measure(
 # -- the table -------------------------------------------------------------------------------
 
 
-def ratio_text(nb: float, ml: float | None, higher_is_better: bool) -> str:
-    if ml is None or not nb or not ml:
-        return "-"
-    factor = nb / ml if higher_is_better else ml / nb
-    return f"{factor:.1f}x better" if factor >= 1 else f"{1 / factor:.1f}x worse"
-
-
 def print_table(nb: Figures, ml: Figures | None, clients: int) -> None:
     def goal(met: bool, text: str) -> str:
         return f"{text}: {'MET' if met else 'MISSED'}"
@@ -264,22 +259,10 @@ def print_table(nb: Figures, ml: Figures | None, clients: int) -> None:
     header = ("figure", "unit", NBTRACK, MLFLOW, "nbtrack vs MLflow", "goal (nbtrack)")
     lines = [
         (label, unit, fmt.format(n), "-" if m is None else fmt.format(m),
-         ratio_text(n, m, higher), target)
+         side_by_side.ratio_text(n, m, higher), target)
         for label, unit, n, m, higher, fmt, target in rows
     ]  # fmt: skip
-    widths = [max(len(line[i]) for line in [header, *lines]) for i in range(len(header))]
-
-    def show(cells: tuple[str, ...]) -> str:
-        return "  ".join(
-            cell.rjust(w) if i in (2, 3, 4) else cell.ljust(w)
-            for i, (cell, w) in enumerate(zip(cells, widths, strict=True))
-        ).rstrip()
-
-    print()
-    print(show(header))
-    print("  ".join("-" * w for w in widths))
-    for line in lines:
-        print(show(line))
+    side_by_side.print_table(header, lines)
 
 
 def main() -> int:

@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import side_by_side  # bench/side_by_side.py: the script's own folder is on sys.path
+
 NBTRACK = "nbtrack"
 MLFLOW = "mlflow"
 METRIC_KEY = "loss"
@@ -694,13 +696,11 @@ class Row:
         return self.nb / self.ml
 
     def ratio_text(self) -> str:
-        ratio = self.ratio()
-        if ratio is None:
-            return "-"
-        factor = ratio if self.higher_is_better else 1 / ratio
-        if factor >= 1:
-            return f"{factor:,.1f}x better"
-        return f"{1 / factor:,.1f}x worse"
+        return (
+            side_by_side.ratio_text(self.nb, self.ml, self.higher_is_better)
+            if self.compare
+            else "-"
+        )
 
     def goal_text(self) -> str:
         if self.goal is None or self.nb is None:
@@ -877,20 +877,7 @@ def print_table(rows: list[Row], have_mlflow: bool) -> None:
         nb = "-" if row.nb is None else row.fmt.format(row.nb)
         ml = "-" if row.ml is None else row.fmt.format(row.ml)
         lines.append((row.label, row.unit, nb, ml, row.ratio_text(), row.goal_text()))
-    widths = [max(len(line[i]) for line in [header, *lines]) for i in range(len(header))]
-    right = {2, 3, 4}
-
-    def show(cells: tuple[str, ...]) -> str:
-        return "  ".join(
-            cell.rjust(w) if i in right else cell.ljust(w)
-            for i, (cell, w) in enumerate(zip(cells, widths, strict=True))
-        ).rstrip()
-
-    print()
-    print(show(header))
-    print("  ".join("-" * w for w in widths))
-    for line in lines:
-        print(show(line))
+    side_by_side.print_table(header, lines)
     if not have_mlflow:
         print(f"\nNOTE: {MLFLOW_MISSING} (nbtrack figures only)")
 

@@ -32,6 +32,7 @@ from nbtrack.tracking.search import changes_marker, metric_histories, runs_frame
 from nbtrack.widgets import artifact_view, charts, poller, static
 from nbtrack.widgets.live import enable_offline_charts
 from nbtrack.widgets.run_table import RunTable, table_rows
+from nbtrack.widgets.tree import descendants
 
 PAGE_SIZE = 25
 DEFAULT_SELECTION = 5
@@ -330,7 +331,7 @@ class CompareWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is unt
         with self._lock if built else nullcontext():
             self._closed = True
             poller.unwatch(self)
-            for part in self._parts() if built else []:
+            for part in descendants(self) if built else []:
                 part.close()
             super().close()
 
@@ -394,22 +395,6 @@ class CompareWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is unt
             box.observe(self._on_chart_control, names="value")
         for box in (self._diff_a_box, self._diff_b_box):
             box.observe(self._on_diff_control, names="value")
-
-    def _parts(self) -> list[Any]:
-        return [
-            self._filter_box,
-            self._status,
-            self._table,
-            self._kind_box,
-            self._metric_box,
-            self._param_box,
-            self._all_runs_box,
-            self._diff_a_box,
-            self._diff_b_box,
-            self._controls,
-            self._chart,
-            self._diff_view,
-        ]
 
     # -- data ------------------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import math
 import threading
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, Final
 
@@ -28,6 +29,7 @@ from nbtrack.tracking.search import runs_frame
 from nbtrack.widgets import charts, poller, static
 from nbtrack.widgets.live import enable_offline_charts
 from nbtrack.widgets.run_table import display_value
+from nbtrack.widgets.tree import descendants
 
 PROMOTE_ALIAS: Final = "champion"
 MAX_VERSIONS: Final = 50
@@ -83,11 +85,9 @@ class RegistryWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is un
         self._store_path = config.resolve_store_path()
         self._marker = get_store(self._store_path).registry_marker
         opened_at = poller.marker_stamp(self._marker)
-        self._models: list[RegisteredModel] = model_registry.search_registered_models()
-        if name is not None:
-            # Named but unknown: the error lists the registered models.
-            model_registry.get_registered_model(name)
-        self._name: str | None = name or (self._models[0].name if self._models else None)
+        models = self._models_including(name)
+        self._models: list[RegisteredModel] = models
+        self._name: str | None = name
         self._versions: list[ModelVersion] = []
         self._runs = pd.DataFrame()
         self._history = pd.DataFrame()
@@ -130,7 +130,7 @@ class RegistryWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is un
             ]
         )
         self.add_class("nbtrack-registry")
-        self._load()
+        self._load(models)
         self._render()
         self._model_box.observe(self._on_model_box, names="value")
         poller.watch(self, since=opened_at)
@@ -184,11 +184,11 @@ class RegistryWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is un
 
     def show(self, name: str) -> None:
         """Show the registered model ``name``."""
-        model_registry.get_registered_model(name)
+        models = self._models_including(name)
         with self._lock:
             self._name = name
             self._message = None
-            self._load()
+            self._load(models)
             self._render()
 
     def choose_alias(self, alias: str, version: int) -> None:
@@ -249,18 +249,30 @@ class RegistryWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is un
     def close(self) -> None:
         """Free the widget and its parts (also done when its cell runs again)."""
         built = hasattr(self, "_chart")
-        with self._lock if built else threading.RLock():
+        with self._lock if built else nullcontext():
             self._closed = True
             poller.unwatch(self)
             if built:
-                for part in [*self._row_widgets, *self._parts()]:
+                # Row widgets are outside the tree while no model is shown.
+                for part in {id(w): w for w in [*self._row_widgets, *descendants(self)]}.values():
                     part.close()
             super().close()
 
     # -- reading ----------------------------------------------------------------------------------
 
-    def _load(self) -> None:
-        self._models = model_registry.search_registered_models()
+    @staticmethod
+    def _models_including(name: str | None) -> list[RegisteredModel]:
+        """Every registered model, after checking ``name`` (if given) is one of them."""
+        models = model_registry.search_registered_models()
+        if name is not None and name not in {m.name for m in models}:
+            # Raises, listing the registered models.
+            model_registry.get_registered_model(name)
+        return models
+
+    def _load(self, models: list[RegisteredModel] | None = None) -> None:
+        """Read the models (unless just read: ``models``), then the shown one's versions, their
+        runs and its alias history."""
+        self._models = model_registry.search_registered_models() if models is None else models
         names = [m.name for m in self._models]
         if self._name not in names:
             # Deleted elsewhere: show another rather than an error that cannot be acted on.
@@ -470,24 +482,6 @@ class RegistryWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is un
             f'<div style="color: {colour}; white-space: pre-wrap; {_CELL}">'
             f"{html.escape(text)}</div>"
         )
-
-    def _parts(self) -> list[Any]:
-        return [
-            self._model_box,
-            self._summary,
-            self._grid,
-            self._alias_box,
-            self._alias_version_box,
-            self._set_alias_button,
-            self._remove_alias_box,
-            self._remove_alias_button,
-            self._status,
-            self._history_table,
-            self._chart,
-            *self._alias_editor.children,
-            self._alias_editor,
-            self._header,
-        ]
 
     # -- actions ----------------------------------------------------------------------------------
 

@@ -201,6 +201,11 @@ def _stop(process: subprocess.Popen[bytes], server: LabServer) -> None:
             server.api(f"/api/kernels/{kernel['id']}", method="DELETE")
     except (urllib.error.URLError, ConnectionError, TimeoutError):
         pass
+    terminate(process)
+
+
+def terminate(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM and a grace period, then SIGKILL for its whole process group."""
     process.terminate()
     try:
         process.wait(timeout=10)

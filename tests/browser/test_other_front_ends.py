@@ -15,7 +15,6 @@ Either way the run table must show three rows and the chart must be drawn. Scree
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -36,6 +35,7 @@ from tests.browser.conftest import (
     _failed,
     _free_port,
     screenshot_path,
+    terminate,
 )
 from tests.browser.test_compare_in_jupyterlab import (
     CHART_TIMEOUT_MS,
@@ -161,12 +161,7 @@ def _stop_voila(process: subprocess.Popen[bytes]) -> None:
         started = psutil.Process(process.pid).children(recursive=True)
     except psutil.NoSuchProcess:
         started = []
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
+    terminate(process)
     _, alive = psutil.wait_procs(started, timeout=5)
     for child in alive:
         child.kill()
