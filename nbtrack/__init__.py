@@ -7,12 +7,6 @@ imported by the calls that need them.
 
 import typing
 
-# The subpackages named like the functions `registry` and `serve` below are imported first, so
-# the functions replace them as attributes of nbtrack; a subpackage imported for the first time
-# later would overwrite its function. (So write `from nbtrack.registry.versions import x`:
-# `import nbtrack.registry.versions as m` finds the function.)
-import nbtrack.registry as _registry_package  # noqa: F401
-import nbtrack.serve as _serve_package  # noqa: F401
 from nbtrack._version import __version__
 from nbtrack.config import get_tracking_uri, set_tracking_uri
 from nbtrack.entities import Experiment, ModelVersion, RegisteredModel, Run
@@ -27,9 +21,9 @@ from nbtrack.errors import (
     StoreError,
     StoreReadOnlyError,
 )
-from nbtrack.registry.log import log_model
-from nbtrack.registry.uris import load_model
-from nbtrack.registry.versions import (
+from nbtrack.model_registry.log import log_model
+from nbtrack.model_registry.uris import load_model
+from nbtrack.model_registry.versions import (
     archive_model_version,
     delete_alias,
     delete_model_tag,
@@ -93,7 +87,7 @@ from nbtrack.tracking.search import search_runs, sql
 if typing.TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from nbtrack.serve.background import Server
+    from nbtrack.serving.background import Server
     from nbtrack.widgets.compare import CompareWidget
     from nbtrack.widgets.registry import RegistryWidget
 
@@ -148,7 +142,7 @@ def serve(
     >>> with nbtrack.serve("churn") as server:  # doctest: +SKIP
     ...     requests.post(f"{server.url}/invocations", json={"inputs": rows}).json()
     """
-    from nbtrack.serve.background import serve as start
+    from nbtrack.serving.background import serve as start
 
     return start(model, port=port, host=host, token=token, insecure=insecure, max_body=max_body)
 

@@ -152,11 +152,9 @@ def _experiments_create(args: argparse.Namespace) -> int:
 
 def _experiments_list(args: argparse.Namespace) -> int:
     from nbtrack.store import queries
-    from nbtrack.store.store import get_store
+    from nbtrack.store.store import current_store
 
-    experiments = get_store(config.resolve_store_path()).read(
-        queries.list_experiments, include_deleted=args.all
-    )
+    experiments = current_store().read(queries.list_experiments, include_deleted=args.all)
     rows = [
         {
             "experiment_id": e.id,
@@ -286,7 +284,7 @@ def _version_row(version: Any) -> dict[str, Any]:
 
 
 def _models_list(args: argparse.Namespace) -> int:
-    from nbtrack.registry.versions import search_registered_models
+    from nbtrack.model_registry.versions import search_registered_models
 
     rows = [
         {
@@ -304,13 +302,13 @@ def _models_list(args: argparse.Namespace) -> int:
 
 
 def _models_versions(args: argparse.Namespace) -> int:
-    from nbtrack.registry.versions import search_model_versions
+    from nbtrack.model_registry.versions import search_model_versions
 
     return _print_rows([_version_row(v) for v in search_model_versions(args.name)], args.json)
 
 
 def _models_promote(args: argparse.Namespace) -> int:
-    from nbtrack.registry.versions import promote
+    from nbtrack.model_registry.versions import promote
 
     version = promote(args.name, args.version, alias=args.alias)
     print(f"{args.name}@{args.alias} -> version {version.version}")
@@ -318,7 +316,7 @@ def _models_promote(args: argparse.Namespace) -> int:
 
 
 def _models_history(args: argparse.Namespace) -> int:
-    from nbtrack.registry.versions import get_alias_history
+    from nbtrack.model_registry.versions import get_alias_history
 
     frame = get_alias_history(args.name)
     if args.json:
@@ -336,8 +334,8 @@ def _serve(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from nbtrack.serve.background import serve
-    from nbtrack.serve.settings import parse_hosts, parse_size
+    from nbtrack.serving.background import serve
+    from nbtrack.serving.settings import parse_hosts, parse_size
 
     max_body = parse_size(args.max_body, "--max-body")
     allowed_hosts = parse_hosts(args.allowed_hosts)

@@ -11,22 +11,56 @@ import nbtrack
 
 PACKAGE = Path(nbtrack.__file__).parent
 
-# Lower layers first; a module may import only from its own layer or below.
-LAYERS = [
-    {"_version", "errors", "config", "entities"},
-    {"store", "models"},
-    {"tracking"},
-    {"registry", "projects", "autolog"},
-    {"magic", "widgets", "serve", "cli", "demo"},
-]
+BASE = {"_version", "errors", "config", "entities"}
+STORE_AND_MODELS = {"store", "models"}
+# What each top-level module or package may import, as DESIGN.md draws the layers. `store` and
+# `models` sit side by side and know nothing of each other.
+MIDDLE = {"model_registry", "projects", "autologging", "mlflow_compat"}
+FRONT_ENDS = {"magic", "widgets", "serving", "web", "jupyter", "demo"}
+ALLOWED: dict[str, set[str]] = {
+    **{name: BASE for name in BASE},
+    "store": BASE,
+    "models": BASE,
+    "tracking": BASE | STORE_AND_MODELS,
+    **{name: BASE | STORE_AND_MODELS | {"tracking"} | MIDDLE for name in MIDDLE},
+    # front ends reach each other only through a package's own names (checked below)
+    **{name: BASE | STORE_AND_MODELS | {"tracking"} | MIDDLE | FRONT_ENDS for name in FRONT_ENDS},
+    # the command runs every front end
+    "cli": BASE | STORE_AND_MODELS | {"tracking"} | MIDDLE | FRONT_ENDS,
+}
 
 
-def _layer_of(module: str) -> int:
+def _top(module: str) -> str:
     top = module.split(".")[1] if module.startswith("nbtrack.") else module
-    for rank, names in enumerate(LAYERS):
-        if top in names:
-            return rank
-    raise AssertionError(f"{module} belongs to no layer of DESIGN.md")
+    if top not in ALLOWED:
+        raise AssertionError(f"{module} belongs to no layer of DESIGN.md")
+    return top
+
+
+def _imports(path: Path) -> list[str]:
+    """Every nbtrack module ``path`` imports at run time, at the top or inside a function
+    (imports for type checkers only are left out)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and ast.unparse(node.test).endswith("TYPE_CHECKING"):
+            node.body = []
+    targets: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            targets += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module == "nbtrack" and node.level == 0:
+            targets += [f"nbtrack.{alias.name}" for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            targets += [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+    return [target for target in targets if target.startswith("nbtrack.")]
+
+
+def _modules() -> dict[str, Path]:
+    found = {}
+    for path in PACKAGE.rglob("*.py"):
+        relative = path.relative_to(PACKAGE.parent).with_suffix("")
+        found[".".join(relative.parts).removesuffix(".__init__")] = path
+    return found
 
 
 def test_every_name_in_all_exists_and_every_public_name_is_listed() -> None:
@@ -51,24 +85,64 @@ def test_design_names_of_the_tracking_core_are_public() -> None:
 
 def test_no_module_imports_a_layer_above_its_own() -> None:
     offences = []
-    for path in PACKAGE.rglob("*.py"):
-        relative = path.relative_to(PACKAGE.parent).with_suffix("")
-        module = ".".join(relative.parts)
-        if module in ("nbtrack.__init__", "nbtrack.__main__"):
+    modules = _modules()
+    for module, path in modules.items():
+        if module in ("nbtrack", "nbtrack.__main__"):
             continue
-        rank = _layer_of(module)
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            targets: list[str] = []
-            if isinstance(node, ast.Import):
-                targets = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module == "nbtrack":
-                targets = [f"nbtrack.{alias.name}" for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                targets = [node.module]
-            for target in targets:
-                if target.startswith("nbtrack.") and _layer_of(target) > rank:
-                    offences.append(f"{module} imports {target}")
+        top = _top(module)
+        for target in _imports(path):
+            if target not in modules:
+                continue  # a name imported from a module, checked as that module
+            if _top(target) != top and _top(target) not in ALLOWED[top]:
+                offences.append(f"{module} imports {target}")
     assert offences == []
+
+
+def test_front_ends_meet_only_through_package_names_and_private_modules_stay_private() -> None:
+    offences = []
+    modules = _modules()
+    for module, path in modules.items():
+        if module in ("nbtrack", "nbtrack.__main__"):
+            continue
+        top = _top(module)
+        for target in _imports(path):
+            if target not in modules or _top(target) == top:
+                continue
+            private = (
+                any(part.startswith("_") for part in target.split(".")[1:])
+                and target != "nbtrack._version"
+            )
+            internal = _top(target) in FRONT_ENDS and top != "cli" and target.count(".") > 1
+            if private or internal:
+                offences.append(f"{module} imports {target}")
+    assert offences == []
+
+
+def test_modules_import_each_other_without_cycles() -> None:
+    modules = _modules()
+    graph = {
+        module: {target for target in _imports(path) if target in modules and target != module}
+        for module, path in modules.items()
+    }
+    # A package imports its submodules by being imported; only cycles between modules count.
+    cycles = []
+    state: dict[str, int] = {}
+
+    def visit(module: str, trail: list[str]) -> None:
+        state[module] = 1
+        for target in sorted(graph[module]):
+            if target.startswith(module + ".") or module.startswith(target + "."):
+                continue
+            if state.get(target) == 1:
+                cycles.append(" -> ".join([*trail[trail.index(target) :], target]))
+            elif target not in state:
+                visit(target, [*trail, target])
+        state[module] = 2
+
+    for module in sorted(graph):
+        if module not in state and module != "nbtrack":
+            visit(module, [module])
+    assert cycles == []
 
 
 def test_import_nbtrack_loads_neither_duckdb_nor_pandas_nor_ipython() -> None:

@@ -10,6 +10,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from nbtrack.errors import NoActiveRunError
+from nbtrack.store.schema import DEFAULT_EXPERIMENT_NAME
 
 if TYPE_CHECKING:
     from nbtrack.tracking.run import ActiveRun
@@ -20,9 +21,10 @@ _last_started: ActiveRun | None = None
 _experiment_name: str | None = None
 
 
-def experiment_name() -> str | None:
-    """The experiment chosen with ``set_experiment`` (or ``%%track --experiment``), if any."""
-    return _experiment_name
+def experiment_name() -> str:
+    """The experiment new runs go to: the one chosen with ``set_experiment`` (or ``%%track
+    --experiment``), else the default one."""
+    return _experiment_name or DEFAULT_EXPERIMENT_NAME
 
 
 def choose_experiment(name: str | None) -> None:

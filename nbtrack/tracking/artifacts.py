@@ -24,9 +24,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import unquote
 
-from nbtrack import config
 from nbtrack.errors import InvalidValueError, NotFoundError
-from nbtrack.store.store import get_store
+from nbtrack.store.store import current_store
 from nbtrack.tracking import _current
 from nbtrack.tracking.run import get_run
 from nbtrack.tracking.validation import check_name
@@ -464,7 +463,7 @@ def _active_root() -> Path:
 
 
 def _run_root(run_id: str) -> Path:
-    store = get_store(config.resolve_store_path())
+    store = current_store()
     return Path(get_run(store, check_name(run_id, "run_id")).artifact_uri).resolve()
 
 

@@ -5,12 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from nbtrack import config
 from nbtrack.entities import END_STATUSES, FINISHED, Experiment, Run
 from nbtrack.errors import InvalidValueError
 from nbtrack.store import queries
-from nbtrack.store.schema import DEFAULT_EXPERIMENT_NAME
-from nbtrack.store.store import Store, get_store
+from nbtrack.store.store import current_store
 from nbtrack.tracking import _current, capture
 from nbtrack.tracking import run as _run
 from nbtrack.tracking.run import CLOSED_BY_TAG, ActiveRun
@@ -18,10 +16,6 @@ from nbtrack.tracking.validation import check_name
 
 if TYPE_CHECKING:
     import pandas as pd
-
-
-def _store() -> Store:
-    return get_store(config.resolve_store_path())
 
 
 # -- experiments ---------------------------------------------------------------------------------
@@ -34,7 +28,7 @@ def set_experiment(name: str) -> Experiment:
     --------
     >>> nbtrack.set_experiment("churn-model")  # doctest: +SKIP
     """
-    experiment = _store().write(
+    experiment = current_store().write(
         queries.get_or_create_experiment, check_name(name, "experiment name")
     )
     _current.choose_experiment(experiment.name)
@@ -43,21 +37,22 @@ def set_experiment(name: str) -> Experiment:
 
 def create_experiment(name: str) -> Experiment:
     """Create the experiment ``name``; an existing name raises ``InvalidValueError``."""
-    return _store().write(queries.create_experiment, check_name(name, "experiment name"))
+    return current_store().write(queries.create_experiment, check_name(name, "experiment name"))
 
 
 def get_experiment(name_or_id: str) -> Experiment:
     """The experiment with this name (or id); ``NotFoundError`` if there is none."""
-    return _store().read(queries.get_experiment, check_name(name_or_id, "experiment"))
+    return current_store().read(queries.get_experiment, check_name(name_or_id, "experiment"))
 
 
 def list_experiments() -> list[Experiment]:
     """Every experiment of the store, oldest first."""
-    return _store().read(queries.list_experiments)
+    return current_store().read(queries.list_experiments)
 
 
 def current_experiment_name() -> str:
-    return _current.experiment_name() or DEFAULT_EXPERIMENT_NAME
+    """The experiment new runs go to (``set_experiment``'s, else "Default")."""
+    return _current.experiment_name()
 
 
 # -- runs ----------------------------------------------------------------------------------------
@@ -126,12 +121,12 @@ def last_run() -> Run | None:
 
 def get_run(run_id: str) -> Run:
     """The run ``run_id`` as the store holds it; ``NotFoundError`` if there is none."""
-    return _run.get_run(_store(), check_name(run_id, "run_id"))
+    return _run.get_run(current_store(), check_name(run_id, "run_id"))
 
 
 def get_metric_history(run_id: str, key: str) -> pd.DataFrame:
     """Every point of metric ``key`` of a run, in logging order: step, value, timestamp."""
-    return _store().read(
+    return current_store().read(
         queries.metric_history, check_name(run_id, "run_id"), check_name(key, "metric key")
     )
 
@@ -171,4 +166,4 @@ def set_tags(tags: Mapping[str, Any]) -> None:
 
 def flush() -> None:
     """Move everything this process logged into the store now (reads do this by themselves)."""
-    _store().flush()
+    current_store().flush()

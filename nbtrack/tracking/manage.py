@@ -7,46 +7,47 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from nbtrack import config
 from nbtrack.entities import Experiment
 from nbtrack.store import queries
 from nbtrack.store.schema import ARTIFACTS_FOLDER
-from nbtrack.store.store import Store, get_store
+from nbtrack.store.store import current_store
 from nbtrack.tracking.run import forget_experiments
 from nbtrack.tracking.validation import check_name
 
 EXPORTED_TABLES = ["experiments", "runs", "params", "metrics", "latest_metrics", "tags"]
 
 
-def _store() -> Store:
-    return get_store(config.resolve_store_path())
-
-
 def rename_run(run_id: str, name: str) -> None:
     """Give a run another name."""
-    _store().write(queries.rename_run, check_name(run_id, "run_id"), check_name(name, "run name"))
+    current_store().write(
+        queries.rename_run, check_name(run_id, "run_id"), check_name(name, "run name")
+    )
 
 
 def delete_run(run_id: str) -> None:
     """Hide a run from searches; its data and artifacts stay until ``nbtrack gc``."""
-    _store().write(queries.set_run_stage, check_name(run_id, "run_id"), "deleted")
+    current_store().write(queries.set_run_stage, check_name(run_id, "run_id"), "deleted")
 
 
 def restore_run(run_id: str) -> None:
     """Bring back a deleted run (before ``nbtrack gc`` purged it)."""
-    _store().write(queries.set_run_stage, check_name(run_id, "run_id"), "active")
+    current_store().write(queries.set_run_stage, check_name(run_id, "run_id"), "active")
 
 
 def delete_experiment(name: str) -> Experiment:
     """Hide an experiment and its runs; nothing is removed until ``nbtrack gc``."""
     forget_experiments()
-    return _store().write(queries.set_experiment_stage, check_name(name, "experiment"), "deleted")
+    return current_store().write(
+        queries.set_experiment_stage, check_name(name, "experiment"), "deleted"
+    )
 
 
 def restore_experiment(name: str) -> Experiment:
     """Bring back a deleted experiment with its runs."""
     forget_experiments()
-    return _store().write(queries.set_experiment_stage, check_name(name, "experiment"), "active")
+    return current_store().write(
+        queries.set_experiment_stage, check_name(name, "experiment"), "active"
+    )
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ class GcResult:
 
 def gc(progress: Callable[[int, int], None] | None = None) -> GcResult:
     """Remove deleted runs and experiments for good, with their artifacts."""
-    store = _store()
+    store = current_store()
     forget_experiments()
     purged = store.write(queries.purge_deleted)
     root = (store.folder / ARTIFACTS_FOLDER).resolve()
@@ -77,4 +78,4 @@ def gc(progress: Callable[[int, int], None] | None = None) -> GcResult:
 
 def export(folder: str | Path, progress: Callable[[str], None] | None = None) -> list[Path]:
     """Write every public table as Parquet into ``folder``, from one consistent snapshot."""
-    return _store().export(Path(folder), EXPORTED_TABLES, progress)
+    return current_store().export(Path(folder), EXPORTED_TABLES, progress)

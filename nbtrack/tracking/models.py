@@ -7,11 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from nbtrack import config
 from nbtrack.errors import InvalidValueError
 from nbtrack.store import queries
 from nbtrack.store.schema import ARTIFACTS_FOLDER
-from nbtrack.store.store import Store, get_store
+from nbtrack.store.store import Store, current_store
 from nbtrack.tracking import _current
 from nbtrack.tracking.artifacts import relative_parts
 from nbtrack.tracking.run import get_run
@@ -63,7 +62,7 @@ def log_model(
     saved = save_model(
         model, target, input_example=input_example, signature=signature, run_id=run.id
     )
-    store = get_store(config.resolve_store_path())
+    store = current_store()
     store.write(
         queries.record_model_payloads, run.id, relative, saved.model_uuid, saved.payload_files
     )
@@ -86,7 +85,7 @@ def load_model(model_uri: str | Path, trusted: bool = False) -> PyFuncModel:
     """
     from nbtrack.models.format import load_model as load_folder
 
-    store = get_store(config.resolve_store_path())
+    store = current_store()
     if isinstance(model_uri, str) and model_uri.startswith(RUNS_SCHEME):
         run_id, _, relative = model_uri[len(RUNS_SCHEME) :].partition("/")
         relative = _artifact_path(relative or "model")

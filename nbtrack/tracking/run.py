@@ -43,7 +43,7 @@ from nbtrack.errors import (
 )
 from nbtrack.store import queries, records
 from nbtrack.store.schema import ARTIFACTS_FOLDER
-from nbtrack.store.store import Store, get_store
+from nbtrack.store.store import Store, current_store
 from nbtrack.tracking import _current, capture
 from nbtrack.tracking.validation import (
     check_name,
@@ -398,7 +398,7 @@ def start(
     store when this returns, so other processes see the run at once; without (``%%track``,
     where a cell must not pay ~15 ms for it) the flusher stores it within milliseconds.
     """
-    store = get_store(config.resolve_store_path())
+    store = current_store()
     run_name = capture.run_name() if name is None else check_name(name, "run name")
     check_name(experiment, "experiment name")
     checked_tags = mapping(tags or {}, "start_run(tags=...)")
@@ -474,7 +474,7 @@ def forget_experiments() -> None:
 
 def reopen(run_id: str, parent: ActiveRun | None) -> ActiveRun:
     """Reopen an existing run of the current store to log more to it."""
-    store = get_store(config.resolve_store_path())
+    store = current_store()
     check_name(run_id, "run_id")
     state = store.write(
         queries.reopen_run, run_id, store.journal.id, os.getpid(), time.time_ns() // 1000

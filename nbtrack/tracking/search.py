@@ -6,12 +6,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nbtrack import config
 from nbtrack.errors import InvalidValueError
 from nbtrack.store import queries
 from nbtrack.store import search as store_search
-from nbtrack.store.schema import DEFAULT_EXPERIMENT_NAME
-from nbtrack.store.store import get_store
+from nbtrack.store.store import current_store
 from nbtrack.tracking import _current
 from nbtrack.tracking.filters import compile_filter, compile_order_by
 
@@ -47,7 +45,7 @@ def search_runs(
     ):
         raise InvalidValueError(f"max_results must be a positive int or None, got {max_results!r}")
     if experiment is None:
-        wanted = [_current.experiment_name() or DEFAULT_EXPERIMENT_NAME]
+        wanted = [_current.experiment_name()]
     elif isinstance(experiment, str):
         wanted = [experiment]
     else:
@@ -67,7 +65,7 @@ def search_runs(
             with_min_max,
         )
 
-    return get_store(config.resolve_store_path()).read(query)
+    return current_store().read(query)
 
 
 def sql(query: str) -> pd.DataFrame:
@@ -79,7 +77,7 @@ def sql(query: str) -> pd.DataFrame:
     --------
     >>> nbtrack.sql("SELECT key, max(value) FROM metrics GROUP BY key")  # doctest: +SKIP
     """
-    return get_store(config.resolve_store_path()).sql(query)
+    return current_store().sql(query)
 
 
 def runs_frame(
@@ -97,7 +95,7 @@ def runs_frame(
     listed = ", ".join(f"'{run_id}'" for run_id in ids)  # checked hex ids: no quote can occur
     chosen = f"attributes.run_id IN ({listed})"
     combined = chosen if not filter else f"({chosen}) and ({filter})"
-    store = get_store(config.resolve_store_path())
+    store = current_store()
     every = [e.id for e in store.read(queries.list_experiments)]
     frame = search_runs(experiment=every, filter=combined, include_deleted=True)
     order = {run_id: n for n, run_id in enumerate(ids)}
@@ -126,11 +124,11 @@ def metric_histories(
         import pandas as pd
 
         return pd.DataFrame(columns=["run_id", "run_name", "key", "step", "value"])
-    return get_store(config.resolve_store_path()).read(
+    return current_store().read(
         store_search.metric_histories, list(run_ids), list(keys) if keys else None, max_points
     )
 
 
 def changes_marker() -> Path:
     """The file the current store touches after each change (for pollers)."""
-    return get_store(config.resolve_store_path()).marker
+    return current_store().marker

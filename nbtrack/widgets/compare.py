@@ -24,8 +24,7 @@ import pandas as pd
 
 from nbtrack import config
 from nbtrack.errors import InvalidValueError, NbtrackError
-from nbtrack.store.schema import DEFAULT_EXPERIMENT_NAME
-from nbtrack.tracking import _current
+from nbtrack.tracking import fluent
 from nbtrack.tracking.diff import diff as run_diff
 from nbtrack.tracking.fluent import get_run as get_run_by_id
 from nbtrack.tracking.search import changes_marker, metric_histories, runs_frame
@@ -107,7 +106,7 @@ class CompareWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is unt
         self._closed = False
         self._runs_arg = None if runs is None else [getattr(r, "id", r) for r in runs]
         if runs is None and experiment is None:
-            experiment = _current.experiment_name() or DEFAULT_EXPERIMENT_NAME
+            experiment = fluent.current_experiment_name()
         self._experiment = experiment
         self._store_path = config.resolve_store_path()
         self._marker = changes_marker()

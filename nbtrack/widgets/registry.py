@@ -23,7 +23,7 @@ import pandas as pd
 from nbtrack import config
 from nbtrack.entities import ARCHIVED, ModelVersion, RegisteredModel
 from nbtrack.errors import InvalidValueError, NbtrackError
-from nbtrack.registry import versions as model_registry
+from nbtrack.model_registry import versions as model_registry
 from nbtrack.store.store import get_store
 from nbtrack.tracking.search import runs_frame
 from nbtrack.widgets import charts, poller, static

@@ -13,16 +13,16 @@ from typing import TYPE_CHECKING
 
 from nbtrack.entities import ModelVersion
 from nbtrack.errors import InvalidValueError, StoreCorruptError
-from nbtrack.registry.names import check_alias, check_model_name, check_version
-from nbtrack.registry.versions import (
+from nbtrack.model_registry.names import check_alias, check_model_name, check_version
+from nbtrack.model_registry.versions import (
     MODELS_SCHEME,
     REGISTRY_FOLDER,
-    current_store,
     registry_root,
     with_absolute_path,
 )
 from nbtrack.store import queries
 from nbtrack.store.schema import ARTIFACTS_FOLDER
+from nbtrack.store.store import current_store
 from nbtrack.tracking.models import load_model as load_tracked_model
 
 if TYPE_CHECKING:

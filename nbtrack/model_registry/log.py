@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from nbtrack.registry.versions import register_model
+from nbtrack.model_registry.versions import register_model
 from nbtrack.tracking import models as _tracking_models
 from nbtrack.tracking.models import ModelInfo
 

@@ -23,12 +23,12 @@ from nbtrack import config
 from nbtrack._version import __version__
 from nbtrack.entities import ModelVersion
 from nbtrack.errors import InvalidValueError, NbtrackError
+from nbtrack.model_registry.names import check_alias, check_model_name
+from nbtrack.model_registry.uris import load_model, parse_model_uri, resolve_model_version
+from nbtrack.model_registry.versions import MODELS_SCHEME
 from nbtrack.models.pyfunc import PyFuncModel
 from nbtrack.models.signatures import ColSpec
-from nbtrack.registry.names import check_alias, check_model_name
-from nbtrack.registry.uris import load_model, parse_model_uri, resolve_model_version
-from nbtrack.registry.versions import MODELS_SCHEME
-from nbtrack.store.store import get_store
+from nbtrack.store.store import current_store
 
 log = logging.getLogger("nbtrack.serve")
 
@@ -185,7 +185,7 @@ class Follower:
     @classmethod
     def start(cls, requested: Target, interval_s: float = POLL_INTERVAL_S) -> Follower:
         """Load the model now (errors are raised here), then follow it if it is an alias."""
-        marker = get_store(config.resolve_store_path()).registry_marker
+        marker = current_store().registry_marker
         # Read before resolving: a change committed meanwhile is then seen as a change.
         seen = marker_state(marker)
         follower = cls(requested, load(requested), marker if requested.follows else None)

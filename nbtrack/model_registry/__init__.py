@@ -9,8 +9,8 @@ in it is unpickled unless its files still match.
 
 from __future__ import annotations
 
-from nbtrack.registry.uris import load_model, resolve_model_version
-from nbtrack.registry.versions import (
+from nbtrack.model_registry.uris import load_model, resolve_model_version
+from nbtrack.model_registry.versions import (
     delete_alias,
     get_alias_history,
     get_model_version,

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import requests
 
-from tests.serve.conftest import Churn, free_port
+from tests.serving.conftest import Churn, free_port
 
 NBTRACK = [sys.executable, "-m", "nbtrack.cli"]
 

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 import nbtrack
-from tests.serve.conftest import Churn
+from tests.serving.conftest import Churn
 
 
 def test_mlflows_scoring_client_predicts_and_reads_errors(churn: Churn) -> None:

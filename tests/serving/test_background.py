@@ -15,8 +15,8 @@ import requests
 
 import nbtrack
 from nbtrack.errors import InvalidValueError, NotFoundError
-from nbtrack.serve.settings import parse_hosts, parse_size
-from tests.serve.conftest import Churn, free_port
+from nbtrack.serving.settings import parse_hosts, parse_size
+from tests.serving.conftest import Churn, free_port
 
 JSON_HEADERS = {"content-type": "application/json"}
 

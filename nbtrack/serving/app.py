@@ -28,8 +28,8 @@ from starlette.routing import Route
 from nbtrack._version import __version__
 from nbtrack.errors import InvalidValueError
 from nbtrack.models.pyfunc import PyFuncModel
-from nbtrack.serve.following import Served
-from nbtrack.serve.protocol import (
+from nbtrack.serving.following import Served
+from nbtrack.serving.protocol import (
     CSV,
     INPUTS,
     INSTANCES,
@@ -42,7 +42,7 @@ from nbtrack.serve.protocol import (
     predictions_json,
     single_column,
 )
-from nbtrack.serve.settings import Settings, host_header_name
+from nbtrack.serving.settings import Settings, host_header_name
 
 log = logging.getLogger("nbtrack.serve")
 

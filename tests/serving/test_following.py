@@ -16,9 +16,9 @@ import pytest
 
 import nbtrack
 from nbtrack.errors import InvalidValueError, NotFoundError
-from nbtrack.serve.following import Follower, Target, marker_state, target
+from nbtrack.serving.following import Follower, Target, marker_state, target
 from nbtrack.store.store import Store
-from tests.serve.conftest import Churn, log_and_register
+from tests.serving.conftest import Churn, log_and_register
 
 
 def wait_for(condition: Callable[[], bool], timeout_s: float = 15.0) -> None:

@@ -19,9 +19,9 @@ import uvicorn
 
 from nbtrack import config
 from nbtrack.errors import InvalidValueError, NbtrackError
-from nbtrack.serve.app import create_app
-from nbtrack.serve.following import Follower, Served, target
-from nbtrack.serve.settings import DEFAULT_HOST, DEFAULT_MAX_BODY, bare_host, check_settings
+from nbtrack.serving.app import create_app
+from nbtrack.serving.following import Follower, Served, target
+from nbtrack.serving.settings import DEFAULT_HOST, DEFAULT_MAX_BODY, bare_host, check_settings
 
 log = logging.getLogger("nbtrack.serve")
 

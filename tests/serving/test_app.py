@@ -14,10 +14,10 @@ from starlette.testclient import TestClient
 
 import nbtrack
 from nbtrack._version import __version__
-from nbtrack.serve.app import create_app
-from nbtrack.serve.following import Follower, target
-from nbtrack.serve.settings import Settings, check_settings
-from tests.serve.conftest import Churn
+from nbtrack.serving.app import create_app
+from nbtrack.serving.following import Follower, target
+from nbtrack.serving.settings import Settings, check_settings
+from tests.serving.conftest import Churn
 
 BASE = "http://127.0.0.1:5001"
 SECRET = "SECRET-7f3a"

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 from nbtrack import config
 from nbtrack.entities import ARCHIVED, READY, ModelVersion, RegisteredModel
 from nbtrack.errors import InvalidValueError, StoreCorruptError
+from nbtrack.model_registry.names import check_alias, check_model_name, check_version
 from nbtrack.models.integrity import ModelFiles, hash_files
-from nbtrack.registry.names import check_alias, check_model_name, check_version
 from nbtrack.store import queries
 from nbtrack.store.schema import ARTIFACTS_FOLDER
-from nbtrack.store.store import Store, get_store
+from nbtrack.store.store import Store, current_store
 from nbtrack.tracking.artifacts import relative_parts
 from nbtrack.tracking.models import recorded_model
 from nbtrack.tracking.run import get_run
@@ -34,10 +34,6 @@ ACCEPTED_SOURCES = (
     "runs:/<run_id>/<path>, models:/<name>/<version>, models:/<name>/latest, "
     "models:/<name>@<alias>, or the folder of a model logged in a run of this store"
 )
-
-
-def current_store() -> Store:
-    return get_store(config.resolve_store_path())
 
 
 def registry_root(store: Store) -> Path:
@@ -130,7 +126,7 @@ def _resolve_source(store: Store, model_uri: object) -> _Source:
         uri = f"{RUNS_SCHEME}{run.id}/{artifact_path}"
         run_id_of_model: str | None = run.id
     elif isinstance(model_uri, str) and model_uri.startswith(MODELS_SCHEME):
-        from nbtrack.registry.uris import resolve_model_version
+        from nbtrack.model_registry.uris import resolve_model_version
 
         version = resolve_model_version(model_uri)
         folder = Path(version.storage_path)

@@ -18,7 +18,7 @@ from sklearn.linear_model import LogisticRegression
 import nbtrack
 from nbtrack import config
 from nbtrack.errors import InvalidValueError, NotFoundError
-from nbtrack.registry import (
+from nbtrack.model_registry import (
     delete_alias,
     get_alias_history,
     get_model_version,
@@ -259,7 +259,7 @@ def test_a_version_2_store_is_migrated_to_the_registry_schema(
 _CHILD = textwrap.dedent(
     """
     import sys
-    from nbtrack.registry import register_model
+    from nbtrack.model_registry import register_model
     from nbtrack.store.store import get_store
     from nbtrack import config
 
@@ -360,7 +360,7 @@ def test_an_archived_version_is_skipped_by_latest_and_comes_back_when_restored(
         register_model(_log(features, labels)[0], "churn")
     assert nbtrack.archive_model_version("churn", 2).status == "ARCHIVED"
     assert nbtrack.get_model_version("churn", 2).status == "ARCHIVED"
-    from nbtrack.registry.uris import resolve_model_version
+    from nbtrack.model_registry.uris import resolve_model_version
 
     assert resolve_model_version("models:/churn/latest").version == 1
     nbtrack.restore_model_version("churn", 2)
