@@ -1,0 +1,5 @@
+import sys
+
+from nbtrack.cli.main import main
+
+sys.exit(main())

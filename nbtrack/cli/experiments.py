@@ -1,0 +1,58 @@
+"""``nbtrack experiments create | list | delete | restore``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from nbtrack.cli.output import json_flag, print_rows
+
+
+def add_commands(commands: Any) -> None:
+    group = commands.add_parser("experiments", help="create, list, delete experiments")
+    actions = group.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = actions.add_parser("create", help="create an experiment")
+    create.add_argument("--experiment-name", "-n", required=True)
+    create.set_defaults(handler=create_experiment)
+    listing = actions.add_parser("list", help="list experiments")
+    listing.add_argument("--all", action="store_true", help="include deleted experiments")
+    json_flag(listing)
+    listing.set_defaults(handler=list_experiments)
+    for action in ("delete", "restore"):
+        one = actions.add_parser(action, help=f"{action} an experiment")
+        one.add_argument("--experiment-name", "-n", required=True)
+        one.set_defaults(handler=change_stage)
+
+
+def create_experiment(args: argparse.Namespace) -> int:
+    from nbtrack.tracking.fluent import create_experiment
+
+    experiment = create_experiment(args.experiment_name)
+    print(f"created experiment {experiment.name!r} with id {experiment.id}")
+    return 0
+
+
+def list_experiments(args: argparse.Namespace) -> int:
+    from nbtrack.store import queries
+    from nbtrack.store.store import current_store
+
+    experiments = current_store().read(queries.list_experiments, include_deleted=args.all)
+    rows = [
+        {
+            "experiment_id": e.id,
+            "name": e.name,
+            "lifecycle_stage": e.lifecycle_stage,
+            "created_at": e.created_at.isoformat(timespec="seconds"),
+        }
+        for e in experiments
+    ]
+    return print_rows(rows, args.json)
+
+
+def change_stage(args: argparse.Namespace) -> int:
+    from nbtrack.tracking import manage
+
+    change = manage.delete_experiment if args.action == "delete" else manage.restore_experiment
+    experiment = change(args.experiment_name)
+    print(f"experiment {experiment.name!r} is {experiment.lifecycle_stage}")
+    return 0

@@ -1,0 +1,117 @@
+"""``nbtrack runs list | show | rename | delete | restore``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from nbtrack.cli.output import json_flag, table
+
+
+def add_commands(commands: Any) -> None:
+    group = commands.add_parser("runs", help="list, show, rename, delete runs")
+    actions = group.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = actions.add_parser("list", help="list the runs of an experiment")
+    listing.add_argument("--experiment-name", "-n", help="default: Default")
+    listing.add_argument("--filter", "-f", help="e.g. \"metrics.acc > 0.9 and params.lr = '0.1'\"")
+    listing.add_argument("--order-by", "-o", action="append", help='e.g. "metrics.acc DESC"')
+    listing.add_argument("--max-results", type=int)
+    listing.add_argument("--all", action="store_true", help="include deleted runs")
+    json_flag(listing)
+    listing.set_defaults(handler=list_runs)
+    show = actions.add_parser("show", help="everything about one run")
+    show.add_argument("run_id")
+    json_flag(show)
+    show.set_defaults(handler=show_run)
+    rename = actions.add_parser("rename", help="give a run another name")
+    rename.add_argument("run_id")
+    rename.add_argument("name")
+    rename.set_defaults(handler=rename_run)
+    for action in ("delete", "restore"):
+        one = actions.add_parser(action, help=f"{action} a run")
+        one.add_argument("run_id")
+        one.set_defaults(handler=change_stage)
+
+
+def list_runs(args: argparse.Namespace) -> int:
+    from nbtrack.tracking.search import search_runs
+
+    frame = search_runs(
+        experiment=args.experiment_name,
+        filter=args.filter,
+        order_by=args.order_by,
+        max_results=args.max_results,
+        include_deleted=args.all,
+    )
+    if args.json:
+        print(frame.to_json(orient="records", date_format="iso", date_unit="us"))
+        return 0
+    if not len(frame):
+        print("no runs")
+        return 0
+    # A terminal table: the duration instead of the end, and no system tags (--json has all).
+    frame.insert(5, "duration", (frame["end_time"] - frame["start_time"]).dt.total_seconds())
+    shown = [c for c in frame.columns if c not in ("end_time", "experiment")]
+    print(table(frame[[c for c in shown if not c.startswith("tags.nbtrack.")]]))
+    return 0
+
+
+def show_run(args: argparse.Namespace) -> int:
+    from nbtrack.tracking.fluent import get_run
+
+    run = get_run(args.run_id)
+    record: dict[str, Any] = {
+        "run_id": run.id,
+        "name": run.name,
+        "experiment_id": run.experiment_id,
+        "status": run.status,
+        "start_time": run.start_time.isoformat(),
+        "end_time": run.end_time.isoformat() if run.end_time else None,
+        "duration_s": run.duration.total_seconds() if run.duration else None,
+        "source_name": run.source_name,
+        "git_commit": run.git_commit,
+        "user": run.user,
+        "host": run.host,
+        "parent_run_id": run.parent_run_id,
+        "artifact_uri": run.artifact_uri,
+        "params": run.params,
+        "metrics": run.metrics,
+        "tags": run.tags,
+        "error": run.error,
+    }
+    if args.json:
+        print(json.dumps(record, default=str))
+        return 0
+    for field in ("run_id", "name", "experiment_id", "status", "start_time", "end_time",
+                  "duration_s", "source_name", "git_commit", "user", "host", "parent_run_id",
+                  "artifact_uri"):  # fmt: skip
+        if record[field] is not None:
+            print(f"{field:<14} {record[field]}")
+    for section in ("params", "metrics", "tags"):
+        if record[section]:
+            print(f"{section}:")
+            for key, value in record[section].items():
+                print(f"  {key:<28} {value!r}")
+    if record["error"]:
+        print("error:\n" + record["error"])
+    return 0
+
+
+def rename_run(args: argparse.Namespace) -> int:
+    from nbtrack.tracking import manage
+
+    manage.rename_run(args.run_id, args.name)
+    print(f"run {args.run_id} is now named {args.name!r}")
+    return 0
+
+
+def change_stage(args: argparse.Namespace) -> int:
+    from nbtrack.tracking import manage
+
+    action = args.action
+    (manage.delete_run if action == "delete" else manage.restore_run)(args.run_id)
+    print(
+        f"run {args.run_id} {action}d" + (" (purged by `nbtrack gc`)" if action == "delete" else "")
+    )
+    return 0
