@@ -20,10 +20,10 @@ from nbtrack.entities import FAILED, FINISHED, KILLED
 from nbtrack.errors import InvalidValueError, NbtrackError
 from nbtrack.magic.arguments import HELP, TrackArgs, parse_track_line, split_track_cell
 from nbtrack.magic.literals import literal_params
-from nbtrack.tracking import _current, fluent
-from nbtrack.tracking import run as _run
+from nbtrack.tracking import fluent
 from nbtrack.tracking.artifacts import write_atomically
-from nbtrack.tracking.run import CLOSED_BY_TAG, ActiveRun
+from nbtrack.tracking.lifecycle import last_started, open_run
+from nbtrack.tracking.run import ActiveRun
 from nbtrack.tracking.validation import metric_value
 
 if TYPE_CHECKING:
@@ -99,19 +99,17 @@ class TrackedCells:
         namespace = self.shell.user_ns
         if args.experiment is not None:
             fluent.set_experiment(args.experiment)
-        _close_runs_of_earlier_cells()
         if args.run is not None:
-            run = _run.reopen(_run_id(args.run), None)
+            run = open_run(run_id=_run_id(args.run), cell=True, wait=False)
             # The run keeps its first cell as its source; later cells are kept beside it.
             _write_artifact(
                 run, f"nbtrack/cells/{self.shell.execution_count}.py", info.raw_cell or ""
             )
         else:
-            run = _run.start(
+            run = open_run(
                 name=args.name,
-                experiment=fluent.current_experiment_name(),
                 tags=args.tags,
-                parent=None,
+                cell=True,
                 source=info.raw_cell,
                 source_name=args.notebook or notebook_path(namespace),
                 wait=False,
@@ -133,9 +131,9 @@ class TrackedCells:
         if args.live:
             from IPython.display import display
 
-            from nbtrack.widgets.live import LiveMetrics
+            from nbtrack import widgets
 
-            cell.live = LiveMetrics(run)
+            cell.live = widgets.live_metrics(run)
             display(cell.live.widget)
         return cell
 
@@ -186,12 +184,11 @@ class TrackedCells:
             args = parse_track_line(line)
         except InvalidValueError as exc:
             raise UsageError(str(exc)) from None
-        _close_runs_of_earlier_cells()
-        run = _run.start(
+        run = open_run(
             name=args.name,
-            experiment=args.experiment or fluent.current_experiment_name(),
+            experiment=args.experiment,
             tags=args.tags,
-            parent=_current.top(),
+            cell=True,
             source=f"%%track {line}\n{cell}",
             wait=False,
         )
@@ -216,18 +213,10 @@ def usage_error(message: str) -> None:
     raise UsageError(message)
 
 
-def _close_runs_of_earlier_cells() -> None:
-    # A tracked cell is a top-level run: anything still open came from an earlier cell.
-    for stale in reversed(_current.all_active()):
-        if not stale.ended:
-            stale.set_tag(CLOSED_BY_TAG, "the next tracked cell started")
-            stale.end(FINISHED, wait=False)
-
-
 def _run_id(value: str) -> str:
     if value != "last":
         return value
-    last = _current.last_started()
+    last = last_started()
     if last is None:
         raise InvalidValueError("--run last: no run was started in this kernel yet")
     return last.id

@@ -9,7 +9,7 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
 from nbtrack import config
 from nbtrack.errors import NbtrackError
-from nbtrack.tracking import _current, fluent
+from nbtrack.tracking import fluent, lifecycle
 from nbtrack.tracking.search import search_runs
 
 if TYPE_CHECKING:
@@ -57,8 +57,8 @@ class NbtrackMagics(Magics):
 
 
 def status_text() -> str:
-    active = _current.top()
-    last = _current.last_started()
+    active = lifecycle.active_run()
+    last = lifecycle.last_started()
     lines = [
         f"store       {config.get_tracking_uri()}",
         f"experiment  {fluent.current_experiment_name()}",

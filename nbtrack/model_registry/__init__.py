@@ -9,7 +9,8 @@ in it is unpickled unless its files still match.
 
 from __future__ import annotations
 
-from nbtrack.model_registry.uris import load_model, resolve_model_version
+from nbtrack.model_registry.references import resolve_model_version
+from nbtrack.model_registry.uris import load_model
 from nbtrack.model_registry.versions import (
     delete_alias,
     get_alias_history,

@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nbtrack.entities import ModelVersion
-from nbtrack.errors import InvalidValueError, StoreCorruptError
-from nbtrack.model_registry.names import check_alias, check_model_name, check_version
-from nbtrack.model_registry.versions import (
+from nbtrack.errors import StoreCorruptError
+from nbtrack.model_registry.references import (
     MODELS_SCHEME,
     REGISTRY_FOLDER,
+    parse_model_uri,
     registry_root,
+    resolve,
     with_absolute_path,
 )
 from nbtrack.store import queries
@@ -26,54 +27,8 @@ from nbtrack.store.store import current_store
 from nbtrack.tracking.models import load_model as load_tracked_model
 
 if TYPE_CHECKING:
-    import duckdb
-
     from nbtrack.models.format import PyFuncModel
     from nbtrack.store.store import Store
-
-MODEL_URIS = "models:/<name>/<version>, models:/<name>/latest or models:/<name>@<alias>"
-
-
-def parse_model_uri(model_uri: str) -> tuple[str, str, str | int]:
-    """``(name, kind, ref)``: kind ``"version"`` (ref an int), ``"latest"`` or ``"alias"``."""
-    rest = model_uri[len(MODELS_SCHEME) :] if model_uri.startswith(MODELS_SCHEME) else None
-    if rest is None or not rest:
-        raise InvalidValueError(f"model URI {model_uri!r} is not accepted; give {MODEL_URIS}")
-    if "/" in rest:
-        name, _, ref = rest.partition("/")
-        check_model_name(name)
-        if ref == "latest":
-            return name, "latest", ref
-        if ref.isascii() and ref.isdigit():
-            return name, "version", check_version(ref)
-        raise InvalidValueError(
-            f"model URI {model_uri!r}: {ref!r} is neither a version number nor 'latest' "
-            f"(stages are not supported: use an alias); give {MODEL_URIS}"
-        )
-    if "@" in rest:
-        name, _, alias = rest.partition("@")
-        return check_model_name(name), "alias", check_alias(alias)
-    raise InvalidValueError(f"model URI {model_uri!r} names no version or alias; give {MODEL_URIS}")
-
-
-def _resolve(
-    con: duckdb.DuckDBPyConnection, name: str, kind: str, ref: str | int
-) -> tuple[ModelVersion, dict[str, str]]:
-    if kind == "version":
-        assert isinstance(ref, int)
-        version = queries.get_model_version(con, name, ref)
-    elif kind == "latest":
-        version = queries.latest_model_version(con, name)
-    else:
-        version = queries.aliased_model_version(con, name, str(ref))
-    return version, queries.model_version_files(con, name, version.version)
-
-
-def resolve_model_version(model_uri: str) -> ModelVersion:
-    """The version a ``models:/`` URI names now (an alias or ``latest`` may move later)."""
-    store = current_store()
-    version, _ = store.read(_resolve, *parse_model_uri(model_uri))
-    return with_absolute_path(store, version)
 
 
 def load_model(model_uri: str | os.PathLike[str], trusted: bool = False) -> PyFuncModel:
@@ -93,7 +48,7 @@ def load_model(model_uri: str | os.PathLike[str], trusted: bool = False) -> PyFu
 
     store = current_store()
     if isinstance(model_uri, str) and model_uri.startswith(MODELS_SCHEME):
-        version, hashes = store.read(_resolve, *parse_model_uri(model_uri))
+        version, hashes = store.read(resolve, *parse_model_uri(model_uri))
     else:
         local = model_uri if isinstance(model_uri, str) else Path(model_uri)
         found = _registered_folder(store, local)

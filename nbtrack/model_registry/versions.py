@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
 import time
@@ -13,8 +12,16 @@ from typing import TYPE_CHECKING, Any
 
 from nbtrack import config
 from nbtrack.entities import ARCHIVED, READY, ModelVersion, RegisteredModel
-from nbtrack.errors import InvalidValueError, StoreCorruptError
+from nbtrack.errors import InvalidValueError
 from nbtrack.model_registry.names import check_alias, check_model_name, check_version
+from nbtrack.model_registry.references import (
+    MODELS_SCHEME,
+    REGISTRY_FOLDER,
+    RUNS_SCHEME,
+    registry_root,
+    resolve_model_version,
+    with_absolute_path,
+)
 from nbtrack.models.integrity import ModelFiles, hash_files
 from nbtrack.store import queries
 from nbtrack.store.schema import ARTIFACTS_FOLDER
@@ -27,30 +34,10 @@ from nbtrack.tracking.validation import check_name, tag_value
 if TYPE_CHECKING:
     import pandas as pd
 
-RUNS_SCHEME = "runs:/"
-MODELS_SCHEME = "models:/"
-REGISTRY_FOLDER = "registry"
 ACCEPTED_SOURCES = (
     "runs:/<run_id>/<path>, models:/<name>/<version>, models:/<name>/latest, "
     "models:/<name>@<alias>, or the folder of a model logged in a run of this store"
 )
-
-
-def registry_root(store: Store) -> Path:
-    return (store.folder / ARTIFACTS_FOLDER / REGISTRY_FOLDER).resolve()
-
-
-def with_absolute_path(store: Store, version: ModelVersion) -> ModelVersion:
-    """``version`` with its storage path made absolute, after checking it is in the registry."""
-    root = registry_root(store)
-    folder = (store.folder / version.storage_path).resolve()
-    if not folder.is_relative_to(root) or folder == root:
-        raise StoreCorruptError(
-            f"the store records the model folder {version.storage_path!r} for version "
-            f"{version.version} of {version.name!r}, which is outside {root}; the store file "
-            "has been edited by hand or damaged"
-        )
-    return dataclasses.replace(version, storage_path=str(folder))
 
 
 # -- registering ------------------------------------------------------------------------------
@@ -126,8 +113,6 @@ def _resolve_source(store: Store, model_uri: object) -> _Source:
         uri = f"{RUNS_SCHEME}{run.id}/{artifact_path}"
         run_id_of_model: str | None = run.id
     elif isinstance(model_uri, str) and model_uri.startswith(MODELS_SCHEME):
-        from nbtrack.model_registry.uris import resolve_model_version
-
         version = resolve_model_version(model_uri)
         folder = Path(version.storage_path)
         hashes = store.read(queries.model_version_files, version.name, version.version)

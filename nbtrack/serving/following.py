@@ -24,8 +24,8 @@ from nbtrack._version import __version__
 from nbtrack.entities import ModelVersion
 from nbtrack.errors import InvalidValueError, NbtrackError
 from nbtrack.model_registry.names import check_alias, check_model_name
-from nbtrack.model_registry.uris import load_model, parse_model_uri, resolve_model_version
-from nbtrack.model_registry.versions import MODELS_SCHEME
+from nbtrack.model_registry.references import MODELS_SCHEME, parse_model_uri, resolve_model_version
+from nbtrack.model_registry.uris import load_model
 from nbtrack.models.pyfunc import PyFuncModel
 from nbtrack.models.signatures import ColSpec
 from nbtrack.store.store import current_store

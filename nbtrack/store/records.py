@@ -1,11 +1,14 @@
-"""The journal's record format: one JSON object per line, written here and read by ``ingest``.
+"""The journal's record format: one JSON object per line, written by tracking, read by ``ingest``.
 
-``k`` is the kind: ``m`` metric, ``p`` param, ``g`` tag, ``start`` and ``end`` of a run (records
-too: starting or ending a run costs microseconds, and a run ended just before a crash still
-ends as it should). ``r`` run id, ``n`` key, ``v``
-metric value, ``s`` step, ``t`` time in microseconds, ``q`` order (a metric's per-run sequence,
+This module is the whole format. ``k`` is the kind: ``m`` metric, ``p`` param, ``g`` tag,
+``start`` and ``end`` of a run (records too: starting or ending a run costs microseconds, and a
+run ended just before a crash still ends as it should). ``r`` run id, ``n`` key, ``v`` metric
+value, ``s`` step, ``t`` time in microseconds, ``q`` order (a metric's per-run sequence,
 otherwise the journal's counter), ``x`` text, ``j`` JSON payload. NaN and ±Infinity are
 written as JSON5 literals, which DuckDB's ``read_json`` reads back exactly.
+
+A ``start`` record carries the run's fixed fields in ``j``, named as ``RUN_FIELDS`` lists
+them: adding a field to runs means adding it there and to the ``runs`` table.
 """
 
 from __future__ import annotations
@@ -23,6 +26,29 @@ COLUMNS = {
     "q": "BIGINT",
     "x": "VARCHAR",
     "j": "VARCHAR",
+}
+
+# The fields of a start record's payload and the ``runs`` column each fills.
+RUN_FIELDS = {
+    "experiment_id": "experiment_id",
+    "name": "run_name",
+    "parent_run_id": "parent_run_id",
+    "source": "source",
+    "source_name": "source_name",
+    "git_commit": "git_commit",
+    "user": "user_id",
+    "host": "host",
+    "owner_pid": "owner_pid",
+    "artifact_uri": "artifact_uri",
+}
+
+# Which fields a line of each kind must have: a line without them is set aside, not ingested.
+REQUIRED = {
+    "m": ("r", "n", "v", "s", "t", "q"),
+    "p": ("r", "n", "x", "j", "t", "q"),
+    "g": ("r", "n", "x", "t", "q"),
+    "start": ("r", "t", "q", "j"),
+    "end": ("r", "x", "t", "q"),
 }
 
 FLOAT_TEXT = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
@@ -54,5 +80,20 @@ def end_line(run_id: str, status: str, error: str | None, at: int, order: int) -
 
 
 def start_line(run_id: str, at: int, order: int, fields: dict[str, Any]) -> str:
+    unknown = set(fields) - set(RUN_FIELDS)
+    if unknown:
+        raise ValueError(f"a start record has no fields {sorted(unknown)}; see RUN_FIELDS")
     record = {"k": "start", "r": run_id, "t": at, "q": order, "j": json.dumps(fields)}
     return json.dumps(record, ensure_ascii=False) + "\n"
+
+
+def is_complete(line: bytes) -> bool:
+    """Whether ``line`` (one journal line, newline excluded) is a record ``ingest`` can use."""
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return False
+    if not isinstance(record, dict):
+        return False
+    required = REQUIRED.get(record.get("k"))  # type: ignore[arg-type]
+    return required is not None and all(record.get(name) is not None for name in required)

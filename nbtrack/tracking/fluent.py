@@ -9,9 +9,9 @@ from nbtrack.entities import END_STATUSES, FINISHED, Experiment, Run
 from nbtrack.errors import InvalidValueError
 from nbtrack.store import queries
 from nbtrack.store.store import current_store
-from nbtrack.tracking import _current, capture
-from nbtrack.tracking import run as _run
-from nbtrack.tracking.run import CLOSED_BY_TAG, ActiveRun
+from nbtrack.tracking import _current, lifecycle
+from nbtrack.tracking.run import ActiveRun
+from nbtrack.tracking.run import get_run as tracked_run
 from nbtrack.tracking.validation import check_name
 
 if TYPE_CHECKING:
@@ -77,26 +77,9 @@ def start_run(
     ...     nbtrack.log_param("lr", 0.1)
     ...     nbtrack.log_metric("loss", 0.25, step=1)
     """
-    parent = _parent_for_new_run(nested)
-    if run_id is not None:
-        return _run.reopen(run_id, parent)
-    return _run.start(
-        name=name,
-        experiment=experiment if experiment is not None else current_experiment_name(),
-        tags=tags,
-        parent=parent,
+    return lifecycle.open_run(
+        name=name, experiment=experiment, tags=tags, run_id=run_id, nested=nested
     )
-
-
-def _parent_for_new_run(nested: bool) -> ActiveRun | None:
-    execution = capture.execution_marker()
-    while (active := _current.top()) is not None:
-        if nested or active.in_with_block or active.execution == execution:
-            return active
-        # Left over from an earlier cell execution: close it cleanly, say so, and go on.
-        active.set_tag(CLOSED_BY_TAG, "a new run started in a later cell")
-        active.end(FINISHED)
-    return None
 
 
 def end_run(status: str = FINISHED) -> None:
@@ -110,18 +93,18 @@ def end_run(status: str = FINISHED) -> None:
 
 def active_run() -> ActiveRun | None:
     """The run ``log_*`` calls go to, or None."""
-    return _current.top()
+    return lifecycle.active_run()
 
 
 def last_run() -> Run | None:
     """The newest run started by this process, as the store holds it now."""
-    run = _current.last_started()
+    run = lifecycle.last_started()
     return None if run is None else run.snapshot()
 
 
 def get_run(run_id: str) -> Run:
     """The run ``run_id`` as the store holds it; ``NotFoundError`` if there is none."""
-    return _run.get_run(current_store(), check_name(run_id, "run_id"))
+    return tracked_run(current_store(), check_name(run_id, "run_id"))
 
 
 def get_metric_history(run_id: str, key: str) -> pd.DataFrame:

@@ -11,7 +11,7 @@ from nbtrack.entities import Experiment
 from nbtrack.store import queries
 from nbtrack.store.schema import ARTIFACTS_FOLDER
 from nbtrack.store.store import current_store
-from nbtrack.tracking.run import forget_experiments
+from nbtrack.tracking.lifecycle import forget_experiments
 from nbtrack.tracking.validation import check_name
 
 EXPORTED_TABLES = ["experiments", "runs", "params", "metrics", "latest_metrics", "tags"]

@@ -7,31 +7,24 @@ end is a journal record flushed at once.
 
 from __future__ import annotations
 
-import atexit
 import dataclasses
 import itertools
 import json
 import logging
 import os
-import sys
 import threading
 import time
 import traceback
-import uuid
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from nbtrack import config
 from nbtrack.entities import (
     END_STATUSES,
     FAILED,
     FINISHED,
     KILLED,
-    RUNNING,
-    Experiment,
     Run,
     from_micros,
 )
@@ -43,7 +36,7 @@ from nbtrack.errors import (
 )
 from nbtrack.store import queries, records
 from nbtrack.store.schema import ARTIFACTS_FOLDER
-from nbtrack.store.store import Store, current_store
+from nbtrack.store.store import Store
 from nbtrack.tracking import _current, capture
 from nbtrack.tracking.validation import (
     check_name,
@@ -268,7 +261,7 @@ class ActiveRun:
         self._append(
             records.end_line(self.id, status, error, self._end_time, journal.next_counter())
         )
-        _store_now_or_soon(self._store, wait)
+        store_now_or_soon(self._store, wait)
 
     def __enter__(self) -> ActiveRun:
         self._depth += 1
@@ -284,11 +277,11 @@ class ActiveRun:
         if exc is None:
             self.end(FINISHED)
         elif isinstance(exc, KeyboardInterrupt):
-            self.end(KILLED, _format(exc))
+            self.end(KILLED, format_error(exc))
         elif isinstance(exc, SystemExit) and exc.code in (0, None):
             self.end(FINISHED)
         else:
-            self.end(FAILED, _format(exc))
+            self.end(FAILED, format_error(exc))
 
     @property
     def in_with_block(self) -> bool:
@@ -357,7 +350,7 @@ _FIXED_AT_START = frozenset(
 )  # fmt: skip
 
 
-def _format(exc: BaseException) -> str:
+def format_error(exc: BaseException) -> str:
     return "".join(traceback.format_exception(exc))
 
 
@@ -379,73 +372,7 @@ def artifact_folder(store: Store, relative: str) -> Path:
     return folder
 
 
-_experiments: dict[tuple[Path, str], Experiment] = {}
-
-
-def start(
-    *,
-    name: str | None,
-    experiment: str,
-    tags: Mapping[str, Any] | None,
-    parent: ActiveRun | None,
-    source: str | None = None,
-    source_name: str | None = None,
-    wait: bool = True,
-) -> ActiveRun:
-    """Create a run in the current store and make it the active one.
-
-    The run's start is a journal record, like everything it logs. With ``wait`` it is in the
-    store when this returns, so other processes see the run at once; without (``%%track``,
-    where a cell must not pay ~15 ms for it) the flusher stores it within milliseconds.
-    """
-    store = current_store()
-    run_name = capture.run_name() if name is None else check_name(name, "run name")
-    check_name(experiment, "experiment name")
-    checked_tags = mapping(tags or {}, "start_run(tags=...)")
-    for key, value in checked_tags.items():
-        check_name(key, "tag key")
-        tag_value(key, value)
-    target = _experiment(store, experiment)
-    run_id = uuid.uuid4().hex
-    started = time.time_ns() // 1000
-    run = Run(
-        id=run_id,
-        name=run_name,
-        experiment_id=target.id,
-        status=RUNNING,
-        start_time=from_micros(started) or datetime.now(UTC),
-        end_time=None,
-        source=source,
-        source_name=source_name if source_name is not None else capture.source_name(),
-        git_commit=capture.git_commit(),
-        artifact_uri=f"{target.artifact_location}/{run_id}/artifacts",
-        parent_run_id=None if parent is None else parent.id,
-        user=config.current_user(),
-        host=config.host_name(),
-    )
-    fields = {
-        "experiment_id": run.experiment_id,
-        "name": run.name,
-        "parent_run_id": run.parent_run_id,
-        "source": run.source,
-        "source_name": run.source_name,
-        "git_commit": run.git_commit,
-        "user": run.user,
-        "host": run.host,
-        "owner_pid": os.getpid(),
-        "artifact_uri": run.artifact_uri,
-    }
-    journal = store.journal
-    journal.append(records.start_line(run_id, started, journal.next_counter(), fields))
-    active = ActiveRun(store, run, parent=parent)
-    active.set_tags({**capture.environment_tags(), **checked_tags})
-    capture.git_dirty_later(lambda dirty: active.record_tag(GIT_DIRTY_TAG, str(dirty).lower()))
-    _store_now_or_soon(store, wait)
-    _current.push(active)
-    return active
-
-
-def _store_now_or_soon(store: Store, wait: bool) -> None:
+def store_now_or_soon(store: Store, wait: bool) -> None:
     if not wait:
         store.flush_soon()
         return
@@ -455,56 +382,3 @@ def _store_now_or_soon(store: Store, wait: bool) -> None:
         # The record is safe in the journal; the background flusher stores it when it can.
         log.warning("nbtrack: %s; it is stored once the lock frees", exc)
         store.flush_soon()
-
-
-def _experiment(store: Store, name: str) -> Experiment:
-    # Get-or-create must happen under the lock (two kernels would make two "Default"s), but
-    # only once per experiment and process.
-    key = (store.path, name)
-    found = _experiments.get(key)
-    if found is None:
-        found = _experiments[key] = store.write(queries.experiment_for_runs, name)
-    return found
-
-
-def forget_experiments() -> None:
-    """Drop cached experiments (after one was deleted or restored)."""
-    _experiments.clear()
-
-
-def reopen(run_id: str, parent: ActiveRun | None) -> ActiveRun:
-    """Reopen an existing run of the current store to log more to it."""
-    store = current_store()
-    check_name(run_id, "run_id")
-    state = store.write(
-        queries.reopen_run, run_id, store.journal.id, os.getpid(), time.time_ns() // 1000
-    )
-    run = ActiveRun(
-        store,
-        state.run,
-        parent=parent,
-        params_json=state.params_json,
-        last_seq=state.last_seq,
-        last_steps=state.last_steps,
-    )
-    _current.push(run)
-    return run
-
-
-@atexit.register
-def _end_runs_at_exit() -> None:
-    # Registered after the store's own exit hook, so it runs first (atexit is LIFO).
-    crashed = getattr(sys, "last_value", None) if capture.execution_marker() is None else None
-    for run in reversed(_current.all_active()):
-        if run._pid != os.getpid():
-            continue  # a forked child must not end its parent's runs
-        try:
-            if isinstance(crashed, KeyboardInterrupt):
-                run.end(KILLED, _format(crashed), wait=False)
-            elif crashed is not None:
-                run.end(FAILED, _format(crashed), wait=False)
-            else:
-                run.record_tag(CLOSED_BY_TAG, "the process exited with the run open")
-                run.end(FINISHED, wait=False)
-        except Exception:
-            log.exception("nbtrack: could not end run %s at exit", run.id)

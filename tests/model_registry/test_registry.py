@@ -360,7 +360,7 @@ def test_an_archived_version_is_skipped_by_latest_and_comes_back_when_restored(
         register_model(_log(features, labels)[0], "churn")
     assert nbtrack.archive_model_version("churn", 2).status == "ARCHIVED"
     assert nbtrack.get_model_version("churn", 2).status == "ARCHIVED"
-    from nbtrack.model_registry.uris import resolve_model_version
+    from nbtrack.model_registry.references import resolve_model_version
 
     assert resolve_model_version("models:/churn/latest").version == 1
     nbtrack.restore_model_version("churn", 2)

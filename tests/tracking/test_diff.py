@@ -12,8 +12,8 @@ import pytest
 
 import nbtrack
 from nbtrack.errors import InvalidValueError, NotFoundError
-from nbtrack.tracking import run as run_module
 from nbtrack.tracking.diff import MISSING, RunDiff, diff
+from nbtrack.tracking.lifecycle import open_run
 from nbtrack.tracking.run import ActiveRun
 
 BASELINE = "data = load()\nlr = 0.1\nfit(data, lr)\nscore(data)\n"
@@ -27,9 +27,7 @@ def _tracked(
     metrics: Mapping[str, float] | None = None,
 ) -> ActiveRun:
     # As %%track does it: the cell's source recorded when the run starts.
-    with run_module.start(
-        name=name, experiment="Default", tags=None, parent=None, source=source
-    ) as run:
+    with open_run(name=name, experiment="Default", source=source) as run:
         nbtrack.log_params(params or {})
         nbtrack.log_metrics(metrics or {})
     return run
@@ -139,9 +137,7 @@ def test_ids_runs_and_open_runs_are_all_accepted(
 
 def test_a_run_still_open_is_diffed_as_it_is_now(store_path: Path) -> None:
     done = _tracked("done", BASELINE, params={"lr": 0.1}, metrics={"loss": 0.5})
-    with run_module.start(
-        name="live", experiment="Default", tags=None, parent=None, source=TUNED
-    ) as live:
+    with open_run(name="live", experiment="Default", source=TUNED) as live:
         nbtrack.log_params({"lr": 0.01})
         nbtrack.log_metric("loss", 0.4)
         d = diff(done, live)

@@ -1,0 +1,207 @@
+"""Opening runs: the one way the fluent API, ``%%track``, projects and autolog start a run.
+
+``open_run`` creates a run (or reopens one), decides its parent and closes the runs that earlier
+notebook cells left open, so every caller gets the same rule for what "the active run" is.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import sys
+import time
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from nbtrack import config
+from nbtrack.entities import FAILED, FINISHED, KILLED, RUNNING, Experiment, Run, from_micros
+from nbtrack.store import queries, records
+from nbtrack.store.store import Store, current_store
+from nbtrack.tracking import _current, capture
+from nbtrack.tracking.run import (
+    CLOSED_BY_TAG,
+    GIT_DIRTY_TAG,
+    ActiveRun,
+    format_error,
+    log,
+    store_now_or_soon,
+)
+from nbtrack.tracking.validation import check_name, mapping, tag_value
+
+_experiments: dict[tuple[Path, str], Experiment] = {}
+
+
+def open_run(
+    *,
+    name: str | None = None,
+    experiment: str | None = None,
+    tags: Mapping[str, Any] | None = None,
+    run_id: str | None = None,
+    nested: bool = False,
+    cell: bool = False,
+    source: str | None = None,
+    source_name: str | None = None,
+    wait: bool = True,
+) -> ActiveRun:
+    """Start a run (or reopen ``run_id``) and make it the active one.
+
+    The parent is the active run when ``nested``, when the new run starts inside its ``with``
+    block or in the same notebook cell; any other open run was left by an earlier cell and is
+    closed FINISHED with a ``nbtrack.closed_by`` tag saying why. A tracked ``cell`` is always a
+    top-level run, so every run still open is closed. ``wait`` makes the start visible to other
+    processes on return; without it the flusher stores it within milliseconds.
+    """
+    parent = None if cell else _parent(nested)
+    if cell:
+        _close_open_runs("the next tracked cell started")
+    if run_id is not None:
+        return _reopen(check_name(run_id, "run_id"), parent)
+    return _start(
+        name=name,
+        experiment=experiment if experiment is not None else _current.experiment_name(),
+        tags=tags,
+        parent=parent,
+        source=source,
+        source_name=source_name,
+        wait=wait,
+    )
+
+
+def active_run() -> ActiveRun | None:
+    """The run ``log_*`` calls go to, or None."""
+    return _current.top()
+
+
+def last_started() -> ActiveRun | None:
+    """The newest run this process started or reopened, ended or not."""
+    return _current.last_started()
+
+
+def _parent(nested: bool) -> ActiveRun | None:
+    execution = capture.execution_marker()
+    while (active := _current.top()) is not None:
+        if nested or active.in_with_block or active.execution == execution:
+            return active
+        # Left over from an earlier cell execution: close it cleanly, say so, and go on.
+        active.set_tag(CLOSED_BY_TAG, "a new run started in a later cell")
+        active.end(FINISHED)
+    return None
+
+
+def _close_open_runs(reason: str) -> None:
+    for stale in reversed(_current.all_active()):
+        if not stale.ended:
+            stale.set_tag(CLOSED_BY_TAG, reason)
+            stale.end(FINISHED, wait=False)
+
+
+def _start(
+    *,
+    name: str | None,
+    experiment: str,
+    tags: Mapping[str, Any] | None,
+    parent: ActiveRun | None,
+    source: str | None = None,
+    source_name: str | None = None,
+    wait: bool = True,
+) -> ActiveRun:
+    # The run's start is a journal record, like everything it logs.
+    store = current_store()
+    run_name = capture.run_name() if name is None else check_name(name, "run name")
+    check_name(experiment, "experiment name")
+    checked_tags = mapping(tags or {}, "start_run(tags=...)")
+    for key, value in checked_tags.items():
+        check_name(key, "tag key")
+        tag_value(key, value)
+    target = _experiment(store, experiment)
+    run_id = uuid.uuid4().hex
+    started = time.time_ns() // 1000
+    run = Run(
+        id=run_id,
+        name=run_name,
+        experiment_id=target.id,
+        status=RUNNING,
+        start_time=from_micros(started) or datetime.now(UTC),
+        end_time=None,
+        source=source,
+        source_name=source_name if source_name is not None else capture.source_name(),
+        git_commit=capture.git_commit(),
+        artifact_uri=f"{target.artifact_location}/{run_id}/artifacts",
+        parent_run_id=None if parent is None else parent.id,
+        user=config.current_user(),
+        host=config.host_name(),
+    )
+    fields = {
+        "experiment_id": run.experiment_id,
+        "name": run.name,
+        "parent_run_id": run.parent_run_id,
+        "source": run.source,
+        "source_name": run.source_name,
+        "git_commit": run.git_commit,
+        "user": run.user,
+        "host": run.host,
+        "owner_pid": os.getpid(),
+        "artifact_uri": run.artifact_uri,
+    }
+    journal = store.journal
+    journal.append(records.start_line(run_id, started, journal.next_counter(), fields))
+    active = ActiveRun(store, run, parent=parent)
+    active.set_tags({**capture.environment_tags(), **checked_tags})
+    capture.git_dirty_later(lambda dirty: active.record_tag(GIT_DIRTY_TAG, str(dirty).lower()))
+    store_now_or_soon(store, wait)
+    _current.push(active)
+    return active
+
+
+def _experiment(store: Store, name: str) -> Experiment:
+    # Get-or-create must happen under the lock (two kernels would make two "Default"s), but
+    # only once per experiment and process.
+    key = (store.path, name)
+    found = _experiments.get(key)
+    if found is None:
+        found = _experiments[key] = store.write(queries.experiment_for_runs, name)
+    return found
+
+
+def forget_experiments() -> None:
+    """Drop cached experiments (after one was deleted or restored)."""
+    _experiments.clear()
+
+
+def _reopen(run_id: str, parent: ActiveRun | None) -> ActiveRun:
+    store = current_store()
+    state = store.write(
+        queries.reopen_run, run_id, store.journal.id, os.getpid(), time.time_ns() // 1000
+    )
+    run = ActiveRun(
+        store,
+        state.run,
+        parent=parent,
+        params_json=state.params_json,
+        last_seq=state.last_seq,
+        last_steps=state.last_steps,
+    )
+    _current.push(run)
+    return run
+
+
+@atexit.register
+def _end_runs_at_exit() -> None:
+    # Registered after the store's own exit hook, so it runs first (atexit is LIFO).
+    crashed = getattr(sys, "last_value", None) if capture.execution_marker() is None else None
+    for run in reversed(_current.all_active()):
+        if run._pid != os.getpid():
+            continue  # a forked child must not end its parent's runs
+        try:
+            if isinstance(crashed, KeyboardInterrupt):
+                run.end(KILLED, format_error(crashed), wait=False)
+            elif crashed is not None:
+                run.end(FAILED, format_error(crashed), wait=False)
+            else:
+                run.record_tag(CLOSED_BY_TAG, "the process exited with the run open")
+                run.end(FINISHED, wait=False)
+        except Exception:
+            log.exception("nbtrack: could not end run %s at exit", run.id)
