@@ -33,10 +33,10 @@ def create_experiment(args: argparse.Namespace) -> int:
 
 
 def list_experiments(args: argparse.Namespace) -> int:
-    from nbtrack.store import queries
+    from nbtrack.store import experiments as store_experiments
     from nbtrack.store.store import current_store
 
-    experiments = current_store().read(queries.list_experiments, include_deleted=args.all)
+    experiments = current_store().read(store_experiments.list_experiments, include_deleted=args.all)
     rows = [
         {
             "experiment_id": e.id,

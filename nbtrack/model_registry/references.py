@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from nbtrack.entities import ModelVersion
 from nbtrack.errors import InvalidValueError, StoreCorruptError
 from nbtrack.model_registry.names import check_alias, check_model_name, check_version
-from nbtrack.store import queries
+from nbtrack.store import registry
 from nbtrack.store.schema import ARTIFACTS_FOLDER
 from nbtrack.store.store import current_store
 
@@ -74,12 +74,12 @@ def resolve(
 ) -> tuple[ModelVersion, dict[str, str]]:
     if kind == "version":
         assert isinstance(ref, int)
-        version = queries.get_model_version(con, name, ref)
+        version = registry.get_model_version(con, name, ref)
     elif kind == "latest":
-        version = queries.latest_model_version(con, name)
+        version = registry.latest_model_version(con, name)
     else:
-        version = queries.aliased_model_version(con, name, str(ref))
-    return version, queries.model_version_files(con, name, version.version)
+        version = registry.aliased_model_version(con, name, str(ref))
+    return version, registry.model_version_files(con, name, version.version)
 
 
 def resolve_model_version(model_uri: str) -> ModelVersion:

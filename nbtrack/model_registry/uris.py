@@ -21,7 +21,7 @@ from nbtrack.model_registry.references import (
     resolve,
     with_absolute_path,
 )
-from nbtrack.store import queries
+from nbtrack.store import registry
 from nbtrack.store.schema import ARTIFACTS_FOLDER
 from nbtrack.store.store import current_store
 from nbtrack.tracking.models import load_model as load_tracked_model
@@ -75,4 +75,4 @@ def _registered_folder(
     if folder.parent != root:
         return None
     relative = f"{ARTIFACTS_FOLDER}/{REGISTRY_FOLDER}/{folder.name}"
-    return store.read(queries.model_version_at, relative)
+    return store.read(registry.model_version_at, relative)

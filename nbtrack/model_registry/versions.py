@@ -23,7 +23,7 @@ from nbtrack.model_registry.references import (
     with_absolute_path,
 )
 from nbtrack.models.integrity import ModelFiles, hash_files
-from nbtrack.store import queries
+from nbtrack.store import payloads, registry
 from nbtrack.store.schema import ARTIFACTS_FOLDER
 from nbtrack.store.store import Store, current_store
 from nbtrack.tracking.artifacts import relative_parts
@@ -89,7 +89,7 @@ def register_model(model_uri: str | os.PathLike[str], name: str) -> ModelVersion
     relative = f"{ARTIFACTS_FOLDER}/{REGISTRY_FOLDER}/{folder_name}"
     try:
         version = store.write_registry(
-            queries.create_model_version,
+            registry.create_model_version,
             name,
             source.run_id,
             source.uri,
@@ -109,13 +109,13 @@ def _resolve_source(store: Store, model_uri: object) -> _Source:
         artifact_path = "/".join(relative_parts(path or "model", "artifact_path"))
         run = get_run(store, run_id)
         folder = Path(run.artifact_uri).joinpath(*PurePosixPath(artifact_path).parts)
-        hashes = store.read(queries.model_payloads, run.id, artifact_path)
+        hashes = store.read(payloads.model_payloads, run.id, artifact_path)
         uri = f"{RUNS_SCHEME}{run.id}/{artifact_path}"
         run_id_of_model: str | None = run.id
     elif isinstance(model_uri, str) and model_uri.startswith(MODELS_SCHEME):
         version = resolve_model_version(model_uri)
         folder = Path(version.storage_path)
-        hashes = store.read(queries.model_version_files, version.name, version.version)
+        hashes = store.read(registry.model_version_files, version.name, version.version)
         uri, run_id_of_model = version.model_uri, version.run_id
     elif isinstance(model_uri, (str, os.PathLike)) and ":/" not in os.fspath(model_uri):
         folder = Path(model_uri).expanduser().resolve()
@@ -142,7 +142,7 @@ def get_model_version(name: str, version: int | str) -> ModelVersion:
     """Version ``version`` of the registered model ``name``."""
     name, number = check_model_name(name), check_version(version)
     store = current_store()
-    return with_absolute_path(store, store.read(queries.get_model_version, name, number))
+    return with_absolute_path(store, store.read(registry.get_model_version, name, number))
 
 
 def search_model_versions(name: str | None = None) -> list[ModelVersion]:
@@ -151,25 +151,25 @@ def search_model_versions(name: str | None = None) -> list[ModelVersion]:
     if name is not None:
         name = check_model_name(name)
     store = current_store()
-    return [with_absolute_path(store, v) for v in store.read(queries.search_model_versions, name)]
+    return [with_absolute_path(store, v) for v in store.read(registry.search_model_versions, name)]
 
 
 def get_registered_model(name: str) -> RegisteredModel:
     """The registered model ``name``: description, tags, aliases, latest version, times."""
-    (model,) = current_store().read(queries.registered_models, check_model_name(name))
+    (model,) = current_store().read(registry.registered_models, check_model_name(name))
     return model
 
 
 def search_registered_models() -> list[RegisteredModel]:
     """Every registered model, by name."""
-    return current_store().read(queries.registered_models, None)
+    return current_store().read(registry.registered_models, None)
 
 
 def get_alias_history(name: str) -> pd.DataFrame:
     """Every alias move of ``name``, oldest first: alias, version (missing when the alias was
     deleted), previous_version (missing when it was new), changed_at (UTC), changed_by."""
     name = check_model_name(name)
-    return current_store().read(queries.alias_history, name)
+    return current_store().read(registry.alias_history, name)
 
 
 # -- aliases ----------------------------------------------------------------------------------
@@ -184,7 +184,7 @@ def set_alias(name: str, alias: str, version: int | str) -> ModelVersion:
     name, alias, number = check_model_name(name), check_alias(alias), check_version(version)
     store = current_store()
     moved = store.write_registry(
-        queries.set_alias, name, alias, number, config.current_user(), time.time_ns() // 1000
+        registry.set_alias, name, alias, number, config.current_user(), time.time_ns() // 1000
     )
     return with_absolute_path(store, moved)
 
@@ -193,7 +193,7 @@ def delete_alias(name: str, alias: str) -> None:
     """Remove ``alias`` from ``name``; the removal is kept in the alias history."""
     name, alias = check_model_name(name), check_alias(alias)
     current_store().write_registry(
-        queries.delete_alias, name, alias, config.current_user(), time.time_ns() // 1000
+        registry.delete_alias, name, alias, config.current_user(), time.time_ns() // 1000
     )
 
 
@@ -211,7 +211,7 @@ def archive_model_version(name: str, version: int | str) -> ModelVersion:
     name, number = check_model_name(name), check_version(version)
     store = current_store()
     return with_absolute_path(
-        store, store.write_registry(queries.set_model_version_status, name, number, ARCHIVED)
+        store, store.write_registry(registry.set_model_version_status, name, number, ARCHIVED)
     )
 
 
@@ -220,19 +220,19 @@ def restore_model_version(name: str, version: int | str) -> ModelVersion:
     name, number = check_model_name(name), check_version(version)
     store = current_store()
     return with_absolute_path(
-        store, store.write_registry(queries.set_model_version_status, name, number, READY)
+        store, store.write_registry(registry.set_model_version_status, name, number, READY)
     )
 
 
 def delete_model_version(name: str, version: int | str) -> None:
     """Delete a version and its copy of the model; refused while an alias points at it."""
     name, number = check_model_name(name), check_version(version)
-    _remove_folders(current_store(), queries.delete_model_versions, name, number)
+    _remove_folders(current_store(), registry.delete_model_versions, name, number)
 
 
 def delete_registered_model(name: str) -> None:
     """Delete a model with all its versions and history; refused while it has any alias."""
-    _remove_folders(current_store(), queries.delete_model_versions, check_model_name(name), None)
+    _remove_folders(current_store(), registry.delete_model_versions, check_model_name(name), None)
 
 
 def set_model_description(name: str, description: str, version: int | str | None = None) -> None:
@@ -241,7 +241,7 @@ def set_model_description(name: str, description: str, version: int | str | None
         raise InvalidValueError(f"a description is text without NUL bytes, got {description!r:.80}")
     number = None if version is None else check_version(version)
     current_store().write_registry(
-        queries.set_model_description, check_model_name(name), number, description
+        registry.set_model_description, check_model_name(name), number, description
     )
 
 
@@ -251,14 +251,14 @@ def set_model_tag(name: str, key: str, value: object, version: int | str | None 
     name, key = check_model_name(name), check_name(key, "tag key")
     text = tag_value(key, value)
     number = None if version is None else check_version(version)
-    current_store().write_registry(queries.set_model_tag, name, number, key, text)
+    current_store().write_registry(registry.set_model_tag, name, number, key, text)
 
 
 def delete_model_tag(name: str, key: str, version: int | str | None = None) -> None:
     """Remove the tag ``key`` of a registered model, or of one of its versions."""
     name, key = check_model_name(name), check_name(key, "tag key")
     number = None if version is None else check_version(version)
-    current_store().write_registry(queries.set_model_tag, name, number, key, None)
+    current_store().write_registry(registry.set_model_tag, name, number, key, None)
 
 
 def _remove_folders(store: Store, delete: Any, name: str, number: int | None) -> None:

@@ -1,1 +1,2 @@
-"""DuckDB: the schema, the journal and its ingestion, and queries. Knows nothing above it."""
+"""DuckDB: the schema, the journal and its ingestion, and the reads and writes of experiments,
+runs, the registry and search. Knows nothing above it."""

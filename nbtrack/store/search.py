@@ -40,6 +40,9 @@ PUBLIC_VIEWS = {
     "model_version_tags": "SELECT name, version, key, value FROM {db}.main.model_version_tags",
 }
 
+# A temp table dropped after each search: the pivots join to it instead of repeating the filter.
+_SELECTED = "nbtrack_selected_runs"
+
 
 def search_runs(
     con: duckdb.DuckDBPyConnection,
@@ -55,8 +58,24 @@ def search_runs(
     DuckDB's PIVOT turns the long tables wide: one column per key, named from the data,
     with no identifier ever written into the SQL by us.
     """
-    import pandas as pd
+    _select_runs(con, experiment_ids, where, order, max_results, include_deleted)
+    try:
+        kinds, has_metrics, has_tags = _found_in_selection(con)
+        wide = _wide_tables(bool(kinds), has_metrics, has_tags, with_min_max)
+        frame = _read_wide(con, wide)
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {_SELECTED}")
+    return _typed_and_ordered(frame, kinds)
 
+
+def _select_runs(
+    con: duckdb.DuckDBPyConnection,
+    experiment_ids: Sequence[str],
+    where: tuple[str, list[Any]],
+    order: tuple[str, list[Any]],
+    max_results: int | None,
+    include_deleted: bool,
+) -> None:
     where_sql, where_params = where
     order_sql, order_params = order
     con.execute(
@@ -73,36 +92,55 @@ def search_runs(
         """,  # noqa: S608 (fragments are fixed SQL from nbtrack's grammar; values are bound)
         [*order_params, list(experiment_ids), include_deleted, *where_params, max_results],
     )
-    try:
-        # The JSON type of each param key (to type its column), and which tables have rows.
-        found = con.execute(
-            f"""
-            SELECT 'p', p.key, list(DISTINCT p.kind) FROM params p
-                JOIN {_SELECTED} s ON s.run_id = p.run_id GROUP BY p.key
-            UNION ALL SELECT 'm', NULL, NULL WHERE EXISTS
-                (SELECT 1 FROM latest_metrics t JOIN {_SELECTED} s ON s.run_id = t.run_id)
-            UNION ALL SELECT 't', NULL, NULL WHERE EXISTS
-                (SELECT 1 FROM tags t JOIN {_SELECTED} s ON s.run_id = t.run_id)
-            """  # noqa: S608
-        ).fetchall()
-        kinds = {key: types for table, key, types in found if table == "p"}
-        has_metrics = any(table == "m" for table, _, _ in found)
-        has_tags = any(table == "t" for table, _, _ in found)
-        wide = [_pivot("params", "'params.' || t.key", "t.value")] if kinds else []
-        if has_metrics:
-            wide.append(_pivot("latest_metrics", "'metrics.' || t.key", "t.value"))
-            if with_min_max:
-                for stat in ("min", "max"):
-                    label = f"'metrics.' || t.key || '.{stat}'"
-                    wide.append(_pivot("latest_metrics", label, f"t.{stat}_value"))
-        if has_tags:
-            wide.append(_pivot("tags", "'tags.' || t.key", "t.value"))
-        ctes = ", ".join(f"w{n} AS ({sql})" for n, sql in enumerate(wide))
-        joins = " ".join(f"LEFT JOIN w{n} USING (ord)" for n in range(len(wide)))
-        query = f"SELECT * EXCLUDE (ord) FROM {_SELECTED} {joins} ORDER BY ord"  # noqa: S608
-        frame = con.execute(f"WITH {ctes} {query}" if ctes else query).df()
-    finally:
-        con.execute(f"DROP TABLE IF EXISTS {_SELECTED}")
+
+
+def _found_in_selection(
+    con: duckdb.DuckDBPyConnection,
+) -> tuple[dict[str, list[str]], bool, bool]:
+    """The JSON types of each param key of the selected runs (to type its column), and
+    whether they have metrics and tags at all."""
+    found = con.execute(
+        f"""
+        SELECT 'p', p.key, list(DISTINCT p.kind) FROM params p
+            JOIN {_SELECTED} s ON s.run_id = p.run_id GROUP BY p.key
+        UNION ALL SELECT 'm', NULL, NULL WHERE EXISTS
+            (SELECT 1 FROM latest_metrics t JOIN {_SELECTED} s ON s.run_id = t.run_id)
+        UNION ALL SELECT 't', NULL, NULL WHERE EXISTS
+            (SELECT 1 FROM tags t JOIN {_SELECTED} s ON s.run_id = t.run_id)
+        """  # noqa: S608
+    ).fetchall()
+    kinds = {key: types for table, key, types in found if table == "p"}
+    has_metrics = any(table == "m" for table, _, _ in found)
+    has_tags = any(table == "t" for table, _, _ in found)
+    return kinds, has_metrics, has_tags
+
+
+def _wide_tables(
+    has_params: bool, has_metrics: bool, has_tags: bool, with_min_max: bool
+) -> list[str]:
+    wide = [_pivot("params", "'params.' || t.key", "t.value")] if has_params else []
+    if has_metrics:
+        wide.append(_pivot("latest_metrics", "'metrics.' || t.key", "t.value"))
+        if with_min_max:
+            for stat in ("min", "max"):
+                label = f"'metrics.' || t.key || '.{stat}'"
+                wide.append(_pivot("latest_metrics", label, f"t.{stat}_value"))
+    if has_tags:
+        wide.append(_pivot("tags", "'tags.' || t.key", "t.value"))
+    return wide
+
+
+def _read_wide(con: duckdb.DuckDBPyConnection, wide: list[str]) -> pd.DataFrame:
+    ctes = ", ".join(f"w{n} AS ({sql})" for n, sql in enumerate(wide))
+    joins = " ".join(f"LEFT JOIN w{n} USING (ord)" for n in range(len(wide)))
+    query = f"SELECT * EXCLUDE (ord) FROM {_SELECTED} {joins} ORDER BY ord"  # noqa: S608
+    frame: pd.DataFrame = con.execute(f"WITH {ctes} {query}" if ctes else query).df()
+    return frame
+
+
+def _typed_and_ordered(frame: pd.DataFrame, kinds: dict[str, list[str]]) -> pd.DataFrame:
+    import pandas as pd
+
     for column in ("start_time", "end_time"):
         frame[column] = pd.to_datetime(frame[column], unit="us", utc=True)
     for key, types in kinds.items():
@@ -111,9 +149,6 @@ def search_runs(
     rest = [c for c in frame.columns if not c.startswith("metrics.") and not c.startswith("tags.")]
     tags = [c for c in frame.columns if c.startswith("tags.")]
     return frame[rest + metrics + tags]
-
-
-_SELECTED = "nbtrack_selected_runs"
 
 
 def _pivot(table: str, label: str, value: str) -> str:

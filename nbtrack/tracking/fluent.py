@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbtrack.entities import END_STATUSES, FINISHED, Experiment, Run
 from nbtrack.errors import InvalidValueError
-from nbtrack.store import queries
+from nbtrack.store import experiments, runs
 from nbtrack.store.store import current_store
 from nbtrack.tracking import _current, lifecycle
 from nbtrack.tracking.run import ActiveRun
@@ -29,7 +29,7 @@ def set_experiment(name: str) -> Experiment:
     >>> nbtrack.set_experiment("churn-model")  # doctest: +SKIP
     """
     experiment = current_store().write(
-        queries.get_or_create_experiment, check_name(name, "experiment name")
+        experiments.get_or_create_experiment, check_name(name, "experiment name")
     )
     _current.choose_experiment(experiment.name)
     return experiment
@@ -37,17 +37,17 @@ def set_experiment(name: str) -> Experiment:
 
 def create_experiment(name: str) -> Experiment:
     """Create the experiment ``name``; an existing name raises ``InvalidValueError``."""
-    return current_store().write(queries.create_experiment, check_name(name, "experiment name"))
+    return current_store().write(experiments.create_experiment, check_name(name, "experiment name"))
 
 
 def get_experiment(name_or_id: str) -> Experiment:
     """The experiment with this name (or id); ``NotFoundError`` if there is none."""
-    return current_store().read(queries.get_experiment, check_name(name_or_id, "experiment"))
+    return current_store().read(experiments.get_experiment, check_name(name_or_id, "experiment"))
 
 
 def list_experiments() -> list[Experiment]:
     """Every experiment of the store, oldest first."""
-    return current_store().read(queries.list_experiments)
+    return current_store().read(experiments.list_experiments)
 
 
 def current_experiment_name() -> str:
@@ -110,7 +110,7 @@ def get_run(run_id: str) -> Run:
 def get_metric_history(run_id: str, key: str) -> pd.DataFrame:
     """Every point of metric ``key`` of a run, in logging order: step, value, timestamp."""
     return current_store().read(
-        queries.metric_history, check_name(run_id, "run_id"), check_name(key, "metric key")
+        runs.metric_history, check_name(run_id, "run_id"), check_name(key, "metric key")
     )
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from nbtrack import config
 from nbtrack.entities import FAILED, FINISHED, KILLED, RUNNING, Experiment, Run, from_micros
-from nbtrack.store import queries, records
+from nbtrack.store import experiments, records, runs
 from nbtrack.store.store import Store, current_store
 from nbtrack.tracking import _current, capture
 from nbtrack.tracking.run import (
@@ -162,7 +162,7 @@ def _experiment(store: Store, name: str) -> Experiment:
     key = (store.path, name)
     found = _experiments.get(key)
     if found is None:
-        found = _experiments[key] = store.write(queries.experiment_for_runs, name)
+        found = _experiments[key] = store.write(experiments.experiment_for_runs, name)
     return found
 
 
@@ -174,7 +174,7 @@ def forget_experiments() -> None:
 def _reopen(run_id: str, parent: ActiveRun | None) -> ActiveRun:
     store = current_store()
     state = store.write(
-        queries.reopen_run, run_id, store.journal.id, os.getpid(), time.time_ns() // 1000
+        runs.reopen_run, run_id, store.journal.id, os.getpid(), time.time_ns() // 1000
     )
     run = ActiveRun(
         store,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nbtrack.entities import Experiment
-from nbtrack.store import queries
+from nbtrack.store import experiments, runs
 from nbtrack.store.schema import ARTIFACTS_FOLDER
 from nbtrack.store.store import current_store
 from nbtrack.tracking.lifecycle import forget_experiments
@@ -20,25 +20,25 @@ EXPORTED_TABLES = ["experiments", "runs", "params", "metrics", "latest_metrics",
 def rename_run(run_id: str, name: str) -> None:
     """Give a run another name."""
     current_store().write(
-        queries.rename_run, check_name(run_id, "run_id"), check_name(name, "run name")
+        runs.rename_run, check_name(run_id, "run_id"), check_name(name, "run name")
     )
 
 
 def delete_run(run_id: str) -> None:
     """Hide a run from searches; its data and artifacts stay until ``nbtrack gc``."""
-    current_store().write(queries.set_run_stage, check_name(run_id, "run_id"), "deleted")
+    current_store().write(runs.set_run_stage, check_name(run_id, "run_id"), "deleted")
 
 
 def restore_run(run_id: str) -> None:
     """Bring back a deleted run (before ``nbtrack gc`` purged it)."""
-    current_store().write(queries.set_run_stage, check_name(run_id, "run_id"), "active")
+    current_store().write(runs.set_run_stage, check_name(run_id, "run_id"), "active")
 
 
 def delete_experiment(name: str) -> Experiment:
     """Hide an experiment and its runs; nothing is removed until ``nbtrack gc``."""
     forget_experiments()
     return current_store().write(
-        queries.set_experiment_stage, check_name(name, "experiment"), "deleted"
+        experiments.set_experiment_stage, check_name(name, "experiment"), "deleted"
     )
 
 
@@ -46,7 +46,7 @@ def restore_experiment(name: str) -> Experiment:
     """Bring back a deleted experiment with its runs."""
     forget_experiments()
     return current_store().write(
-        queries.set_experiment_stage, check_name(name, "experiment"), "active"
+        experiments.set_experiment_stage, check_name(name, "experiment"), "active"
     )
 
 
@@ -62,7 +62,7 @@ def gc(progress: Callable[[int, int], None] | None = None) -> GcResult:
     """Remove deleted runs and experiments for good, with their artifacts."""
     store = current_store()
     forget_experiments()
-    purged = store.write(queries.purge_deleted)
+    purged = store.write(runs.purge_deleted)
     root = (store.folder / ARTIFACTS_FOLDER).resolve()
     freed = 0
     for done, relative in enumerate(purged.artifact_folders, start=1):

@@ -8,7 +8,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from nbtrack.errors import InvalidValueError
-from nbtrack.store import queries
+from nbtrack.store import payloads
 from nbtrack.store.schema import ARTIFACTS_FOLDER
 from nbtrack.store.store import Store, current_store
 from nbtrack.tracking import _current
@@ -64,7 +64,7 @@ def log_model(
     )
     store = current_store()
     store.write(
-        queries.record_model_payloads, run.id, relative, saved.model_uuid, saved.payload_files
+        payloads.record_model_payloads, run.id, relative, saved.model_uuid, saved.payload_files
     )
     return ModelInfo(
         model_uri=f"{RUNS_SCHEME}{run.id}/{relative}",
@@ -91,7 +91,7 @@ def load_model(model_uri: str | Path, trusted: bool = False) -> PyFuncModel:
         relative = _artifact_path(relative or "model")
         folder = get_run(store, run_id).artifact_uri
         path = Path(folder).joinpath(*PurePosixPath(relative).parts)
-        hashes = store.read(queries.model_payloads, run_id, relative)
+        hashes = store.read(payloads.model_payloads, run_id, relative)
     elif isinstance(model_uri, (str, Path)) and ":/" not in str(model_uri):
         path = Path(model_uri).expanduser().resolve()
         hashes = recorded_model(store, path)[1]
@@ -111,7 +111,7 @@ def recorded_model(store: Store, folder: Path) -> tuple[str | None, dict[str, st
     # <experiment>/<run id>/artifacts/<artifact path...>
     if len(parts) < 4 or parts[2] != "artifacts":
         return None, {}
-    return parts[1], store.read(queries.model_payloads, parts[1], "/".join(parts[3:]))
+    return parts[1], store.read(payloads.model_payloads, parts[1], "/".join(parts[3:]))
 
 
 def _artifact_path(value: object) -> str:

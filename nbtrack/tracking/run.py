@@ -34,7 +34,7 @@ from nbtrack.errors import (
     StoreBusyError,
     StoreCorruptError,
 )
-from nbtrack.store import queries, records
+from nbtrack.store import records, runs
 from nbtrack.store.schema import ARTIFACTS_FOLDER
 from nbtrack.store.store import Store
 from nbtrack.tracking import _current, capture
@@ -356,7 +356,7 @@ def format_error(exc: BaseException) -> str:
 
 def get_run(store: Store, run_id: str) -> Run:
     """A snapshot of ``run_id`` with its artifact folder as an absolute path."""
-    run = store.read(queries.get_run, run_id)
+    run = store.read(runs.get_run, run_id)
     return dataclasses.replace(run, artifact_uri=str(artifact_folder(store, run.artifact_uri)))
 
 

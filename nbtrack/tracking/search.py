@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nbtrack.errors import InvalidValueError
-from nbtrack.store import queries
+from nbtrack.store import experiments
 from nbtrack.store import search as store_search
 from nbtrack.store.store import current_store
 from nbtrack.tracking import _current
@@ -54,7 +54,7 @@ def search_runs(
     order = compile_order_by(list(order_by) if isinstance(order_by, (list, tuple)) else order_by)
 
     def query(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-        ids = [queries.get_experiment(con, str(name)).id for name in wanted]
+        ids = [experiments.get_experiment(con, str(name)).id for name in wanted]
         return store_search.search_runs(
             con,
             ids,
@@ -96,7 +96,7 @@ def runs_frame(
     chosen = f"attributes.run_id IN ({listed})"
     combined = chosen if not filter else f"({chosen}) and ({filter})"
     store = current_store()
-    every = [e.id for e in store.read(queries.list_experiments)]
+    every = [e.id for e in store.read(experiments.list_experiments)]
     frame = search_runs(experiment=every, filter=combined, include_deleted=True)
     order = {run_id: n for n, run_id in enumerate(ids)}
     return frame.sort_values("run_id", key=lambda c: c.map(order)).reset_index(drop=True)

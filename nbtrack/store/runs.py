@@ -1,0 +1,177 @@
+"""Runs as the store holds them: reading one run and its metric history, and reopening,
+renaming, deleting, restoring and purging runs.
+
+Each function takes an open connection; values are bound, never written into the SQL.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
+
+from nbtrack.entities import Run, from_micros
+from nbtrack.errors import NotFoundError
+
+if TYPE_CHECKING:
+    import duckdb
+    import pandas as pd
+
+_RUN_COLUMNS = (
+    "run_id, run_name, experiment_id, status, start_time, end_time, source, source_name, "
+    "git_commit, error, artifact_uri, parent_run_id, user_id, host"
+)
+
+
+def find_run(con: duckdb.DuckDBPyConnection, run_id: str) -> Run | None:
+    row = con.execute(
+        f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ?",  # noqa: S608
+        [run_id],
+    ).fetchone()
+    if row is None:
+        return None
+    params = {
+        key: json.loads(value)
+        for key, value in con.execute(
+            "SELECT key, value_json FROM params WHERE run_id = ? ORDER BY logged_at, key", [run_id]
+        ).fetchall()
+    }
+    metrics = dict(
+        con.execute(
+            "SELECT key, value FROM latest_metrics WHERE run_id = ? ORDER BY key", [run_id]
+        ).fetchall()
+    )
+    tags = dict(
+        con.execute(
+            "SELECT key, value FROM tags WHERE run_id = ? ORDER BY key", [run_id]
+        ).fetchall()
+    )
+    (run_id_, name, experiment_id, status, start, end, source, source_name, commit, error,
+     artifact_uri, parent, user, host) = row  # fmt: skip
+    start_time = from_micros(start)
+    assert start_time is not None
+    return Run(
+        id=run_id_,
+        name=name,
+        experiment_id=experiment_id,
+        status=status,
+        start_time=start_time,
+        end_time=from_micros(end),
+        params=params,
+        metrics=metrics,
+        tags=tags,
+        source=source,
+        source_name=source_name,
+        git_commit=commit,
+        error=error,
+        artifact_uri=artifact_uri,
+        parent_run_id=parent,
+        user=user,
+        host=host,
+    )
+
+
+def get_run(con: duckdb.DuckDBPyConnection, run_id: str) -> Run:
+    run = find_run(con, run_id)
+    if run is None:
+        raise NotFoundError(f"no run with id {run_id!r} in this store")
+    return run
+
+
+def metric_history(con: duckdb.DuckDBPyConnection, run_id: str, key: str) -> pd.DataFrame:
+    import pandas as pd
+
+    if con.execute("SELECT 1 FROM runs WHERE run_id = ?", [run_id]).fetchone() is None:
+        raise NotFoundError(f"no run with id {run_id!r} in this store")
+    columns = con.execute(
+        "SELECT step, value, timestamp FROM metrics WHERE run_id = ? AND key = ? ORDER BY seq",
+        [run_id, key],
+    ).fetchnumpy()
+    if len(columns["step"]) == 0:
+        keys = [k for (k,) in con.execute(
+            "SELECT key FROM latest_metrics WHERE run_id = ? ORDER BY key", [run_id]
+        ).fetchall()]  # fmt: skip
+        raise NotFoundError(f"run {run_id} has no metric {key!r}; its metrics: {keys}")
+    return pd.DataFrame(
+        {
+            "step": columns["step"].astype("int64"),
+            "value": columns["value"].astype("float64"),
+            "timestamp": pd.to_datetime(columns["timestamp"].astype("int64"), unit="us", utc=True),
+        }
+    )
+
+
+@dataclass(frozen=True)
+class ResumeState:
+    """What a process needs to keep logging to an existing run."""
+
+    run: Run
+    params_json: dict[str, str]
+    last_seq: int
+    last_steps: dict[str, int]
+
+
+def resume_state(con: duckdb.DuckDBPyConnection, run_id: str) -> ResumeState:
+    run = get_run(con, run_id)
+    params_json = dict(
+        con.execute("SELECT key, value_json FROM params WHERE run_id = ?", [run_id]).fetchall()
+    )
+    rows = con.execute(
+        "SELECT key, step, seq FROM latest_metrics WHERE run_id = ?", [run_id]
+    ).fetchall()
+    last_seq = max((seq for _, _, seq in rows), default=0)
+    return ResumeState(run, params_json, last_seq, {key: step for key, step, _ in rows})
+
+
+def reopen_run(
+    con: duckdb.DuckDBPyConnection, run_id: str, owner: str, owner_pid: int, at: int
+) -> ResumeState:
+    """Mark an existing run RUNNING again, owned by this process, and return its state."""
+    get_run(con, run_id)
+    con.execute(
+        "UPDATE runs SET status = 'RUNNING', end_time = NULL, error = NULL, owner = ?, "
+        "owner_pid = ?, last_seen = greatest(last_seen, ?) WHERE run_id = ?",
+        [owner, owner_pid, at, run_id],
+    )
+    return resume_state(con, run_id)
+
+
+def rename_run(con: duckdb.DuckDBPyConnection, run_id: str, name: str) -> None:
+    get_run(con, run_id)
+    con.execute("UPDATE runs SET run_name = ? WHERE run_id = ?", [name, run_id])
+
+
+def set_run_stage(con: duckdb.DuckDBPyConnection, run_id: str, stage: str) -> None:
+    """Delete (``deleted``) or restore (``active``) a run; artifacts stay until gc."""
+    get_run(con, run_id)
+    con.execute("UPDATE runs SET lifecycle_stage = ? WHERE run_id = ?", [stage, run_id])
+
+
+@dataclass(frozen=True)
+class Purged:
+    runs: int
+    experiments: int
+    metric_points: int
+    artifact_folders: list[str]
+
+
+def purge_deleted(con: duckdb.DuckDBPyConnection) -> Purged:
+    """Remove deleted runs (and runs of deleted experiments) with all their rows for good."""
+    doomed = con.execute(
+        "SELECT r.run_id, r.artifact_uri FROM runs r "
+        "JOIN experiments e ON e.experiment_id = r.experiment_id "
+        "WHERE r.lifecycle_stage = 'deleted' OR e.lifecycle_stage = 'deleted'"
+    ).fetchall()
+    ids = [run_id for run_id, _ in doomed]
+    (points,) = con.execute(
+        "SELECT count(*) FROM metrics WHERE list_contains(?, run_id)", [ids]
+    ).fetchone() or (0,)
+    for table in ("metrics", "latest_metrics", "params", "tags", "runs"):
+        con.execute(f"DELETE FROM {table} WHERE list_contains(?, run_id)", [ids])  # noqa: S608
+    experiments = con.execute(
+        "DELETE FROM experiments WHERE lifecycle_stage = 'deleted' RETURNING experiment_id"
+    ).fetchall()
+    # The folder of a run, not just its artifacts/ subfolder: models live beside them.
+    folders = [str(PurePosixPath(uri).parent) for _, uri in doomed]
+    return Purged(len(ids), len(experiments), int(points), folders)
