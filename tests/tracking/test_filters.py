@@ -14,8 +14,9 @@ import duckdb
 import pytest
 
 from nbtrack.errors import InvalidValueError
+from nbtrack.store.filter_sql import SqlFragment
 from nbtrack.store.schema import schema_sql
-from nbtrack.tracking.filters import SqlFragment, compile_filter, compile_order_by
+from nbtrack.tracking.filters import compile_filter, compile_order_by
 
 T0 = 1_700_000_000_000  # milliseconds since the epoch, as a user writes times in a filter
 TRICKY = "x' OR '1'='1"
