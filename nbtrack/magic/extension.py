@@ -21,7 +21,7 @@ from nbtrack.errors import InvalidValueError, NbtrackError
 from nbtrack.magic.arguments import HELP, TrackArgs, parse_track_line, split_track_cell
 from nbtrack.magic.literals import literal_params
 from nbtrack.tracking import fluent
-from nbtrack.tracking.artifacts import write_atomically
+from nbtrack.tracking.atomic_files import write_atomically
 from nbtrack.tracking.lifecycle import last_started, open_run
 from nbtrack.tracking.run import ActiveRun
 from nbtrack.tracking.validation import metric_value

@@ -26,7 +26,7 @@ from nbtrack.models.integrity import ModelFiles, hash_files
 from nbtrack.store import payloads, registry
 from nbtrack.store.schema import ARTIFACTS_FOLDER
 from nbtrack.store.store import Store, current_store
-from nbtrack.tracking.artifacts import relative_parts
+from nbtrack.tracking.artifact_paths import relative_parts
 from nbtrack.tracking.models import recorded_model
 from nbtrack.tracking.run import get_run
 from nbtrack.tracking.validation import check_name, tag_value

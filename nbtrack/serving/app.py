@@ -78,68 +78,81 @@ def create_app(source: ModelSource, settings: Settings) -> Starlette:
     """
     warned_params: weakref.WeakSet[PyFuncModel] = weakref.WeakSet()
 
-    async def ping(request: Request) -> Response:
-        return Response(b"\n", media_type=JSON)
-
-    async def version(request: Request) -> Response:
-        return Response(__version__, media_type="text/plain")
-
     async def metadata(request: Request) -> Response:
         return Response(json.dumps(source.current.metadata).encode(), media_type=JSON)
 
     async def invocations(request: Request) -> Response:
         # Read once: a version swapped in meanwhile answers the next request, not this one.
-        served = source.current
-        try:
-            body_type = body_format(request.headers.get("content-type"))
-            body = await read_body(request, settings.max_body)
-            if body_type == CSV:
-                data: Any = parse_csv(body, served.csv_dtypes)
-            else:
-                data, params, key = parse_json(body)
-                if key in (INSTANCES, INPUTS):
-                    data = single_column(data, served.single_column)
-                if params and served.model not in warned_params:
-                    warned_params.add(served.model)
-                    log.warning("params are ignored: the model's predict takes none")
-            if len(body) <= INLINE_BODY_BYTES:
-                predictions = served.model.predict(data)
-            else:
-                predictions = await run_in_threadpool(served.model.predict, data)
-            content = predictions_json(predictions)
-        except ScoringError as exc:
-            headers = {"connection": "close"} if exc.status == 413 else None
-            return Response(exc.body(), exc.status, headers=headers, media_type=JSON)
-        except InvalidValueError as exc:
-            # The signature's verdict on the input: it names columns and types, not values.
-            return _error(400, _short(str(exc)))
-        except Exception as exc:
-            log.exception("the model failed on a request to /invocations")
-            return _error(
-                500, f"the model raised {type(exc).__name__}; the server log has the details"
-            )
-        return Response(content, media_type=JSON)
-
-    async def http_error(request: Request, exc: Exception) -> Response:
-        status = exc.status_code if isinstance(exc, HTTPException) else 500
-        if status == 404:
-            return _error(404, f"no endpoint {request.url.path}; the endpoints are {_ENDPOINTS}")
-        if status == 405:
-            return _error(405, f"method {request.method} is not accepted here; {_ENDPOINTS}")
-        return _error(status, "the request was not accepted")
+        return await _invocations(request, source.current, settings.max_body, warned_params)
 
     routes = [
         Route("/invocations", invocations, methods=["POST"]),
-        Route("/ping", ping, methods=["GET"]),
-        Route("/health", ping, methods=["GET"]),
-        Route("/version", version, methods=["GET"]),
+        Route("/ping", _ping, methods=["GET"]),
+        Route("/health", _ping, methods=["GET"]),
+        Route("/version", _version, methods=["GET"]),
         Route("/metadata", metadata, methods=["GET"]),
     ]
     return Starlette(
         routes=routes,
         middleware=[Middleware(Guard, settings=settings)],
-        exception_handlers={HTTPException: http_error},
+        exception_handlers={HTTPException: _http_error},
     )
+
+
+async def _ping(request: Request) -> Response:
+    return Response(b"\n", media_type=JSON)
+
+
+async def _version(request: Request) -> Response:
+    return Response(__version__, media_type="text/plain")
+
+
+async def _invocations(
+    request: Request, served: Served, max_body: int, warned_params: weakref.WeakSet[PyFuncModel]
+) -> Response:
+    try:
+        body_type = body_format(request.headers.get("content-type"))
+        body = await read_body(request, max_body)
+        data = _model_input(body_type, body, served, warned_params)
+        if len(body) <= INLINE_BODY_BYTES:
+            predictions = served.model.predict(data)
+        else:
+            predictions = await run_in_threadpool(served.model.predict, data)
+        content = predictions_json(predictions)
+    except ScoringError as exc:
+        headers = {"connection": "close"} if exc.status == 413 else None
+        return Response(exc.body(), exc.status, headers=headers, media_type=JSON)
+    except InvalidValueError as exc:
+        # The signature's verdict on the input: it names columns and types, not values.
+        return _error(400, _short(str(exc)))
+    except Exception as exc:
+        log.exception("the model failed on a request to /invocations")
+        return _error(500, f"the model raised {type(exc).__name__}; the server log has the details")
+    return Response(content, media_type=JSON)
+
+
+def _model_input(
+    body_type: str, body: bytes, served: Served, warned_params: weakref.WeakSet[PyFuncModel]
+) -> Any:
+    """The body as the model's input; ``params`` are dropped, with one warning per model."""
+    if body_type == CSV:
+        return parse_csv(body, served.csv_dtypes)
+    data, params, key = parse_json(body)
+    if key in (INSTANCES, INPUTS):
+        data = single_column(data, served.single_column)
+    if params and served.model not in warned_params:
+        warned_params.add(served.model)
+        log.warning("params are ignored: the model's predict takes none")
+    return data
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    if status == 404:
+        return _error(404, f"no endpoint {request.url.path}; the endpoints are {_ENDPOINTS}")
+    if status == 405:
+        return _error(405, f"method {request.method} is not accepted here; {_ENDPOINTS}")
+    return _error(status, "the request was not accepted")
 
 
 async def read_body(request: Request, limit: int) -> bytes:

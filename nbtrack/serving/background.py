@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from types import TracebackType
 
 import uvicorn
+from starlette.applications import Starlette
 
 from nbtrack import config
 from nbtrack.errors import InvalidValueError, NbtrackError
@@ -119,37 +120,14 @@ def serve(
     if token is None:
         token = config.serve_token()
     settings = check_settings(host, token, insecure, max_body, allowed_hosts)
-    if port is None:
-        port = 0
-    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
-        raise InvalidValueError(
-            f"serve: port {port!r} is not accepted; give a number from 1 to 65535, or None "
-            "for a free one"
-        )
-    sock = _bind(host, port)
+    sock = _bind(host, _checked_port(port))
     try:
         follower = Follower.start(target(model))
     except BaseException:
         sock.close()
         raise
     try:
-        uv = uvicorn.Server(
-            uvicorn.Config(
-                create_app(follower, settings),
-                # nbtrack writes the access log (one line per request) to its own logger.
-                access_log=False,
-                log_config=None,
-                lifespan="off",
-                # uvloop measured no faster here; asyncio behaves the same in any host process.
-                loop="asyncio",
-                ws="none",
-                interface="asgi3",
-                # The peer address is logged as it is, whatever X-Forwarded-For claims.
-                proxy_headers=False,
-                server_header=False,
-                timeout_graceful_shutdown=5,
-            )
-        )
+        uv = _uvicorn_server(create_app(follower, settings))
         thread = threading.Thread(
             target=_run, args=(uv, sock), name=f"nbtrack-serve-{sock.getsockname()[1]}",
             daemon=True,
@@ -161,6 +139,37 @@ def serve(
         sock.close()
         raise
     return Server(uv, thread, follower, host, sock.getsockname()[1])
+
+
+def _checked_port(port: int | None) -> int:
+    if port is None:
+        port = 0
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise InvalidValueError(
+            f"serve: port {port!r} is not accepted; give a number from 1 to 65535, or None "
+            "for a free one"
+        )
+    return port
+
+
+def _uvicorn_server(app: Starlette) -> uvicorn.Server:
+    return uvicorn.Server(
+        uvicorn.Config(
+            app,
+            # nbtrack writes the access log (one line per request) to its own logger.
+            access_log=False,
+            log_config=None,
+            lifespan="off",
+            # uvloop measured no faster here; asyncio behaves the same in any host process.
+            loop="asyncio",
+            ws="none",
+            interface="asgi3",
+            # The peer address is logged as it is, whatever X-Forwarded-For claims.
+            proxy_headers=False,
+            server_header=False,
+            timeout_graceful_shutdown=5,
+        )
+    )
 
 
 def _bind(host: str, port: int) -> socket.socket:

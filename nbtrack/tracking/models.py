@@ -12,7 +12,7 @@ from nbtrack.store import payloads
 from nbtrack.store.schema import ARTIFACTS_FOLDER
 from nbtrack.store.store import Store, current_store
 from nbtrack.tracking import _current
-from nbtrack.tracking.artifacts import relative_parts
+from nbtrack.tracking.artifact_paths import relative_parts
 from nbtrack.tracking.run import get_run
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 import nbtrack
-from nbtrack.tracking import artifacts
+from nbtrack.tracking import artifacts, atomic_files
 from nbtrack.tracking.artifacts import FileInfo
 from nbtrack.tracking.run import ActiveRun
 
@@ -578,7 +578,7 @@ def test_a_text_write_that_fails_halfway_leaves_no_file(
 
 def test_a_half_file_left_by_a_crash_is_not_listed(run: ActiveRun) -> None:
     artifacts.log_text("a", "a.txt")
-    (_root(run) / f".b.txt.0123456789ab{artifacts.PARTIAL_SUFFIX}").write_bytes(b"half")
+    (_root(run) / f".b.txt.0123456789ab{atomic_files.PARTIAL_SUFFIX}").write_bytes(b"half")
 
     assert _paths(artifacts.list_artifacts(run.id)) == ["a.txt"]
 
