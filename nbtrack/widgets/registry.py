@@ -25,10 +25,10 @@ from nbtrack.entities import ARCHIVED, ModelVersion, RegisteredModel
 from nbtrack.errors import InvalidValueError, NbtrackError
 from nbtrack.model_registry import versions as model_registry
 from nbtrack.store.store import get_store
+from nbtrack.tracking.run_table import display_value
 from nbtrack.tracking.search import runs_frame
 from nbtrack.widgets import charts, poller, static
 from nbtrack.widgets.live import enable_offline_charts
-from nbtrack.widgets.run_table import display_value
 from nbtrack.widgets.tree import descendants
 
 PROMOTE_ALIAS: Final = "champion"
