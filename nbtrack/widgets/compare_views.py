@@ -19,7 +19,7 @@ from nbtrack.tracking.diff import diff as run_diff
 from nbtrack.tracking.fluent import get_run as get_run_by_id
 from nbtrack.tracking.run_table import RunTableState
 from nbtrack.tracking.search import metric_histories
-from nbtrack.widgets import artifact_view, charts
+from nbtrack.widgets import artifact_view, chart_parts, charts
 from nbtrack.widgets.live import enable_offline_charts
 
 MAX_POINTS_PER_RUN = 1000
@@ -185,7 +185,7 @@ class CompareViews:
 
     def _histories_for(self, ids: list[str], metric: str) -> pd.DataFrame:
         # Charts refuse more than MAX_ROWS points: share them out among the selected runs.
-        budget = max(2, min(MAX_POINTS_PER_RUN, charts.MAX_ROWS // max(1, len(ids)) - 1))
+        budget = max(2, min(MAX_POINTS_PER_RUN, chart_parts.MAX_ROWS // max(1, len(ids)) - 1))
         key = (tuple(sorted(ids)), metric, budget)
         if key not in self._histories:
             self._histories[key] = metric_histories(ids, [metric], max_points=budget)
@@ -258,8 +258,8 @@ def _message_chart(title: str, detail: str) -> alt.Chart:
         alt.Chart(
             alt.Data(values=[{"text": title}]),
             title=alt.Title(title, subtitle=detail),
-            width=charts.WIDTH,
-            height=charts.HEIGHT,
+            width=chart_parts.WIDTH,
+            height=chart_parts.HEIGHT,
         )
         .mark_text(fontSize=14, color="gray")
         .encode(text=alt.Text("text:N"))

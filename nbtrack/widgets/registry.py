@@ -27,7 +27,7 @@ from nbtrack.model_registry import versions as model_registry
 from nbtrack.store.store import get_store
 from nbtrack.tracking.run_table import display_value
 from nbtrack.tracking.search import runs_frame
-from nbtrack.widgets import charts, poller, static
+from nbtrack.widgets import alias_chart, poller, static
 from nbtrack.widgets.live import enable_offline_charts
 from nbtrack.widgets.tree import descendants
 
@@ -111,7 +111,7 @@ class RegistryWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is un
         self._status = ipywidgets.HTML()
         self._history_table = ipywidgets.HTML()
         enable_offline_charts()
-        self._chart = alt.JupyterChart(charts.alias_history_chart(pd.DataFrame()))
+        self._chart = alt.JupyterChart(alias_chart.alias_history_chart(pd.DataFrame()))
         self._alias_editor = ipywidgets.VBox(
             [
                 ipywidgets.HBox([self._alias_box, self._alias_version_box, self._set_alias_button]),
@@ -338,7 +338,7 @@ class RegistryWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is un
         self._remove_alias_button.disabled = not aliases
         self._set_alias_button.disabled = not ready
         self._alias_editor.layout.display = "none" if self._name is None else None
-        self._chart.chart = charts.alias_history_chart(self._history)
+        self._chart.chart = alias_chart.alias_history_chart(self._history)
         self._chart.layout.display = "none" if self._name is None else None
         self._history_table.value = self._history_html()
         self._push_status()
@@ -454,7 +454,7 @@ class RegistryWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is un
                 for text in (
                     row["changed_at"].strftime("%Y-%m-%d %H:%M:%S"),
                     str(row["alias"]),
-                    charts.move_text(row["previous_version"], row["version"]),
+                    alias_chart.move_text(row["previous_version"], row["version"]),
                     str(row["changed_by"]),
                 )
             )
