@@ -1,4 +1,5 @@
-"""The run table: one page of runs drawn by our own JavaScript, sortable and selectable.
+"""The run table: one page of runs drawn by our own JavaScript, sortable and selectable, and
+the status line above it.
 
 The table holds only what it shows. Sorting and paging are decided in Python (the owner sets
 ``rows`` to the page it wants), so a thousand runs cost the browser one page; the front end
@@ -8,19 +9,18 @@ only reports clicks back through ``sort_by``, ``sort_desc``, ``page``, ``selecte
 
 from __future__ import annotations
 
-import math
-from datetime import datetime
+import html
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import anywidget
 import traitlets
 
 if TYPE_CHECKING:
-    import pandas as pd
+    from nbtrack.tracking.run_table import RunTableState
 
 JS_PATH = Path(__file__).with_name("run_table.js")
-DISPLAY_DIGITS = 6
+ERROR_COLOUR = "var(--jp-error-color1, #d32f2f)"
 
 
 class RunTable(anywidget.AnyWidget):
@@ -48,36 +48,45 @@ class RunTable(anywidget.AnyWidget):
     picked = traitlets.List(traitlets.Unicode()).tag(sync=True)
     empty_message = traitlets.Unicode("No runs").tag(sync=True)
 
+    def show(self, state: RunTableState) -> None:
+        """Show the page, order and selection of ``state``."""
+        columns = state.columns
+        with self.hold_sync():
+            self.columns = columns
+            self.rows = state.page_rows(columns)
+            self.total = state.total
+            self.page = state.page
+            self.page_size = state.page_size
+            self.sort_by = state.sort_by
+            self.sort_desc = state.sort_desc
+            self.selected = state.selected
+            self.picked = state.picked
+            self.empty_message = state.empty_message
 
-def table_rows(page: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
-    """``page``'s runs as JSON-safe dicts: times as text, floats rounded, NaN as None."""
-    keep = ["run_id", *(c for c in columns if c != "run_id" and c in page.columns)]
-    return [
-        {str(key): display_value(value) for key, value in record.items()}
-        for record in page[keep].to_dict("records")
-    ]
 
-
-def display_value(value: Any) -> Any:
-    """One cell as JSON: what the browser can show without knowing pandas or numpy."""
-    import pandas as pd
-
-    if isinstance(value, list | tuple | dict):
-        return str(value)
-    if value is None or pd.isna(value):
-        return None
-    if isinstance(value, pd.Timestamp):
-        value = value.to_pydatetime()
-    if isinstance(value, datetime):
-        # Local time: what the clock on the wall said when the run started.
-        stamp = value.astimezone() if value.tzinfo is not None else value
-        return stamp.strftime("%Y-%m-%d %H:%M:%S")
-    if hasattr(value, "item"):
-        value = value.item()  # numpy scalars
-    if isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float):
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return float(f"{value:.{DISPLAY_DIGITS}g}")
-    return str(value)
+def status_html(state: RunTableState, problem: str | None = None) -> str:
+    """The line above the table: whose runs, how many, how many charted, which picked, and
+    what went wrong (``problem``, or a filter refused)."""
+    n = state.total
+    where = (
+        f"experiment <b>{html.escape(str(state.experiment))}</b>"
+        if state.given_runs is None
+        else "the runs given"
+    )
+    parts = [where, f"{n:,} run{'' if n == 1 else 's'}"]
+    if state.filter:
+        parts[1] += " match the filter" if n != 1 else " matches the filter"
+    if n:
+        parts.append(f"{len(state.selected)} charted")
+    if state.picked:
+        names = ", ".join(state.labels(state.picked).values())
+        parts.append(f"picked: {html.escape(names)} (click the chart's background to clear)")
+    text = " · ".join(parts)
+    for error in (problem, state.filter_error):
+        if error:
+            text += (
+                f'<div style="color: {ERROR_COLOUR}; white-space: pre-wrap; '
+                f'font-family: var(--jp-code-font-family, monospace)">'
+                f"{html.escape(error)}</div>"
+            )
+    return text

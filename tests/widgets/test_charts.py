@@ -14,17 +14,10 @@ import pytest
 import vl_convert
 
 from nbtrack.errors import InvalidValueError
-from nbtrack.widgets.charts import (
-    HEIGHT,
-    MAX_ROWS,
-    WIDTH,
-    alias_history_chart,
-    bar_chart,
-    chart_for,
-    history_chart,
-    parallel_chart,
-    scatter_chart,
-)
+from nbtrack.widgets.alias_chart import alias_history_chart
+from nbtrack.widgets.chart_parts import HEIGHT, MAX_ROWS, WIDTH
+from nbtrack.widgets.charts import bar_chart, chart_for, history_chart, scatter_chart
+from nbtrack.widgets.parallel_chart import parallel_chart
 
 NAN, INF = math.nan, math.inf
 HISTORY_COLUMNS = ["run_id", "run_name", "key", "step", "value"]

@@ -29,7 +29,7 @@ PIXEL_PNG = base64.b64decode(
 def click_in_chart(view: CompareWidget, *run_ids: str) -> None:
     """What Altair's JavaScript sends when marks of these runs are clicked ([] = background)."""
     value = {"vlPoint": {"or": [{"run_id": r} for r in run_ids]}} if run_ids else None
-    view._chart._vl_selections = {"pick": {"value": value, "store": []}}
+    view._views.chart._vl_selections = {"pick": {"value": value, "store": []}}
 
 
 def pick_param(view: CompareWidget) -> dict[str, Any]:
@@ -98,7 +98,7 @@ def test_parallel_coordinates_draw_an_axis_per_param_for_selected_or_all_runs(
     drawn = {row["run_id"] for row in _rows_of(spec, lines)}
     assert drawn == set(ids[:2])
 
-    view._all_runs_box.value = True  # the "all runs" box
+    view._views.all_runs_box.value = True  # the "all runs" box
     spec = view.chart_spec()
     assert {row["run_id"] for row in _rows_of(spec, spec["layer"][1])} == set(ids)
 
@@ -151,7 +151,7 @@ def test_the_diff_view_shows_the_changed_line_params_and_artifacts(
     assert "notes.txt" in html and "first try" in html and "second try" in html
     assert "same.txt</code> <span" in html and "(same in both)" in html
     assert "plots/curve.png" in html and "data:image/png;base64," in html
-    assert view.chart_spec() is not None and view._chart.layout.display == "none"
+    assert view.chart_spec() is not None and view._views.chart.layout.display == "none"
 
 
 def test_the_diff_view_asks_for_two_runs_and_follows_the_dropdowns(open_view: Factory) -> None:
@@ -162,9 +162,9 @@ def test_the_diff_view_asks_for_two_runs_and_follows_the_dropdowns(open_view: Fa
     assert "Select two runs" in view.diff_html
 
     view.select(ids)
-    view._diff_a_box.value, view._diff_b_box.value = ids[2], ids[0]
+    view._views.diff_a_box.value, view._views.diff_b_box.value = ids[2], ids[0]
     assert "r02" in view.diff_html and "r00" in view.diff_html
-    view._diff_b_box.value = ids[2]
+    view._views.diff_b_box.value = ids[2]
     assert "the same run" in view.diff_html
 
 

@@ -1,0 +1,379 @@
+"""The run table's state: which runs, narrowed by what filter, in what order, on which page,
+and which of them are selected and picked.
+
+A plain object, no widget behind it, so every face that lists runs (``compare()`` in a
+notebook, the web UI, the JupyterLab extension) filters, sorts, pages and selects them the same
+way, and so it is tested without a browser. It keeps every run that matches and decides the
+order and the page; a view is handed one page of JSON-ready rows (``page_rows``), however many
+runs there are. It is not thread-safe: its owner locks around it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from nbtrack.errors import InvalidValueError
+from nbtrack.tracking import _current
+from nbtrack.tracking.search import runs_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+PAGE_SIZE = 25
+DEFAULT_SELECTION = 5
+FIXED_COLUMNS = ("run_name", "status", "start_time", "duration")
+HIDDEN_TAGS = "tags.nbtrack."
+DISPLAY_DIGITS = 6
+
+
+class RunTableState:
+    """The runs of an experiment (or exactly the runs given) that match a filter, sorted and
+    paged, with the runs selected (charted) and picked (highlighted) among them.
+
+    Until runs are selected by hand, the first ``DEFAULT_SELECTION`` of the current order are,
+    so a view has something to show on open; a sort or a new filter moves that automatic
+    choice along, while a hand-made selection stays.
+
+    Parameters
+    ----------
+    experiment : str, optional
+        Name or id of the experiment whose runs to list; the current one by default.
+    runs : sequence of run ids, ``Run`` or open runs, optional
+        Exactly these runs, from any experiment, instead of an experiment's.
+    filter : str, optional
+        MLflow's filter syntax plus ``or`` and parentheses. A bad one does not raise: the
+        runs are listed unfiltered and ``filter_error`` says what is wrong.
+    page_size : int
+        Rows per page.
+
+    Raises
+    ------
+    NotFoundError
+        No experiment has that name or id.
+    InvalidValueError
+        ``runs`` holds something that is not a run, or ``page_size`` is not a positive int.
+
+    Examples
+    --------
+    >>> table = RunTableState("sweep", filter="metrics.acc > 0.9")  # doctest: +SKIP
+    >>> table.sort("metrics.acc", descending=True)  # doctest: +SKIP
+    >>> table.page_rows()[0]["run_name"]  # the best run  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        experiment: str | None = None,
+        runs: Sequence[object] | None = None,
+        filter: str | None = None,
+        page_size: int = PAGE_SIZE,
+    ) -> None:
+        self.page_size = check_page_size(page_size)
+        self.given_runs: list[object] | None = (
+            None if runs is None else [getattr(r, "id", r) for r in runs]
+        )
+        if runs is None and experiment is None:
+            experiment = _current.experiment_name()
+        self.experiment = experiment
+        self.filter: str | None = None
+        # Why the last filter asked for was refused (the one before it stays in force).
+        self.filter_error: str | None = None
+        self._frame = self._first_query(filter)
+        self.sort_by = ""
+        self.sort_desc = False
+        self._ordered = self._frame
+        self.page = 1
+        self._selected: list[str] = []
+        self._auto_select = True
+        self._picked: list[str] = []
+        self._choose_default_selection()
+
+    # -- what a view reads -----------------------------------------------------------------------
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """Every run that matches, in the store's order (newest first); not a copy."""
+        return self._frame
+
+    @property
+    def ordered(self) -> pd.DataFrame:
+        """Every run that matches, in the table's order; not a copy."""
+        return self._ordered
+
+    @property
+    def runs(self) -> pd.DataFrame:
+        """A copy of the runs that match, in the table's order (as ``search_runs`` returns)."""
+        return self._ordered.reset_index(drop=True).copy()
+
+    @property
+    def total(self) -> int:
+        """How many runs match."""
+        return len(self._frame)
+
+    @property
+    def pages(self) -> int:
+        """How many pages the runs fill (at least one, even when there are none)."""
+        return max(1, math.ceil(len(self._frame) / self.page_size))
+
+    @property
+    def selected(self) -> list[str]:
+        """Ids of the selected runs (those a view charts)."""
+        return list(self._selected)
+
+    @property
+    def picked(self) -> list[str]:
+        """Ids of the picked runs (highlighted everywhere; empty until some are picked)."""
+        return list(self._picked)
+
+    @property
+    def columns(self) -> list[str]:
+        """The columns to show: the fixed ones, the experiment when there are several, then
+        metrics, params and tags (nbtrack's own tags left out), each sorted by name."""
+        names = list(self._frame.columns)
+        several = "experiment" in names and self._frame["experiment"].nunique() > 1
+        return [
+            *FIXED_COLUMNS,
+            *(["experiment"] if several else []),
+            *sorted(c for c in names if c.startswith("metrics.")),
+            *sorted(c for c in names if c.startswith("params.")),
+            *sorted(c for c in names if c.startswith("tags.") and not c.startswith(HIDDEN_TAGS)),
+        ]
+
+    @property
+    def sortable(self) -> list[str]:
+        """The columns ``sort`` accepts."""
+        return [c for c in self.columns if c == "duration" or c in self._frame.columns]
+
+    @property
+    def empty_message(self) -> str:
+        """What to say where the rows would be when no run matches."""
+        if self.filter:
+            return "No run matches this filter."
+        if self.given_runs is not None:
+            return "None of the given runs exists any more."
+        return (
+            f"No runs yet in experiment {self.experiment!r}: they appear here as they are "
+            "logged (with nbtrack.start_run() or %%track)."
+        )
+
+    def page_rows(self, columns: list[str] | None = None) -> list[dict[str, Any]]:
+        """The current page's runs as JSON-ready dicts keyed by ``columns`` (by default
+        ``self.columns``), each also carrying ``run_id``."""
+        start = (self.page - 1) * self.page_size
+        page = self._ordered.iloc[start : start + self.page_size]
+        return table_rows(
+            page.assign(duration=_durations(page)), self.columns if columns is None else columns
+        )
+
+    def known(self, ids: Sequence[str]) -> list[str]:
+        """Those of ``ids`` that are among the runs that match, in the order given."""
+        present = set(self._frame["run_id"])
+        return [run_id for run_id in ids if run_id in present]
+
+    def labels(self, ids: Sequence[str]) -> dict[str, str]:
+        """``name (short id)`` of each of ``ids`` the table holds, in the order given."""
+        rows = self._frame[self._frame["run_id"].isin(ids)]
+        names = dict(zip(rows["run_id"], rows["run_name"].fillna(""), strict=True))
+        labels = {run_id: f"{names.get(run_id) or run_id[:8]} ({run_id[:8]})" for run_id in ids}
+        return {run_id: labels[run_id] for run_id in ids if run_id in names}
+
+    # -- what a user does ------------------------------------------------------------------------
+
+    def set_filter(self, text: str | None) -> bool:
+        """Keep only the runs ``text`` matches (``""`` or None: every run), back on page 1.
+        A bad filter changes nothing but ``filter_error``; returns whether it was applied."""
+        wanted = (text or "").strip() or None
+        try:
+            frame = self._query(wanted)
+        except InvalidValueError as exc:
+            self.filter_error = str(exc)
+            return False
+        self.filter, self.filter_error = wanted, None
+        self._replace_frame(frame)
+        self.page = 1
+        return True
+
+    def refresh(self) -> None:
+        """Read the runs again, keeping the filter, order, page and selection (of the runs
+        still there). Raises ``NbtrackError`` when the store cannot be read, changing nothing."""
+        self._replace_frame(self._query(self.filter))
+        self.page = min(self.page, self.pages)
+
+    def sort(self, column: str, descending: bool = False) -> None:
+        """Order by ``column`` (e.g. ``"metrics.acc"``; ``""`` for the store's order, newest
+        first), back on page 1. Missing values go last either way."""
+        if column and column not in self.sortable:
+            raise InvalidValueError(
+                f"sort(): no column {column!r}; sortable: {', '.join(self.sortable)}"
+            )
+        self.sort_by, self.sort_desc = column, bool(descending)
+        self.page = 1
+        self._reorder()
+
+    def go_to_page(self, page: int) -> None:
+        """Turn to page ``page`` (from 1); out-of-range pages clamp to the ends."""
+        if isinstance(page, bool) or not isinstance(page, int):
+            raise InvalidValueError(f"go_to_page(): page must be an int, got {page!r}")
+        self.page = min(max(1, page), self.pages)
+
+    def select(self, ids: Sequence[str]) -> None:
+        """Select exactly these runs: a hand-made choice, which sorting no longer moves."""
+        self.check_known(ids, "select()")
+        self._selected = list(dict.fromkeys(ids))
+        self._auto_select = False
+
+    def pick(self, ids: Sequence[str]) -> None:
+        """Pick exactly these runs (``[]`` clears the pick), select those not selected yet,
+        and turn to the page of the first unless one is on this page."""
+        self.check_known(ids, "pick()")
+        self._picked = list(dict.fromkeys(ids))
+        self.add_to_selection(self._picked)
+        self._show_page_of(self._picked)
+
+    def pick_shown(self, ids: Sequence[str]) -> None:
+        """Pick the runs clicked in a view of the selected ones: ids the table does not hold
+        are ignored and the selection is left alone (the view already shows them)."""
+        self._picked = self.known(list(dict.fromkeys(ids)))
+        self._show_page_of(self._picked)
+
+    def add_to_selection(self, ids: Sequence[str]) -> None:
+        """Select the runs of ``ids`` not selected yet (a hand-made choice from then on)."""
+        missing = [run_id for run_id in ids if run_id not in self._selected]
+        if missing:
+            self._selected = [*self._selected, *missing]
+            self._auto_select = False
+
+    def check_known(self, ids: Sequence[str], what: str) -> None:
+        """Raise, naming ``what`` was called, unless every one of ``ids`` is in the table."""
+        known = set(self._frame["run_id"])
+        unknown = [run_id for run_id in ids if run_id not in known]
+        if unknown:
+            raise InvalidValueError(
+                f"{what}: {', '.join(map(repr, unknown[:3]))} not among the "
+                f"{len(known)} runs this widget shows (filter: {self.filter!r})"
+            )
+
+    # -- keeping it consistent -------------------------------------------------------------------
+
+    def _first_query(self, filter: str | None) -> pd.DataFrame:
+        """The runs to open with; a bad filter is kept for show, a bad experiment or run raises."""
+        wanted = (filter or "").strip() or None
+        try:
+            frame = self._query(wanted)
+        except InvalidValueError as exc:
+            if wanted is None:
+                raise
+            frame = self._query(None)
+            self.filter_error = str(exc)
+        else:
+            self.filter = wanted
+        return frame
+
+    def _query(self, filter: str | None) -> pd.DataFrame:
+        return runs_frame(experiment=self.experiment, runs=self.given_runs, filter=filter)
+
+    def _replace_frame(self, frame: pd.DataFrame) -> None:
+        self._frame = frame
+        self._reorder()
+        known = set(frame["run_id"])
+        self._selected = [run_id for run_id in self._selected if run_id in known]
+        self._picked = [run_id for run_id in self._picked if run_id in known]
+        if not self._selected:
+            self._auto_select = True
+        if self._auto_select:
+            self._choose_default_selection()
+
+    def _reorder(self) -> None:
+        self._ordered = _sorted(self._frame, self.sort_by, self.sort_desc)
+        if self._auto_select:
+            self._choose_default_selection()
+
+    def _choose_default_selection(self) -> None:
+        self._selected = list(self._ordered["run_id"].head(DEFAULT_SELECTION))
+
+    def _show_page_of(self, ids: list[str]) -> None:
+        """Turn to the page holding the first of ``ids``, unless one is on this page."""
+        order = list(self._ordered["run_id"])
+        pages = {order.index(run_id) // self.page_size + 1 for run_id in ids if run_id in order}
+        if pages and self.page not in pages:
+            self.page = min(pages)
+
+
+def check_page_size(page_size: int) -> int:
+    """``page_size`` if it is a positive int; raises otherwise."""
+    if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
+        raise InvalidValueError(f"page_size must be a positive int, got {page_size!r}")
+    return page_size
+
+
+def _sorted(frame: pd.DataFrame, column: str, descending: bool) -> pd.DataFrame:
+    """``frame`` ordered by ``column`` (``""``: as it is), missing values last, ties kept in
+    their order."""
+    if not column or frame.empty:
+        return frame
+    values = _durations(frame) if column == "duration" else frame[column]
+    return (
+        frame.assign(_order=_sort_key(values))
+        .sort_values("_order", ascending=not descending, na_position="last", kind="stable")
+        .drop(columns="_order")
+    )
+
+
+def _sort_key(values: pd.Series[Any]) -> pd.Series[Any]:
+    """Numbers and times as they are; text case-insensitively; mixed params as numbers when
+    every value is one, else as text."""
+    import pandas as pd
+
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
+        return values
+    numbers = pd.to_numeric(values, errors="coerce")
+    if numbers.notna().sum() == values.notna().sum():
+        return numbers
+    return values.astype("string").str.lower()
+
+
+def _durations(frame: pd.DataFrame) -> pd.Series[float]:
+    """Seconds from start to end, or to now for a run still going."""
+    import pandas as pd
+
+    if frame.empty:
+        return pd.Series([], index=frame.index, dtype="float64")
+    now = pd.Timestamp(datetime.now(UTC))
+    ends = frame["end_time"].where(frame["end_time"].notna(), now)
+    return ((ends - frame["start_time"]).dt.total_seconds()).round(1)
+
+
+def table_rows(page: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
+    """``page``'s runs as JSON-safe dicts: times as text, floats rounded, NaN as None."""
+    keep = ["run_id", *(c for c in columns if c != "run_id" and c in page.columns)]
+    return [
+        {str(key): display_value(value) for key, value in record.items()}
+        for record in page[keep].to_dict("records")
+    ]
+
+
+def display_value(value: Any) -> Any:
+    """One cell as JSON: what the browser can show without knowing pandas or numpy."""
+    import pandas as pd
+
+    if isinstance(value, list | tuple | dict):
+        return str(value)
+    if value is None or pd.isna(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        value = value.to_pydatetime()
+    if isinstance(value, datetime):
+        # Local time: what the clock on the wall said when the run started.
+        stamp = value.astimezone() if value.tzinfo is not None else value
+        return stamp.strftime("%Y-%m-%d %H:%M:%S")
+    if hasattr(value, "item"):
+        value = value.item()  # numpy scalars
+    if isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return float(f"{value:.{DISPLAY_DIGITS}g}")
+    return str(value)
