@@ -1,12 +1,16 @@
 """Moving journal segments into the store, in batches, exactly once.
 
-Each batch runs in one transaction that also records which segments it brought in, so a
-segment replayed after a crash between commit and delete is skipped, never duplicated.
-DuckDB's own ``read_json`` parses the lines in C++ and keeps NaN and ±Infinity.
+``ingest_pending`` is the one entry: under the file lock it takes this process's closed
+segments and the journals of dead processes, brings their records in with ``ingest`` and marks
+the dead processes' runs KILLED, all in one transaction that also records which segments it
+brought in, so a segment replayed after a crash between commit and delete is skipped, never
+duplicated. DuckDB's own ``read_json`` parses the lines in C++ and keeps NaN and ±Infinity.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -14,10 +18,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nbtrack.entities import KILLED, RUNNING
+from nbtrack.errors import StoreError
+from nbtrack.store.journal import DeadJournal, Journal, dead_journals, journal_root
 from nbtrack.store.records import COLUMNS
 
 if TYPE_CHECKING:
     import duckdb
+
+log = logging.getLogger("nbtrack")
 
 _BATCH = "nbtrack_batch"
 
@@ -40,6 +48,100 @@ class IngestResult:
     skipped_segments: int = 0
     dead_journals: int = 0
     killed_runs: int = 0
+
+
+def ingest_pending(
+    con: duckdb.DuckDBPyConnection, journal: Journal, store_path: Path
+) -> IngestResult:
+    """Bring this process's closed segments and every dead process's journal into the store.
+
+    One unreadable dead journal must not stall everything else: it is set aside and the rest
+    is ingested. Segments are deleted only once their records are committed.
+    """
+    own = journal.rotate()
+    dead = list(dead_journals(journal.root, journal.name))
+    if not own and not dead:
+        return IngestResult()
+    try:
+        try:
+            result = _commit_batch(con, store_path, own, dead)
+            settled = dead
+        except StoreError:
+            if not dead:
+                raise
+            result = _commit_batch(con, store_path, own, [])
+            settled = []
+            for leftover in dead:
+                alone = _commit_alone(con, store_path, leftover)
+                if alone is not None:
+                    settled.append(leftover)
+                    result.records += alone.records
+                    result.dead_journals += 1
+                    result.killed_runs += alone.killed_runs
+        journal.forget(own)
+        for leftover in settled:
+            leftover.release(remove=True)
+    finally:
+        for leftover in dead:
+            leftover.release(remove=False)
+    return result
+
+
+def _commit_batch(
+    con: duckdb.DuckDBPyConnection, store_path: Path, own: list[Path], dead: list[DeadJournal]
+) -> IngestResult:
+    import duckdb
+
+    con.execute("BEGIN TRANSACTION")
+    try:
+        result = ingest(con, own + [path for journal in dead for path in journal.segments])
+        result.dead_journals = len(dead)
+        for journal in dead:
+            killed = mark_killed(con, journal.name, journal.heartbeat_us)
+            result.killed_runs += killed
+            if killed:
+                log.info(
+                    "nbtrack: %d run(s) of the dead process %s are KILLED", killed, journal.name
+                )
+        _forget_removed_journals(con, journal_root(store_path))
+        con.execute("COMMIT")
+    except BaseException as exc:
+        con.execute("ROLLBACK")
+        if isinstance(exc, duckdb.Error | OSError):
+            raise StoreError(f"could not ingest journal records into {store_path}: {exc}") from exc
+        raise
+    return result
+
+
+def _commit_alone(
+    con: duckdb.DuckDBPyConnection, store_path: Path, journal: DeadJournal
+) -> IngestResult | None:
+    try:
+        return _commit_batch(con, store_path, [], [journal])
+    except StoreError as exc:
+        quarantine = journal.path.with_name(journal.name + ".unreadable")
+        os.rename(journal.path, quarantine)
+        log.error(
+            "nbtrack: the journal of a dead process could not be read and was set aside "
+            "at %s (%s); `nbtrack doctor` lists it",
+            quarantine,
+            exc,
+        )
+        return None
+
+
+def _forget_removed_journals(con: duckdb.DuckDBPyConnection, root: Path) -> None:
+    # Bookkeeping rows may go only once their segment files are gone. Listed while this
+    # process holds the file lock, so no journal can gain rows between listing and delete.
+    try:
+        on_disk = sorted(entry.name for entry in os.scandir(root))
+    except FileNotFoundError:
+        on_disk = []
+    stale = con.execute(
+        "SELECT DISTINCT journal FROM journal_segments WHERE NOT list_contains(?, journal)",
+        [on_disk],
+    ).fetchall()
+    forget_journals(con, [name for (name,) in stale])
 
 
 def ingest(con: duckdb.DuckDBPyConnection, paths: Iterable[Path]) -> IngestResult:

@@ -21,8 +21,8 @@ from nbtrack import config
 from nbtrack.errors import StoreError, StoreReadOnlyError
 from nbtrack.store import gateway
 from nbtrack.store.flusher import Flusher
-from nbtrack.store.ingest import IngestResult, forget_journals, ingest, mark_killed
-from nbtrack.store.journal import DeadJournal, Journal, any_dead_journal, dead_journals
+from nbtrack.store.ingest import IngestResult, ingest_pending
+from nbtrack.store.journal import Journal, any_dead_journal
 from nbtrack.store.schema import SCHEMA_VERSION, check_readable, ensure_schema
 
 if TYPE_CHECKING:
@@ -206,95 +206,11 @@ class Store:
         with self._connect(read_only=False, deadline_s=deadline_s) as con:
             return self._ingest_pending(con)
 
-    # -- ingestion ------------------------------------------------------------------------------
-
     def _ingest_pending(self, con: duckdb.DuckDBPyConnection) -> IngestResult:
-        own = self.journal.rotate()
-        dead = list(dead_journals(self.journal.root, self.journal.name))
-        if not own and not dead:
-            return IngestResult()
-        try:
-            try:
-                result = self._commit_batch(con, own, dead)
-                settled = dead
-            except StoreError:
-                if not dead:
-                    raise
-                # One unreadable journal must not stall everything else: one by one, then.
-                result = self._commit_batch(con, own, [])
-                settled = []
-                for journal in dead:
-                    alone = self._commit_alone(con, journal)
-                    if alone is not None:
-                        settled.append(journal)
-                        result.records += alone.records
-                        result.dead_journals += 1
-                        result.killed_runs += alone.killed_runs
-            self.journal.forget(own)
-            for journal in settled:
-                journal.release(remove=True)
-        finally:
-            for journal in dead:
-                journal.release(remove=False)
+        result = ingest_pending(con, self.journal, self.path)
+        if result.records or result.dead_journals:
+            self._touch_marker()
         return result
-
-    def _commit_batch(
-        self, con: duckdb.DuckDBPyConnection, own: list[Path], dead: list[DeadJournal]
-    ) -> IngestResult:
-        import duckdb
-
-        con.execute("BEGIN TRANSACTION")
-        try:
-            result = ingest(con, own + [path for journal in dead for path in journal.segments])
-            result.dead_journals = len(dead)
-            for journal in dead:
-                killed = mark_killed(con, journal.name, journal.heartbeat_us)
-                result.killed_runs += killed
-                if killed:
-                    log.info(
-                        "nbtrack: %d run(s) of the dead process %s are KILLED", killed, journal.name
-                    )
-            self._forget_removed_journals(con)
-            con.execute("COMMIT")
-            if result.records or dead:
-                self._touch_marker()
-        except BaseException as exc:
-            con.execute("ROLLBACK")
-            if isinstance(exc, duckdb.Error | OSError):
-                raise StoreError(
-                    f"could not ingest journal records into {self.path}: {exc}"
-                ) from exc
-            raise
-        return result
-
-    def _forget_removed_journals(self, con: duckdb.DuckDBPyConnection) -> None:
-        # Bookkeeping rows may go only once their segment files are gone. Listed while this
-        # process holds the file lock, so no journal can gain rows between listing and delete.
-        try:
-            on_disk = sorted(entry.name for entry in os.scandir(self.journal.root))
-        except FileNotFoundError:
-            on_disk = []
-        stale = con.execute(
-            "SELECT DISTINCT journal FROM journal_segments WHERE NOT list_contains(?, journal)",
-            [on_disk],
-        ).fetchall()
-        forget_journals(con, [name for (name,) in stale])
-
-    def _commit_alone(
-        self, con: duckdb.DuckDBPyConnection, journal: DeadJournal
-    ) -> IngestResult | None:
-        try:
-            return self._commit_batch(con, [], [journal])
-        except StoreError as exc:
-            quarantine = journal.path.with_name(journal.name + ".unreadable")
-            os.rename(journal.path, quarantine)
-            log.error(
-                "nbtrack: the journal of a dead process could not be read and was set aside "
-                "at %s (%s); `nbtrack doctor` lists it",
-                quarantine,
-                exc,
-            )
-            return None
 
     # -- lifecycle ------------------------------------------------------------------------------
 
