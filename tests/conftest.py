@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 import pytest
+import yaml
 
 if TYPE_CHECKING:
     import numpy as np
@@ -68,3 +69,9 @@ def classification_data() -> tuple[pd.DataFrame, np.ndarray]:
     features = pd.DataFrame({"x": rng.normal(size=60), "z": rng.normal(size=60)})
     labels = (features["x"] + features["z"] > 0).astype(int).to_numpy()
     return features, labels
+
+
+def payload_of(folder: str | Path) -> Path:
+    """The payload file of a saved model, as its MLmodel names it (``model.skops``, ...)."""
+    mlmodel = yaml.safe_load((Path(folder) / "MLmodel").read_text(encoding="utf-8"))
+    return Path(folder) / mlmodel["flavors"]["python_function"]["model_path"]

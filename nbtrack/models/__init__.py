@@ -4,12 +4,14 @@
 ``format``          ``save_model`` / ``load_model``: the directory and MLmodel
 ``flavors``         the flavor protocol and registry (entry points ``nbtrack.flavors``)
 ``sklearn``         scikit-learn estimators, loadable by MLflow as ``mlflow.sklearn``
+``skops_payloads``  skops files: read with the model's trusted-types list, nothing more
+``pickles``         cloudpickle payloads: the python flavor, and what skops cannot hold
 ``python``          any object with ``predict``, or a function, cloudpickled
 ``signatures``      ``Signature``, ``infer_signature``; ``enforcement``: ``enforce``
-``integrity``       payload hashes, checked before anything is unpickled
+``integrity``       payload hashes, checked before anything is deserialized
 ==================  ==========================================================
 
-Importing this package loads none of pandas, numpy, cloudpickle, PyYAML or scikit-learn.
+Importing this package loads none of pandas, numpy, cloudpickle, skops, PyYAML or scikit-learn.
 """
 
 from nbtrack.models.flavors import Flavor, register

@@ -3,12 +3,12 @@
 A saved model directory::
 
     MLmodel                     flavors, loader, signature, input example info
-    model.pkl                   the payload, as the flavor writes it
+    model.skops / model.pkl     the payload, as the flavor writes it
     requirements.txt            pinned packages; python_env.yaml and conda.yaml build on it
     input_example.json          when an example was given (and serving_input_example.json)
 
 ``save_model`` returns the SHA-256 of every file; the caller records them, and ``load_model``
-refuses a directory that does not match them before anything in it is unpickled.
+refuses a directory that does not match them before anything in it is deserialized.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def save_model(
     Examples
     --------
     >>> saved = save_model(classifier, "model", input_example=X[:2])  # doctest: +SKIP
-    >>> saved.payload_files["model.pkl"]  # doctest: +SKIP
+    >>> saved.payload_files["model.skops"]  # doctest: +SKIP
     '3f1c...'
     """
     target = Path(path)
@@ -119,8 +119,9 @@ def load_model(
     """Load the model directory ``path``, after checking it is the one that was saved.
 
     ``expected_hashes`` are the ``payload_files`` recorded at save: every file must match
-    them. A directory with no record loads only with ``trusted=True``, since loading it
-    unpickles it, and unpickling runs code. Recorded hashes are checked even then.
+    them. A directory with no record loads only with ``trusted=True``, since loading it may
+    unpickle it, which runs code, and its MLmodel names the types skops may rebuild. Recorded
+    hashes are checked even then.
 
     Examples
     --------
@@ -133,8 +134,8 @@ def load_model(
     if expected_hashes is None and not trusted:
         raise InvalidValueError(
             f"refusing to load {str(folder)!r}: this model directory is not recorded in the "
-            "store; load it with trusted=True if you trust its origin (loading unpickles it, "
-            "which runs code)"
+            "store; load it with trusted=True if you trust its origin (loading may unpickle "
+            "it, which runs code)"
         )
     files = ModelFiles(folder, expected_hashes)
     files.verify()

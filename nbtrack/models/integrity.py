@@ -1,8 +1,9 @@
-"""Payload hashes: computed when a model is saved, checked before anything in it is unpickled.
+"""Payload hashes: computed when a model is saved, checked before anything in it is deserialized.
 
 Every file of the model directory is hashed, ``MLmodel`` included: it decides which loader
-runs and which file gets unpickled, so editing it is tampering too. The hashes are kept by the
-caller (the store), never beside the files, where whoever edits a payload could edit them too.
+runs, which file gets read and which types skops may rebuild, so editing it is tampering too.
+The hashes are kept by the caller (the store), never beside the files, where whoever edits a
+payload could edit them too.
 """
 
 from __future__ import annotations

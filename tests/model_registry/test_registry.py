@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import shutil
 import subprocess
 import sys
@@ -31,7 +32,7 @@ from nbtrack.model_registry import (
 )
 from nbtrack.store import store as store_module
 from nbtrack.store.schema import SCHEMA_VERSION
-from tests.conftest import raw_connection
+from tests.conftest import payload_of, raw_connection
 
 
 def _log(features: pd.DataFrame, labels: np.ndarray, flip: bool = False) -> tuple[str, object]:
@@ -135,10 +136,12 @@ def test_a_tampered_registry_copy_is_refused_before_unpickling(
         def __reduce__(self) -> tuple[object, tuple[str]]:
             return (os.mkdir, (str(planted),))
 
-    (Path(version.storage_path) / "model.pkl").write_bytes(pickle.dumps(Evil()))
-    with pytest.raises(InvalidValueError, match=r"model\.pkl does not match"):
+    payload = payload_of(version.storage_path)
+    payload.write_bytes(pickle.dumps(Evil()))
+    refused = rf"{re.escape(payload.name)} does not match"
+    with pytest.raises(InvalidValueError, match=refused):
         load_model("models:/safe/1")
-    with pytest.raises(InvalidValueError, match=r"model\.pkl does not match"):
+    with pytest.raises(InvalidValueError, match=refused):
         load_model(version.storage_path, trusted=True)
     assert not planted.exists()
 
@@ -149,9 +152,10 @@ def test_a_tampered_source_is_not_registered(
     features, labels = classification_data
     uri, _ = _log(features, labels)
     folder = Path(nbtrack.get_run(uri.split("/")[1]).artifact_uri) / "model"
-    with (folder / "model.pkl").open("ab") as stream:
+    payload = payload_of(folder)
+    with payload.open("ab") as stream:
         stream.write(b"x")
-    with pytest.raises(InvalidValueError, match=r"model\.pkl"):
+    with pytest.raises(InvalidValueError, match=re.escape(payload.name)):
         register_model(uri, "nope")
     with pytest.raises(NotFoundError):
         get_model_version("nope", 1)

@@ -8,6 +8,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
+from tests.models.estimators import Doubler
+
 
 @pytest.fixture
 def frame() -> pd.DataFrame:
@@ -33,3 +35,9 @@ def classifier(frame: pd.DataFrame, labels: list[int]) -> LogisticRegression:
 def pipeline(frame: pd.DataFrame, labels: list[int]) -> Pipeline:
     steps = [("scale", StandardScaler()), ("model", LogisticRegression())]
     return Pipeline(steps).fit(frame, labels)
+
+
+@pytest.fixture
+def custom_pipeline(frame: pd.DataFrame, labels: list[int]) -> Pipeline:
+    """A pipeline with a step of the user's own class: skops does not trust it by default."""
+    return Pipeline([("double", Doubler()), ("model", LogisticRegression())]).fit(frame, labels)

@@ -145,9 +145,9 @@ def test_register_refuses_what_is_not_a_flavor(fresh_registry: None) -> None:
 
 def test_importing_the_model_layer_loads_no_heavy_library() -> None:
     code = (
-        "import sys, nbtrack.models, nbtrack.models.flavors; "
-        "print(sorted(m for m in ('sklearn', 'cloudpickle', 'pandas', 'numpy', 'yaml', 'duckdb')"
-        " if m in sys.modules))"
+        "import sys, nbtrack.models, nbtrack.models.flavors, nbtrack.models.sklearn; "
+        "heavy = ('sklearn', 'cloudpickle', 'skops', 'pandas', 'numpy', 'yaml', 'duckdb'); "
+        "print(sorted(m for m in heavy if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"

@@ -13,6 +13,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
 from nbtrack.models import load_model, save_model
+from tests.models.estimators import DOUBLER
 
 
 class Halves:
@@ -33,28 +34,48 @@ def mlflow(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     return module
 
 
-@pytest.mark.parametrize("fixture", ["classifier", "pipeline"])
+# nbtrack saves the first two as skops, the last (a step skops does not trust) with cloudpickle.
+SKLEARN_MODELS = [
+    ("classifier", "skops"),
+    ("pipeline", "skops"),
+    ("custom_pipeline", "cloudpickle"),
+]
+
+
+@pytest.mark.parametrize(("fixture", "serialization"), SKLEARN_MODELS)
 def test_mlflow_predicts_as_nbtrack_does_on_an_sklearn_model(
     mlflow: ModuleType,
     tmp_path: Path,
     frame: pd.DataFrame,
     fixture: str,
+    serialization: str,
     request: pytest.FixtureRequest,
 ) -> None:
     model: LogisticRegression | Pipeline = request.getfixturevalue(fixture)
     saved = save_model(model, tmp_path / "model", input_example=frame.head(2))
+    written = mlflow.models.Model.load(str(saved.path))
+    assert written.flavors["sklearn"]["serialization_format"] == serialization
     ours = load_model(saved.path, expected_hashes=saved.payload_files).predict(frame)
     theirs = mlflow.pyfunc.load_model(str(saved.path)).predict(frame)
     np.testing.assert_array_equal(theirs, ours)
-    assert mlflow.models.Model.load(str(saved.path)).signature.inputs.input_names() == ["x", "n"]
+    np.testing.assert_array_equal(theirs, model.predict(frame))
+    assert written.signature.inputs.input_names() == ["x", "n"]
 
 
+@pytest.mark.parametrize(("fixture", "serialization"), SKLEARN_MODELS)
 def test_mlflow_loads_the_sklearn_flavor_as_the_estimator(
-    mlflow: ModuleType, tmp_path: Path, classifier: LogisticRegression, frame: pd.DataFrame
+    mlflow: ModuleType,
+    tmp_path: Path,
+    frame: pd.DataFrame,
+    fixture: str,
+    serialization: str,
+    request: pytest.FixtureRequest,
 ) -> None:
-    saved = save_model(classifier, tmp_path / "model")
+    model: LogisticRegression | Pipeline = request.getfixturevalue(fixture)
+    saved = save_model(model, tmp_path / "model")
     estimator = mlflow.sklearn.load_model(str(saved.path))
-    np.testing.assert_array_equal(estimator.coef_, classifier.coef_)
+    assert type(estimator) is type(model)
+    np.testing.assert_array_equal(estimator.predict_proba(frame), model.predict_proba(frame))
 
 
 def test_mlflow_loads_the_python_flavor_where_nbtrack_is_installed(
@@ -78,6 +99,28 @@ def test_nbtrack_loads_a_model_mlflow_saved_with_cloudpickle(
     loaded = load_model(folder, trusted=True)
     assert loaded.flavor == "sklearn"
     np.testing.assert_array_equal(loaded.predict(frame), classifier.predict(frame))
+
+
+def test_nbtrack_loads_a_model_mlflow_saved_with_its_default_skops(
+    mlflow: ModuleType, tmp_path: Path, pipeline: Pipeline, frame: pd.DataFrame
+) -> None:
+    folder = tmp_path / "mlflow-model"
+    mlflow.sklearn.save_model(pipeline, str(folder))
+    assert mlflow.models.Model.load(str(folder)).flavors["sklearn"]["pickled_model"] == (
+        "model.skops"
+    )
+    loaded = load_model(folder, trusted=True)
+    theirs = mlflow.pyfunc.load_model(str(folder)).predict(frame)
+    np.testing.assert_array_equal(loaded.predict(frame), theirs)
+
+
+def test_nbtrack_loads_an_mlflow_skops_model_with_the_types_it_lists(
+    mlflow: ModuleType, tmp_path: Path, custom_pipeline: Pipeline, frame: pd.DataFrame
+) -> None:
+    folder = tmp_path / "mlflow-model"
+    mlflow.sklearn.save_model(custom_pipeline, str(folder), skops_trusted_types=[DOUBLER])
+    loaded = load_model(folder, trusted=True)
+    np.testing.assert_array_equal(loaded.predict(frame), custom_pipeline.predict(frame))
 
 
 def test_mlflow_keeps_its_own_pickle_rule_for_the_python_flavor(

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from sklearn.linear_model import LogisticRegression
 
 from nbtrack.errors import InvalidValueError, NotFoundError
 from nbtrack.models import SavedModel, load_model, save_model
+from tests.conftest import payload_of
 
 
 class _MakesFolder:
@@ -26,9 +27,11 @@ class _MakesFolder:
         return (os.mkdir, (str(self.path),))
 
 
-@pytest.fixture
-def saved(tmp_path: Path, classifier: LogisticRegression) -> SavedModel:
-    return save_model(classifier, tmp_path / "model")
+@pytest.fixture(params=["classifier", "custom_pipeline"])
+def saved(tmp_path: Path, request: pytest.FixtureRequest) -> SavedModel:
+    """A recorded model: a classifier saved as skops, and a pipeline skops cannot hold as is,
+    cloudpickled. Every refusal below holds for both."""
+    return save_model(request.getfixturevalue(request.param), tmp_path / "model")
 
 
 def _set_loader(saved: SavedModel, loader: str) -> None:
@@ -45,12 +48,13 @@ def test_a_tampered_payload_is_refused_before_it_is_unpickled(
     assert proof.is_dir(), "the crafted payload runs code when unpickled"
 
     marker = tmp_path / "tampered-payload-ran"
-    (saved.path / "model.pkl").write_bytes(pickle.dumps(_MakesFolder(marker)))
+    payload = payload_of(saved.path)
+    payload.write_bytes(pickle.dumps(_MakesFolder(marker)))
     for trusted in (False, True):
         with pytest.raises(
             InvalidValueError,
-            match=r"refusing to load: model\.pkl does not match the hash recorded when the model "
-            r"was saved",
+            match=rf"refusing to load: {re.escape(payload.name)} does not match the hash recorded "
+            r"when the model was saved",
         ):
             load_model(saved.path, expected_hashes=saved.payload_files, trusted=trusted)
     assert not marker.exists()
@@ -112,8 +116,9 @@ def test_loader_module_os_is_refused(saved: SavedModel) -> None:
 
 def test_a_payload_outside_the_model_folder_is_refused(tmp_path: Path, saved: SavedModel) -> None:
     mlmodel = saved.path / "MLmodel"
+    name = payload_of(saved.path).name
     mlmodel.write_text(
-        mlmodel.read_text().replace("pickled_model: model.pkl", "pickled_model: ../x.pkl")
+        mlmodel.read_text().replace(f"pickled_model: {name}", "pickled_model: ../x.pkl")
     )
     (tmp_path / "x.pkl").write_bytes(pickle.dumps(_MakesFolder(tmp_path / "escaped")))
     with pytest.raises(
@@ -124,11 +129,11 @@ def test_a_payload_outside_the_model_folder_is_refused(tmp_path: Path, saved: Sa
 
 
 def test_a_symbolic_link_in_a_recorded_model_is_refused(tmp_path: Path, saved: SavedModel) -> None:
-    payload = saved.path / "model.pkl"
-    outside = tmp_path / "outside.pkl"
+    payload = payload_of(saved.path)
+    outside = tmp_path / "outside"
     payload.rename(outside)
     payload.symlink_to(outside)
-    with pytest.raises(InvalidValueError, match=r"model\.pkl is a symbolic link"):
+    with pytest.raises(InvalidValueError, match=rf"{re.escape(payload.name)} is a symbolic link"):
         load_model(saved.path, expected_hashes=saved.payload_files)
 
 

@@ -18,6 +18,7 @@ import nbtrack
 from nbtrack.errors import InvalidValueError, NotFoundError
 from nbtrack.serving.following import Follower, Target, marker_state, target
 from nbtrack.store.store import Store
+from tests.conftest import payload_of
 from tests.serving.conftest import Churn, log_and_register
 
 
@@ -105,7 +106,7 @@ def test_a_version_that_fails_to_load_leaves_the_old_one_serving(
 ) -> None:
     features, labels = classification_data
     broken, _ = log_and_register(features, labels)
-    payload = Path(nbtrack.get_model_version("churn", broken).storage_path) / "model.pkl"
+    payload = payload_of(nbtrack.get_model_version("churn", broken).storage_path)
     payload.write_bytes(b"tampered")
     follower = Follower.start(target("churn"))
     try:

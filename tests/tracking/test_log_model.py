@@ -9,8 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
 
 import nbtrack
+from tests.conftest import payload_of
+from tests.models.estimators import Doubler
 
 
 def test_a_logged_model_loads_from_its_run_and_predicts_the_same(
@@ -44,12 +47,19 @@ def test_the_signature_is_enforced_when_predicting(
     assert len(model.predict(extra)) == len(features)  # extra columns are dropped
 
 
+# A LogisticRegression is saved as skops; a pipeline with a step of the user's own class is
+# cloudpickled: the store's hashes guard both payloads.
+@pytest.mark.parametrize("custom_step", [False, True], ids=["skops", "cloudpickle"])
 def test_a_tampered_payload_is_refused_before_it_is_unpickled(
-    store_path: Path, classification_data: tuple[pd.DataFrame, np.ndarray], tmp_path: Path
+    store_path: Path,
+    classification_data: tuple[pd.DataFrame, np.ndarray],
+    tmp_path: Path,
+    custom_step: bool,
 ) -> None:
     features, labels = classification_data
+    model = make_pipeline(Doubler(), LogisticRegression()) if custom_step else LogisticRegression()
     with nbtrack.start_run() as run:
-        info = nbtrack.log_model(LogisticRegression().fit(features, labels), "model")
+        info = nbtrack.log_model(model.fit(features, labels), "model")
     evidence = tmp_path / "the-payload-ran"
 
     class Payload:
@@ -58,7 +68,8 @@ def test_a_tampered_payload_is_refused_before_it_is_unpickled(
 
             return (os.mkdir, (str(evidence),))
 
-    payload = Path(nbtrack.get_run(run.id).artifact_uri) / "model" / "model.pkl"
+    payload = payload_of(Path(nbtrack.get_run(run.id).artifact_uri) / "model")
+    assert payload.name == ("model.pkl" if custom_step else "model.skops")
     payload.write_bytes(pickle.dumps(Payload()))
 
     with pytest.raises(nbtrack.InvalidValueError, match="hash"):
