@@ -100,7 +100,7 @@ class TrackedCells:
         if args.experiment is not None:
             fluent.set_experiment(args.experiment)
         if args.run is not None:
-            run = open_run(run_id=_run_id(args.run), cell=True, wait=False)
+            run = open_run(run_id=_run_id(args.run), cell=True)
             # The run keeps its first cell as its source; later cells are kept beside it.
             _write_artifact(
                 run, f"nbtrack/cells/{self.shell.execution_count}.py", info.raw_cell or ""
@@ -112,7 +112,6 @@ class TrackedCells:
                 cell=True,
                 source=info.raw_cell,
                 source_name=args.notebook or notebook_path(namespace),
-                wait=False,
             )
         cell = _Cell(run, args, body)
         context = {KERNEL_ID_TAG: kernel_id(), CELL_ID_TAG: getattr(info, "cell_id", None)}
@@ -167,10 +166,10 @@ class TrackedCells:
         except InvalidValueError as exc:
             cell.warnings.append(f"params from the cell's literals: {exc}")
         if error is None:
-            run.end(FINISHED, wait=False)
+            run.end(FINISHED)
         else:
             status = KILLED if isinstance(error, KeyboardInterrupt) else FAILED
-            run.end(status, "".join(traceback.format_exception(error)), wait=False)
+            run.end(status, "".join(traceback.format_exception(error)))
         _show_summary(run, cell.warnings)
 
     # -- the fallback cell magic -----------------------------------------------------------
@@ -190,7 +189,6 @@ class TrackedCells:
             tags=args.tags,
             cell=True,
             source=f"%%track {line}\n{cell}",
-            wait=False,
         )
         result = self.shell.run_cell(cell)
         self._close(_Cell(run, args, cell), result.error_before_exec or result.error_in_exec)

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 from nbtrack.entities import KILLED, RUNNING
 from nbtrack.errors import StoreCorruptError
 from nbtrack.store import gateway
-from nbtrack.store.journal import is_live, journal_root
+from nbtrack.store.journal import journal_root
+from nbtrack.store.segments import is_live
 from nbtrack.store.store import get_store
 
 if TYPE_CHECKING:

@@ -2,7 +2,9 @@
 
 It flushes by time or size (every ``interval_s``, or sooner once the journal holds
 ``Journal.wake_at`` records), never per call: each flush holds the file lock for a few
-milliseconds, and eager flushing would starve other kernels.
+milliseconds, and eager flushing would starve other kernels. When another open holds the store
+(a reader, most often) it steps back and tries again shortly: a reader ingests this process's
+records anyway.
 """
 
 from __future__ import annotations
@@ -14,10 +16,16 @@ import time
 from collections.abc import Callable
 
 from nbtrack.errors import StoreBusyError
+from nbtrack.store.gateway import StoreInUse
 
 log = logging.getLogger("nbtrack")
 
 HEARTBEAT_S = 2.0
+# A background flush waits this long for a DuckDB lock held outside nbtrack's turns (a
+# DuckDB shell, say): readers queue behind the flush meanwhile, so it must stay short.
+LOCK_WAIT_S = 0.2
+# How soon to try again after stepping back for another open of the store.
+IN_USE_RETRY_S = 0.05
 
 
 class Flusher:
@@ -26,7 +34,7 @@ class Flusher:
         flush: Callable[[float], object],
         has_pending: Callable[[], bool],
         heartbeat: Callable[[], None],
-        interval_s: float = 0.5,
+        interval_s: float = 0.1,
     ) -> None:
         self._flush = flush
         self._has_pending = has_pending
@@ -62,8 +70,10 @@ class Flusher:
                     self._heartbeat()
                     last_beat = started
                 if self._has_pending():
-                    self._flush(5.0)
+                    self._flush(LOCK_WAIT_S)
                 pause = self.interval_s
+            except StoreInUse:
+                pause = IN_USE_RETRY_S
             except StoreBusyError as exc:
                 # Records stay safe in the journal; try again later, backing off.
                 pause = min(pause * 2, 5.0)

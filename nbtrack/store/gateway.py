@@ -1,13 +1,23 @@
 """The one way this process opens a store: one connection at a time, closed after use.
 
 DuckDB lets a single process hold a file read-write; every other process, readers included,
-then gets "Could not set lock on file". So a connection lives only for one batch or one query,
-and a lock conflict is retried with jittered back-off until a deadline. Two connections to one
-file with different settings in one process raise, hence the process-wide lock.
+then gets "Could not set lock on file". So a connection lives only for one batch or one query.
+Two connections to one file with different settings in one process raise, hence the
+process-wide lock.
+
+Who may open the file is settled first on a lock file beside it (``.nbtrack.duckdb.lock``),
+held for as long as the connection lives: exclusive for a read-write open, shared for a
+read-only one. A person's open (a search, a widget, a write the user waits for) polls for it
+every millisecond until its deadline; a background flush tries once and, if anyone holds it,
+steps back (``StoreInUse``) and comes again later. So a reader waits for at most the one
+operation already running, however many processes log in tight loops, instead of losing every
+race to them. DuckDB's own lock conflicts remain only with programs other than nbtrack (a
+DuckDB shell, say): those are retried with jittered back-off until the deadline.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import random
 import re
@@ -26,6 +36,7 @@ if TYPE_CHECKING:
 DEFAULT_DEADLINE_S = 60.0
 _LOCK_CONFLICT = "Could not set lock on file"
 _HOLDER_PID = re.compile(r"\(PID (\d+)\)")
+_POLL_S = 0.001
 
 # Never reach for the network: a file that looks like another format (SQLite, say) would make
 # DuckDB try to download a reader for it.
@@ -35,6 +46,8 @@ _SETTINGS: dict[str, str | bool | int | float | list[str]] = {
 }
 
 _process_lock = threading.RLock()
+# How deep the current thread is in connect(): a nested open rides on the outer one's turn.
+_depth = threading.local()
 
 T = TypeVar("T")
 
@@ -48,6 +61,10 @@ def _reset_after_fork() -> None:
 os.register_at_fork(after_in_child=_reset_after_fork)
 
 
+class StoreInUse(Exception):
+    """A background flush stepped back: another open holds the store (or its turn)."""
+
+
 @contextmanager
 def connect(
     path: Path,
@@ -55,8 +72,9 @@ def connect(
     read_only: bool = False,
     deadline_s: float = DEFAULT_DEADLINE_S,
     config: dict[str, str | bool | int | float | list[str]] | None = None,
+    background: bool = False,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open ``path``, retrying while another process holds the lock, and always close it.
+    """Open ``path`` once it is this open's turn, and always close it.
 
     Without ``config``, the file is attached to one in-memory DuckDB kept for the life of the
     process: starting a DuckDB instance costs ~8 ms, attaching a file ~1 ms. Detaching
@@ -67,9 +85,12 @@ def connect(
     import duckdb
 
     settings = {**_SETTINGS, **(config or {})}
-    with _process_lock:
+    give_up_at = time.monotonic() + deadline_s
+    with _turn(path, read_only, background, give_up_at, deadline_s), _process_lock:
         if config:
-            con = _retry(path, deadline_s, lambda: duckdb.connect(str(path), read_only, settings))
+            con = _retry(
+                path, give_up_at, deadline_s, lambda: duckdb.connect(str(path), read_only, settings)
+            )
             try:
                 yield con
             finally:
@@ -81,13 +102,69 @@ def connect(
         cursor = instance.cursor()
         try:
             _retry(
-                path, deadline_s, lambda: cursor.execute(f"ATTACH {literal} AS {_ALIAS}{options}")
+                path,
+                give_up_at,
+                deadline_s,
+                lambda: cursor.execute(f"ATTACH {literal} AS {_ALIAS}{options}"),
             )
             cursor.execute(f"USE {_ALIAS}")
             yield cursor
         finally:
             cursor.close()
             _detach(instance, path)
+
+
+@contextmanager
+def _turn(
+    path: Path, read_only: bool, background: bool, give_up_at: float, deadline_s: float
+) -> Iterator[None]:
+    depth = getattr(_depth, "value", 0)
+    if depth:
+        _depth.value = depth + 1
+        try:
+            yield
+        finally:
+            _depth.value = depth
+        return
+    # A fresh descriptor per open: flock locks belong to the open file, so this process's
+    # flusher thread and its foreground reads exclude each other too.
+    try:
+        fd = os.open(
+            path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644
+        )
+    except OSError:
+        fd = None  # a read-only folder: nothing there writes, DuckDB's lock is enough
+    try:
+        if fd is not None:
+            _take(fd, fcntl.LOCK_SH if read_only else fcntl.LOCK_EX, background, give_up_at)
+        _depth.value = 1
+        yield
+    except _Expired:
+        raise StoreBusyError(
+            f"store {path} is busy: another nbtrack process has held it for more than "
+            f"{deadline_s:.0f} s"
+        ) from None
+    finally:
+        _depth.value = 0
+        if fd is not None:
+            os.close(fd)
+
+
+class _Expired(Exception):
+    pass
+
+
+def _take(fd: int, mode: int, background: bool, give_up_at: float) -> None:
+    while True:
+        try:
+            fcntl.flock(fd, mode | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if background:
+                raise StoreInUse("another open holds the store") from None
+            if time.monotonic() >= give_up_at:
+                raise _Expired from None
+        time.sleep(_POLL_S)
 
 
 _ALIAS = "nbtrack_store"
@@ -120,10 +197,9 @@ def _detach(instance: duckdb.DuckDBPyConnection, path: Path) -> None:
         raise StoreError(f"could not close the store {path}: {exc}") from None
 
 
-def _retry(path: Path, deadline_s: float, open_it: Callable[[], T]) -> T:
+def _retry(path: Path, give_up_at: float, deadline_s: float, open_it: Callable[[], T]) -> T:
     import duckdb
 
-    give_up_at = time.monotonic() + deadline_s
     pause = 0.002
     while True:
         try:
@@ -140,7 +216,7 @@ def _retry(path: Path, deadline_s: float, open_it: Callable[[], T]) -> T:
                 ) from None
         # Jitter keeps several waiting processes from retrying in lock-step.
         time.sleep(pause * (0.5 + random.random()))
-        pause = min(pause * 2, 0.1)
+        pause = min(pause * 2, 0.02)
 
 
 def translate_open_error(path: Path, message: str) -> StoreError:

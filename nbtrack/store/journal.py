@@ -9,9 +9,13 @@ Layout beside the store ``nbtrack.duckdb``::
             00000002.ndjson         the open segment
 
 A record is one NDJSON line written with a single ``os.write``, so ``kill -9`` loses nothing that
-was acknowledged. The flusher closes the open segment ("rotation") and ingests closed segments
-whole, so it never reads a line that is still being written. If another process can take a
-journal's lock, its owner is gone, even after ``kill -9`` or with its pid reused.
+was acknowledged. Any process holding the store's write lock may ingest the complete lines of
+any journal, the open segment included (``segments.py`` finds them); the store remembers how
+many bytes of each segment it holds, so a segment's bytes are never rewritten: after a failed
+write the segment is cut back and closed, and the next record starts a new one. The owner
+closes its open segment once it has grown past ``ROLL_BYTES`` and deletes closed segments once
+the store holds all of their bytes. If another process can take a journal's lock, its owner is gone,
+even after ``kill -9`` or with its pid reused.
 """
 
 from __future__ import annotations
@@ -25,16 +29,16 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
 from nbtrack.config import host_name
 from nbtrack.errors import StoreError
 
 SEGMENT_SUFFIX = ".ndjson"
+# A segment is closed (and, once stored, deleted) when it has grown past this size.
+ROLL_BYTES = 8 * 1024 * 1024
 _UNSAFE_IN_NAME = re.compile(r"[^A-Za-z0-9.-]")
-_STALE_TMP_S = 60.0
 
 _live_journals: weakref.WeakSet[Journal] = weakref.WeakSet()
 
@@ -59,7 +63,7 @@ class Journal:
         self._unflushed = 0
         # Orders the rare non-metric records (params, tags, run state) within this journal.
         self._counter = 0
-        self.wake_at = 100_000
+        self.wake_at = 20_000
         self.wake: Callable[[], None] | None = None
         _live_journals.add(self)
 
@@ -93,8 +97,10 @@ class Journal:
                 while written < len(data):
                     written += os.write(fd, data[written:])
             except OSError as exc:
-                # Leave no half line behind: the segment must stay whole lines only.
+                # Leave no half line behind, and never write those bytes again: a reader may
+                # already have ingested the whole lines of this failed write.
                 os.ftruncate(fd, self._segment_size)
+                self._close_segment()
                 raise StoreError(
                     f"could not write to the journal {self._segment_path(self._segment)}: {exc}"
                 ) from exc
@@ -153,20 +159,32 @@ class Journal:
     # -- handing segments to the flusher ---------------------------------------------------------
 
     def has_pending(self) -> bool:
+        """Whether this journal holds segments not yet deleted (stored or not)."""
         return self._fd is not None or bool(self._closed)
 
-    def rotate(self) -> list[Path]:
-        """Close the open segment; return every closed segment not yet ingested."""
+    def roll(self, min_bytes: int = ROLL_BYTES) -> None:
+        """Close the open segment once it holds ``min_bytes`` (0: now), so that finished
+        segments can be deleted; a flush calls it. Segments are not closed at every flush:
+        ingesters take a live segment's complete lines, and fewer, larger files cost less."""
         with self._lock:
-            if self._fd is not None:
-                os.close(self._fd)
-                self._fd = None
-                self._closed.append(self._segment_path(self._segment))
-                self._unflushed = 0
-            return list(self._closed)
+            if self._fd is not None and self._segment_size >= min_bytes:
+                self._close_segment()
+            self._unflushed = 0
+
+    def segments(self) -> tuple[list[Path], Path | None]:
+        """The closed segments not yet deleted, and the open one (None if none is open)."""
+        with self._lock:
+            current = None if self._fd is None else self._segment_path(self._segment)
+            return list(self._closed), current
+
+    def _close_segment(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+            self._closed.append(self._segment_path(self._segment))
 
     def forget(self, segments: list[Path]) -> None:
-        """Delete segments whose records are committed to the store."""
+        """Delete closed segments whose every byte is committed to the store."""
         with self._lock:
             done = set(segments)
             self._closed = [path for path in self._closed if path not in done]
@@ -233,110 +251,3 @@ os.register_at_fork(
     after_in_parent=_after_fork_in_parent,
     after_in_child=_after_fork_in_child,
 )
-
-
-# -- journals left behind by other processes ---------------------------------------------------
-
-
-@dataclass
-class DeadJournal:
-    """A journal whose owner is gone. Its lock is held by this process until ``release``."""
-
-    name: str
-    path: Path
-    lock_fd: int
-    segments: list[Path]
-    heartbeat_us: int
-
-    released: bool = False
-
-    def release(self, remove: bool) -> None:
-        if self.released:
-            return
-        self.released = True
-        if remove:
-            shutil.rmtree(self.path, ignore_errors=True)
-        os.close(self.lock_fd)
-
-
-def dead_journals(root: Path, own: str | None) -> Iterator[DeadJournal]:
-    """Journals under ``root`` whose owner no longer holds their lock, each locked for us."""
-    try:
-        entries = list(os.scandir(root))
-    except FileNotFoundError:
-        return
-    for entry in entries:
-        if entry.name == own or not entry.is_dir():
-            continue
-        if entry.name.endswith(".tmp"):
-            _remove_if_stale_tmp(Path(entry.path))
-            continue
-        if entry.name.endswith(".unreadable"):
-            continue
-        dead = _try_take(Path(entry.path))
-        if dead is not None:
-            yield dead
-
-
-def any_dead_journal(root: Path, own: str | None) -> bool:
-    """Whether a journal under ``root`` was left by a process that is gone (locks released)."""
-    for journal in dead_journals(root, own):
-        journal.release(remove=False)
-        return True
-    return False
-
-
-def is_live(folder: Path) -> bool:
-    """Whether the process that owns the journal ``folder`` still runs."""
-    dead = _try_take(folder, trim=False)
-    if dead is None:
-        return (folder / "lock").exists()
-    dead.release(remove=False)
-    return False
-
-
-def _try_take(folder: Path, trim: bool = True) -> DeadJournal | None:
-    try:
-        fd = os.open(folder / "lock", os.O_RDWR | os.O_CLOEXEC)
-    except FileNotFoundError:
-        return None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        return None
-    try:
-        heartbeat = os.fstat(fd).st_mtime_ns // 1000
-        segments = sorted(folder.glob(f"*{SEGMENT_SUFFIX}"))
-    except OSError:
-        os.close(fd)
-        return None
-    if trim:
-        for segment in segments:
-            _drop_partial_last_line(segment)
-    return DeadJournal(folder.name, folder, fd, segments, heartbeat)
-
-
-def _drop_partial_last_line(segment: Path) -> None:
-    # Only for a dead writer: a line cut short by a crash was never acknowledged.
-    with open(segment, "rb+") as handle:
-        size = handle.seek(0, os.SEEK_END)
-        if size == 0:
-            return
-        handle.seek(size - 1)
-        if handle.read(1) == b"\n":
-            return
-        handle.seek(0)
-        keep = handle.read().rfind(b"\n") + 1
-        handle.truncate(keep)
-
-
-def _remove_if_stale_tmp(folder: Path) -> None:
-    # A live writer renames its folder microseconds after making it; taking its lock here
-    # could make that writer fail, so age alone decides.
-    try:
-        stale = time.time() - folder.stat().st_mtime > _STALE_TMP_S
-    except OSError:
-        return
-    if stale:
-        shutil.rmtree(folder, ignore_errors=True)

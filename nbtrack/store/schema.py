@@ -12,7 +12,7 @@ from nbtrack.errors import SchemaVersionError, StoreCorruptError
 if TYPE_CHECKING:
     import duckdb
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
 ARTIFACTS_FOLDER = "nbtrack-artifacts"
@@ -87,6 +87,11 @@ MIGRATIONS: dict[int, str] = {
         key VARCHAR NOT NULL,
         value VARCHAR NOT NULL
     );
+    """,
+    # Readers ingest other processes' live segments line by line: the store counts the bytes
+    # it holds of each segment. NULL: a segment ingested whole before version 5.
+    4: """
+    ALTER TABLE journal_segments ADD COLUMN IF NOT EXISTS bytes BIGINT;
     """,
 }
 

@@ -1,4 +1,4 @@
--- The nbtrack store, schema version 3 (a new store is created from this file; an older one is
+-- The nbtrack store, schema version 5 (a new store is created from this file; an older one is
 -- brought up to date by the migrations in schema.py).
 -- Times are BIGINT microseconds since the epoch (UTC): DuckDB's TIMESTAMPTZ makes pandas 3 warn
 -- and needs pytz to fetch. No PRIMARY KEY or UNIQUE constraints: uniqueness is kept by the
@@ -83,12 +83,14 @@ CREATE TABLE tags (
     logged_at BIGINT NOT NULL
 );
 
--- Journal segments already ingested: a replayed segment is skipped, never duplicated.
+-- How much of each journal segment the store holds: ingestion resumes after ``bytes``, so a
+-- line is never taken twice, whichever process ingests it (bytes: version 5; NULL = all).
 CREATE TABLE journal_segments (
     journal VARCHAR NOT NULL,
     segment BIGINT NOT NULL,
     records BIGINT NOT NULL,
-    ingested_at BIGINT NOT NULL
+    ingested_at BIGINT NOT NULL,
+    bytes BIGINT
 );
 
 -- The SHA-256 of every payload file of a saved model, recorded when it is saved: a model is

@@ -1,7 +1,12 @@
 """One store file: its journal, its flusher, and short-lived connections that read and write it.
 
-Every connection first ingests what this process has journaled (and what dead processes left),
-then runs its query in the same open: read-your-own-writes costs one connect, not two.
+The store is the DuckDB file plus the live journals. A read or a write the user waits for first
+ingests every journal's complete lines — this process's, other live processes' and dead
+ones' — then runs its query in the same open: it sees everything any process has logged, and
+read-your-own-writes costs one connect, not two. When nothing is waiting in any journal it
+opens the file read-only, so readers do not exclude each other. The background flusher does the
+same ingestion every 0.1 s, unless another process already stored what this one logged, and
+steps back whenever someone else holds the store.
 """
 
 from __future__ import annotations
@@ -22,8 +27,14 @@ from nbtrack.errors import StoreError, StoreReadOnlyError
 from nbtrack.store import gateway
 from nbtrack.store.flusher import Flusher
 from nbtrack.store.ingest import IngestResult, ingest_pending
-from nbtrack.store.journal import Journal, any_dead_journal
+from nbtrack.store.journal import Journal
 from nbtrack.store.schema import SCHEMA_VERSION, check_readable, ensure_schema
+from nbtrack.store.segments import (
+    any_dead_journal,
+    read_hint,
+    stored_per_hint,
+    unstored_bytes,
+)
 
 if TYPE_CHECKING:
     import duckdb
@@ -92,7 +103,7 @@ class Store:
 
     @contextmanager
     def _connect(
-        self, *, read_only: bool, deadline_s: float
+        self, *, read_only: bool, deadline_s: float, background: bool = False
     ) -> Iterator[duckdb.DuckDBPyConnection]:
         if not read_only and not self.folder.exists():
             try:
@@ -101,7 +112,9 @@ class Store:
                 raise StoreError(
                     f"cannot create the folder of the store {self.path}: {exc}"
                 ) from exc
-        with gateway.connect(self.path, read_only=read_only, deadline_s=deadline_s) as con:
+        with gateway.connect(
+            self.path, read_only=read_only, deadline_s=deadline_s, background=background
+        ) as con:
             if not read_only and not self._schema_ready:
                 ensure_schema(con, self.path)
                 self._schema_ready = True
@@ -139,9 +152,10 @@ class Store:
             return self._read_only(query, *args, **kwargs)
 
     def _nothing_to_write(self) -> bool:
-        if self.journal.has_pending() or not self.path.exists():
+        if not self.path.exists():
             return False
-        return not any_dead_journal(self.journal.root, self.journal.name)
+        root = self.journal.root
+        return not any_dead_journal(root, self.journal.name) and not unstored_bytes(self.path, root)
 
     def _read_only(self, query: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         with self._connect(read_only=True, deadline_s=gateway.DEFAULT_DEADLINE_S) as con:
@@ -170,7 +184,7 @@ class Store:
         """``query`` on a read-only connection with file access off (no COPY, ATTACH, ...)."""
         from nbtrack.store.search import run_sql
 
-        if self.journal.has_pending() or not self._schema_ready:
+        if not self._schema_ready or not self._nothing_to_write():
             self.read(lambda con: None)
         settings: dict[str, str | bool | int | float | list[str]] = {
             "enable_external_access": False
@@ -185,7 +199,7 @@ class Store:
         self, folder: Path, tables: list[str], progress: Callable[[str], None] | None = None
     ) -> list[Path]:
         """Copy each table to ``folder/<table>.parquet``: one consistent read-only snapshot."""
-        if self.journal.has_pending() or not self._schema_ready:
+        if not self._schema_ready or not self._nothing_to_write():
             self.read(lambda con: None)
         folder.mkdir(parents=True, exist_ok=True)
         written = []
@@ -201,9 +215,12 @@ class Store:
                     progress(table)
         return written
 
-    def flush(self, deadline_s: float = gateway.DEFAULT_DEADLINE_S) -> IngestResult:
-        """Ingest this process's journal, and journals of dead processes, now."""
-        with self._connect(read_only=False, deadline_s=deadline_s) as con:
+    def flush(
+        self, deadline_s: float = gateway.DEFAULT_DEADLINE_S, background: bool = False
+    ) -> IngestResult:
+        """Ingest every journal now: this process's, other live ones' and dead ones'. A
+        ``background`` flush raises ``gateway.StoreInUse`` instead of waiting for anyone."""
+        with self._connect(read_only=False, deadline_s=deadline_s, background=background) as con:
             return self._ingest_pending(con)
 
     def _ingest_pending(self, con: duckdb.DuckDBPyConnection) -> IngestResult:
@@ -222,20 +239,26 @@ class Store:
                 )
                 self.journal.wake = self._flusher.wake
 
-    def flush_soon(self) -> None:
-        """Wake the flusher now instead of at its next tick (a run started or ended)."""
-        self._ensure_flusher()
-        assert self._flusher is not None
-        self._flusher.wake()
-
     def _flush_in_background(self, deadline_s: float) -> None:
-        self.flush(deadline_s)
+        # Another process's flush or read may already have stored everything this process
+        # logged: then only finished segments need deleting, and the store is not opened.
+        self.journal.roll()
+        closed, current = self.journal.segments()
+        hint = read_hint(self.path)
+        mine = [*closed, *([current] if current else [])]
+        if all(stored_per_hint(path, hint) for path in mine) and not any_dead_journal(
+            self.journal.root, self.journal.name
+        ):
+            self.journal.forget(closed)
+            return
+        self.flush(deadline_s, background=True)
 
     def close(self) -> None:
         """Stop the flusher, flush what is left, and remove the journal if it is empty."""
         flusher, self._flusher = self._flusher, None
         if flusher is not None:
             flusher.stop()
+        self.journal.roll(0)  # closed, so that it can be deleted once stored
         if self.journal.has_pending():
             try:
                 self.flush(deadline_s=10.0)

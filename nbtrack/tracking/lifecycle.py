@@ -11,9 +11,9 @@ import os
 import sys
 import time
 import uuid
+import weakref
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from nbtrack import config
@@ -27,11 +27,11 @@ from nbtrack.tracking.run import (
     ActiveRun,
     format_error,
     log,
-    store_now_or_soon,
 )
 from nbtrack.tracking.validation import check_name, mapping, tag_value
 
-_experiments: dict[tuple[Path, str], Experiment] = {}
+# Per store object: a store opened afresh (after close_all) is checked again on its first run.
+_experiments: weakref.WeakKeyDictionary[Store, dict[str, Experiment]] = weakref.WeakKeyDictionary()
 
 
 def open_run(
@@ -44,15 +44,14 @@ def open_run(
     cell: bool = False,
     source: str | None = None,
     source_name: str | None = None,
-    wait: bool = True,
 ) -> ActiveRun:
     """Start a run (or reopen ``run_id``) and make it the active one.
 
     The parent is the active run when ``nested``, when the new run starts inside its ``with``
     block or in the same notebook cell; any other open run was left by an earlier cell and is
     closed FINISHED with a ``nbtrack.closed_by`` tag saying why. A tracked ``cell`` is always a
-    top-level run, so every run still open is closed. ``wait`` makes the start visible to other
-    processes on return; without it the flusher stores it within milliseconds.
+    top-level run, so every run still open is closed. Starting is one journal record: any
+    reader sees the run at once, and the flusher stores it within a second.
     """
     parent = None if cell else _parent(nested)
     if cell:
@@ -66,7 +65,6 @@ def open_run(
         parent=parent,
         source=source,
         source_name=source_name,
-        wait=wait,
     )
 
 
@@ -95,7 +93,7 @@ def _close_open_runs(reason: str) -> None:
     for stale in reversed(_current.all_active()):
         if not stale.ended:
             stale.set_tag(CLOSED_BY_TAG, reason)
-            stale.end(FINISHED, wait=False)
+            stale.end(FINISHED)
 
 
 def _start(
@@ -106,7 +104,6 @@ def _start(
     parent: ActiveRun | None,
     source: str | None = None,
     source_name: str | None = None,
-    wait: bool = True,
 ) -> ActiveRun:
     # The run's start is a journal record, like everything it logs.
     store = current_store()
@@ -151,7 +148,6 @@ def _start(
     active = ActiveRun(store, run, parent=parent)
     active.set_tags({**capture.environment_tags(), **checked_tags})
     capture.git_dirty_later(lambda dirty: active.record_tag(GIT_DIRTY_TAG, str(dirty).lower()))
-    store_now_or_soon(store, wait)
     _current.push(active)
     return active
 
@@ -159,10 +155,10 @@ def _start(
 def _experiment(store: Store, name: str) -> Experiment:
     # Get-or-create must happen under the lock (two kernels would make two "Default"s), but
     # only once per experiment and process.
-    key = (store.path, name)
-    found = _experiments.get(key)
+    known = _experiments.setdefault(store, {})
+    found = known.get(name)
     if found is None:
-        found = _experiments[key] = store.write(experiments.experiment_for_runs, name)
+        found = known[name] = store.write(experiments.experiment_for_runs, name)
     return found
 
 
@@ -197,11 +193,11 @@ def _end_runs_at_exit() -> None:
             continue  # a forked child must not end its parent's runs
         try:
             if isinstance(crashed, KeyboardInterrupt):
-                run.end(KILLED, format_error(crashed), wait=False)
+                run.end(KILLED, format_error(crashed))
             elif crashed is not None:
-                run.end(FAILED, format_error(crashed), wait=False)
+                run.end(FAILED, format_error(crashed))
             else:
                 run.record_tag(CLOSED_BY_TAG, "the process exited with the run open")
-                run.end(FINISHED, wait=False)
+                run.end(FINISHED)
         except Exception:
             log.exception("nbtrack: could not end run %s at exit", run.id)

@@ -1,8 +1,8 @@
 """``ActiveRun``: an open run, and where the logging logic lives.
 
 Logging never touches DuckDB: each call validates its input, appends one line to this process's
-journal and returns. The run's start and reopen go straight to the store under the lock; its
-end is a journal record flushed at once.
+journal and returns. A run's start and end are journal records too; only reopening a run goes
+to the store at once, since it needs the run's state.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from nbtrack.entities import (
 from nbtrack.errors import (
     InvalidValueError,
     NoActiveRunError,
-    StoreBusyError,
     StoreCorruptError,
 )
 from nbtrack.store import records, runs
@@ -52,8 +51,6 @@ log = logging.getLogger("nbtrack")
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 CLOSED_BY_TAG = "nbtrack.closed_by"
 GIT_DIRTY_TAG = "nbtrack.git.dirty"
-# How long starting or ending a run waits for the lock before leaving it to the flusher.
-WAIT_DEADLINE_S = 10.0
 
 
 class ActiveRun:
@@ -240,10 +237,10 @@ class ActiveRun:
 
     # -- ending --------------------------------------------------------------------------------
 
-    def end(self, status: str = FINISHED, error: str | None = None, wait: bool = True) -> None:
+    def end(self, status: str = FINISHED, error: str | None = None) -> None:
         """End the run (FINISHED, FAILED or KILLED). Ending it again does nothing.
 
-        With ``wait`` the end is in the store on return (see ``start``).
+        One journal record: readers in every process see the run ended at once.
         """
         if status not in END_STATUSES:
             raise InvalidValueError(f"status {status!r} is not one of {', '.join(END_STATUSES)}")
@@ -251,7 +248,7 @@ class ActiveRun:
             return
         for child in reversed(_current.all_active()):
             if child.parent is self:
-                child.end(status, wait=False)
+                child.end(status)
         self._ended = True
         self._status = status
         self._end_time = time.time_ns() // 1000
@@ -261,7 +258,6 @@ class ActiveRun:
         self._append(
             records.end_line(self.id, status, error, self._end_time, journal.next_counter())
         )
-        store_now_or_soon(self._store, wait)
 
     def __enter__(self) -> ActiveRun:
         self._depth += 1
@@ -370,15 +366,3 @@ def artifact_folder(store: Store, relative: str) -> Path:
             "the store file has been edited by hand or damaged"
         )
     return folder
-
-
-def store_now_or_soon(store: Store, wait: bool) -> None:
-    if not wait:
-        store.flush_soon()
-        return
-    try:
-        store.flush(deadline_s=WAIT_DEADLINE_S)
-    except StoreBusyError as exc:
-        # The record is safe in the journal; the background flusher stores it when it can.
-        log.warning("nbtrack: %s; it is stored once the lock frees", exc)
-        store.flush_soon()

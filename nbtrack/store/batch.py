@@ -1,0 +1,156 @@
+"""A batch of journal records applied to the tables, inside the caller's transaction.
+
+The records of several files — whole segments, or chunks of live ones copied aside — are read by
+DuckDB's own ``read_json`` into one temp table, tagged with the journal and segment each came
+from, and each kind of record is applied with one statement: runs started and ended, params
+(write-once), tags (last wins), metrics and their latest values.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from nbtrack.entities import KILLED, RUNNING
+from nbtrack.store.records import COLUMNS
+
+if TYPE_CHECKING:
+    import duckdb
+
+_BATCH = "nbtrack_batch"
+_FILES = "nbtrack_batch_files"
+
+# What each kind of record does, as fixed SQL over the batch table: no value is ever written
+# into these texts. The statements of a batch run in one call, which matters in a process
+# whose main thread logs in a tight loop: every return from DuckDB waits for the GIL.
+_STARTED_RUNS = f"""
+    INSERT INTO runs (run_id, experiment_id, run_name, status, start_time, end_time,
+        last_seen, lifecycle_stage, parent_run_id, source, source_name, git_commit, user_id,
+        host, owner, owner_pid, error, artifact_uri)
+    SELECT r, j->>'$.experiment_id', j->>'$.name', 'RUNNING', t, NULL, t, 'active',
+           j->>'$.parent_run_id', j->>'$.source', j->>'$.source_name', j->>'$.git_commit',
+           j->>'$.user', j->>'$.host', journal,
+           CAST(j->>'$.owner_pid' AS BIGINT), NULL, j->>'$.artifact_uri'
+    FROM {_BATCH} AS b
+    WHERE k = 'start' AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.run_id = b.r)
+"""  # noqa: S608
+
+# An end counts only from the journal that owns the run: once another process has reopened
+# it, a late end from the old owner must not close it.
+_RUN_ENDS = f"""
+    UPDATE runs SET status = e.x, end_time = e.t, error = e.j,
+           last_seen = greatest(runs.last_seen, e.t)
+    FROM (
+        SELECT r, journal,
+               arg_max(x, (journal, segment, q)) AS x, arg_max(t, (journal, segment, q)) AS t,
+               arg_max(j, (journal, segment, q)) AS j
+        FROM {_BATCH} WHERE k = 'end' GROUP BY ALL
+    ) AS e
+    WHERE runs.run_id = e.r AND runs.owner = e.journal
+"""  # noqa: S608
+
+# Params are write-once: the first value wins, here as at the call.
+_PARAMS = f"""
+    INSERT INTO params
+    SELECT r, n, x, j, json_type(j), t FROM (
+        SELECT *, row_number() OVER (PARTITION BY r, n ORDER BY journal, segment, q) AS nth
+        FROM {_BATCH} WHERE k = 'p'
+    ) AS b
+    WHERE nth = 1
+      AND NOT EXISTS (SELECT 1 FROM params p WHERE p.run_id = b.r AND p.key = b.n)
+"""  # noqa: S608
+
+_TAGS = f"""
+    CREATE OR REPLACE TEMP TABLE nbtrack_new_tags AS
+    SELECT r AS run_id, n AS key, arg_max(x, (journal, segment, q)) AS value,
+           max(t) AS logged_at
+    FROM {_BATCH} WHERE k = 'g' GROUP BY r, n;
+    DELETE FROM tags WHERE EXISTS (SELECT 1 FROM nbtrack_new_tags n
+        WHERE n.run_id = tags.run_id AND n.key = tags.key);
+    INSERT INTO tags SELECT run_id, key, value, logged_at FROM nbtrack_new_tags;
+    DROP TABLE nbtrack_new_tags
+"""  # noqa: S608
+
+# latest_metrics keeps one row per (run, key): the point with the highest sequence number, plus
+# min, max (NaN left out) and count over the whole history.
+_METRICS = f"""
+    INSERT INTO metrics SELECT r, n, v, s, t, q FROM {_BATCH} WHERE k = 'm';
+    CREATE OR REPLACE TEMP TABLE nbtrack_new_latest AS
+    WITH batch AS (
+        SELECT r AS run_id, n AS key,
+               arg_max(v, q) AS value, arg_max(s, q) AS step, arg_max(t, q) AS timestamp,
+               max(q) AS seq,
+               min(v) FILTER (WHERE NOT isnan(v)) AS min_value,
+               max(v) FILTER (WHERE NOT isnan(v)) AS max_value,
+               count(*) AS count
+        FROM {_BATCH} WHERE k = 'm' GROUP BY r, n
+    )
+    SELECT b.run_id, b.key,
+           CASE WHEN l.seq IS NULL OR b.seq >= l.seq THEN b.value ELSE l.value END,
+           CASE WHEN l.seq IS NULL OR b.seq >= l.seq THEN b.step ELSE l.step END,
+           CASE WHEN l.seq IS NULL OR b.seq >= l.seq THEN b.timestamp ELSE l.timestamp END,
+           greatest(b.seq, l.seq),
+           least(b.min_value, l.min_value),
+           greatest(b.max_value, l.max_value),
+           b.count + coalesce(l.count, 0)
+    FROM batch b LEFT JOIN latest_metrics l ON l.run_id = b.run_id AND l.key = b.key;
+    DELETE FROM latest_metrics WHERE EXISTS (SELECT 1 FROM nbtrack_new_latest n
+        WHERE n.run_id = latest_metrics.run_id AND n.key = latest_metrics.key);
+    INSERT INTO latest_metrics SELECT * FROM nbtrack_new_latest;
+    DROP TABLE nbtrack_new_latest
+"""  # noqa: S608
+
+_LAST_SEEN = f"""
+    UPDATE runs SET last_seen = greatest(runs.last_seen, b.t)
+    FROM (SELECT r, max(t) AS t FROM {_BATCH} GROUP BY r) AS b WHERE runs.run_id = b.r
+"""  # noqa: S608
+
+# In this order: a run's start before its end, params, tags and metrics.
+_BY_KIND = (("start", _STARTED_RUNS), ("end", _RUN_ENDS), ("p", _PARAMS), ("g", _TAGS),
+            ("m", _METRICS))  # fmt: skip
+
+
+def apply(con: duckdb.DuckDBPyConnection, files: dict[str, tuple[str, int]]) -> dict[str, int]:
+    """Apply every record of ``files`` (path -> journal, segment); the records per file."""
+    _load(con, files)
+    try:
+        found = con.execute(
+            f"SELECT k, filename, count(*) FROM {_BATCH} GROUP BY ALL"  # noqa: S608
+        ).fetchall()
+        kinds = {kind for kind, _, _ in found}
+        # Each statement costs a little even on no rows: run only those the batch needs.
+        statements = [sql for kind, sql in _BY_KIND if kind in kinds]
+        con.execute(";\n".join([*statements, _LAST_SEEN]))
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {_BATCH}; DROP TABLE IF EXISTS {_FILES}")
+    counts: dict[str, int] = {}
+    for _, filename, count in found:
+        counts[filename] = counts.get(filename, 0) + count
+    return counts
+
+
+def _load(con: duckdb.DuckDBPyConnection, files: dict[str, tuple[str, int]]) -> None:
+    names = list(files)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {_FILES} AS SELECT unnest(?) AS filename, "
+        "unnest(?) AS journal, unnest(?) AS segment",
+        [names, [journal for journal, _ in files.values()], [n for _, n in files.values()]],
+    )
+    columns = "{" + ", ".join(f"'{name}': '{kind}'" for name, kind in COLUMNS.items()) + "}"
+    # The journal and segment of each line come from the table above, not from the file name:
+    # a chunk of a live segment is read from a copy.
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {_BATCH} AS SELECT b.*, f.journal, f.segment "  # noqa: S608
+        f"FROM read_json(?, format = 'newline_delimited', columns = {columns}, "
+        f"filename = true) AS b JOIN {_FILES} AS f USING (filename)",
+        [names],
+    )
+
+
+def mark_killed(con: duckdb.DuckDBPyConnection, journal: str, heartbeat_us: int) -> int:
+    """End the RUNNING runs of a dead journal as KILLED at their last sign of life."""
+    rows = con.execute(
+        "UPDATE runs SET status = ?, end_time = greatest(last_seen, ?) "
+        "WHERE owner = ? AND status = ? RETURNING run_id",
+        [KILLED, heartbeat_us, journal, RUNNING],
+    ).fetchall()
+    return len(rows)
