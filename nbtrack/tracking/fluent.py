@@ -107,10 +107,26 @@ def get_run(run_id: str) -> Run:
     return tracked_run(current_store(), check_name(run_id, "run_id"))
 
 
-def get_metric_history(run_id: str, key: str) -> pd.DataFrame:
-    """Every point of metric ``key`` of a run, in logging order: step, value, timestamp."""
+def get_metric_history(run_id: str, key: str, max_points: int | None = None) -> pd.DataFrame:
+    """Every point of metric ``key`` of a run: step, value, timestamp, in step order (then by
+    time), as MLflow returns them. ``max_points`` thins a long history for a chart: every
+    n-th point and always the last.
+
+    Examples
+    --------
+    >>> nbtrack.get_metric_history(run.id, "loss", max_points=1000)  # doctest: +SKIP
+    """
+    if max_points is not None and (
+        isinstance(max_points, bool) or not isinstance(max_points, int) or max_points < 2
+    ):
+        raise InvalidValueError(
+            f"max_points must be an int of at least 2 (or None for every point), got {max_points!r}"
+        )
     return current_store().read(
-        runs.metric_history, check_name(run_id, "run_id"), check_name(key, "metric key")
+        runs.metric_history,
+        check_name(run_id, "run_id"),
+        check_name(key, "metric key"),
+        max_points,
     )
 
 
