@@ -55,16 +55,29 @@ def search_runs(
 ) -> pd.DataFrame:
     """One row per matching run: the base columns, then params.*, metrics.*, tags.*.
 
-    DuckDB's PIVOT turns the long tables wide: one column per key, named from the data,
-    with no identifier ever written into the SQL by us.
+    The matching runs are chosen first; then only their params, metrics and tags are read,
+    long (row, key, value), and laid out wide in numpy: one column per key, named from the
+    data, with no identifier ever written into the SQL. The cost follows the rows returned
+    and their keys, not the size of the store or a per-column aggregate.
     """
+    import pandas as pd
+
     _select_runs(con, experiment_ids, where, order, max_results, include_deleted)
     try:
-        kinds, has_metrics, has_tags = _found_in_selection(con)
-        wide = _wide_tables(bool(kinds), has_metrics, has_tags, with_min_max)
-        frame = _read_wide(con, wide)
+        base = con.execute(
+            f"SELECT {', '.join(BASE_COLUMNS)} FROM {_SELECTED} ORDER BY ord"  # noqa: S608
+        ).df()
+        params, kinds = _wide_params(con, len(base))
+        metrics = [_wide(con, "latest_metrics", "value", "metrics.", "", len(base))]
+        if with_min_max:
+            metrics += [
+                _wide(con, "latest_metrics", f"{stat}_value", "metrics.", f".{stat}", len(base))
+                for stat in ("min", "max")
+            ]
+        tags = _wide(con, "tags", "value", "tags.", "", len(base), text=True)
     finally:
         con.execute(f"DROP TABLE IF EXISTS {_SELECTED}")
+    frame = pd.concat([base, params, *metrics, tags], axis=1)
     return _typed_and_ordered(frame, kinds)
 
 
@@ -94,68 +107,74 @@ def _select_runs(
     )
 
 
-def _found_in_selection(
+def _long(con: duckdb.DuckDBPyConnection, table: str, column: str) -> dict[str, Any]:
+    # Only fixed table and column names from this module reach the SQL text. The keys are
+    # numbered in DuckDB, in key order: sorting a million strings is its job, not numpy's.
+    return dict(
+        con.execute(
+            f"SELECT s.ord, dense_rank() OVER (ORDER BY t.key) - 1 AS code, t.key, "  # noqa: S608
+            f"t.{column} AS v FROM {table} t JOIN {_SELECTED} s ON s.run_id = t.run_id"
+        ).fetchnumpy()
+    )
+
+
+def _wide_params(
+    con: duckdb.DuckDBPyConnection, rows: int
+) -> tuple[pd.DataFrame, dict[str, set[str]]]:
+    """The params of the selected runs, wide, and the JSON types each key was logged with
+    (to type its column)."""
+    kinds = {
+        key: set(types)
+        for key, types in con.execute(
+            f"SELECT p.key, list(DISTINCT p.kind) FROM params p "  # noqa: S608
+            f"JOIN {_SELECTED} s ON s.run_id = p.run_id GROUP BY p.key"
+        ).fetchall()
+    }
+    return _layout(_long(con, "params", "value"), "params.", "", rows, text=True), kinds
+
+
+def _wide(
     con: duckdb.DuckDBPyConnection,
-) -> tuple[dict[str, list[str]], bool, bool]:
-    """The JSON types of each param key of the selected runs (to type its column), and
-    whether they have metrics and tags at all."""
-    found = con.execute(
-        f"""
-        SELECT 'p', p.key, list(DISTINCT p.kind) FROM params p
-            JOIN {_SELECTED} s ON s.run_id = p.run_id GROUP BY p.key
-        UNION ALL SELECT 'm', NULL, NULL WHERE EXISTS
-            (SELECT 1 FROM latest_metrics t JOIN {_SELECTED} s ON s.run_id = t.run_id)
-        UNION ALL SELECT 't', NULL, NULL WHERE EXISTS
-            (SELECT 1 FROM tags t JOIN {_SELECTED} s ON s.run_id = t.run_id)
-        """  # noqa: S608
-    ).fetchall()
-    kinds = {key: types for table, key, types in found if table == "p"}
-    has_metrics = any(table == "m" for table, _, _ in found)
-    has_tags = any(table == "t" for table, _, _ in found)
-    return kinds, has_metrics, has_tags
+    table: str,
+    column: str,
+    prefix: str,
+    suffix: str,
+    rows: int,
+    *,
+    text: bool = False,
+) -> pd.DataFrame:
+    return _layout(_long(con, table, column), prefix, suffix, rows, text=text)
 
 
-def _wide_tables(
-    has_params: bool, has_metrics: bool, has_tags: bool, with_min_max: bool
-) -> list[str]:
-    wide = [_pivot("params", "'params.' || t.key", "t.value")] if has_params else []
-    if has_metrics:
-        wide.append(_pivot("latest_metrics", "'metrics.' || t.key", "t.value"))
-        if with_min_max:
-            for stat in ("min", "max"):
-                label = f"'metrics.' || t.key || '.{stat}'"
-                wide.append(_pivot("latest_metrics", label, f"t.{stat}_value"))
-    if has_tags:
-        wide.append(_pivot("tags", "'tags.' || t.key", "t.value"))
-    return wide
+def _layout(
+    long: dict[str, Any], prefix: str, suffix: str, rows: int, *, text: bool
+) -> pd.DataFrame:
+    """(row, key number, key, value) as a rows-by-keys frame, keys sorted, missing cells
+    empty."""
+    import numpy as np
+    import pandas as pd
+
+    columns = np.asarray(long["code"], dtype=np.int64)
+    keys = np.empty(int(columns.max()) + 1 if len(columns) else 0, dtype=object)
+    keys[columns] = np.asarray(long["key"], dtype=object)
+    values = np.ma.filled(long["v"], None if text else np.nan)
+    grid = np.full((rows, len(keys)), None if text else np.nan, dtype=object if text else float)
+    grid[np.asarray(long["ord"], dtype=np.int64) - 1, columns] = values
+    names = [f"{prefix}{key}{suffix}" for key in keys]
+    return pd.DataFrame(grid, columns=names, dtype="str" if text else None)
 
 
-def _read_wide(con: duckdb.DuckDBPyConnection, wide: list[str]) -> pd.DataFrame:
-    ctes = ", ".join(f"w{n} AS ({sql})" for n, sql in enumerate(wide))
-    joins = " ".join(f"LEFT JOIN w{n} USING (ord)" for n in range(len(wide)))
-    query = f"SELECT * EXCLUDE (ord) FROM {_SELECTED} {joins} ORDER BY ord"  # noqa: S608
-    frame: pd.DataFrame = con.execute(f"WITH {ctes} {query}" if ctes else query).df()
-    return frame
-
-
-def _typed_and_ordered(frame: pd.DataFrame, kinds: dict[str, list[str]]) -> pd.DataFrame:
+def _typed_and_ordered(frame: pd.DataFrame, kinds: dict[str, set[str]]) -> pd.DataFrame:
     import pandas as pd
 
     for column in ("start_time", "end_time"):
         frame[column] = pd.to_datetime(frame[column], unit="us", utc=True)
     for key, types in kinds.items():
-        _type_param_column(frame, f"params.{key}", set(types))
+        _type_param_column(frame, f"params.{key}", types)
     metrics = sorted(c for c in frame.columns if c.startswith("metrics."))
     rest = [c for c in frame.columns if not c.startswith("metrics.") and not c.startswith("tags.")]
     tags = [c for c in frame.columns if c.startswith("tags.")]
     return frame[rest + metrics + tags]
-
-
-def _pivot(table: str, label: str, value: str) -> str:
-    # Only fixed table and column names from this module reach the SQL text.
-    source = f"SELECT s.ord, {label} AS k, {value} AS v FROM {table} t "  # noqa: S608
-    joined = f"{source} JOIN {_SELECTED} s ON s.run_id = t.run_id"
-    return f"PIVOT ({joined}) ON k USING first(v) GROUP BY ord"
 
 
 def _type_param_column(frame: pd.DataFrame, column: str, types: set[str]) -> None:
@@ -199,20 +218,20 @@ def metric_histories(
     keys: Sequence[str] | None,
     max_points: int,
 ) -> pd.DataFrame:
-    """Every point of the runs' metrics in logging order, at most ``max_points`` per run
+    """Every point of the runs' metrics in step order, at most ``max_points`` per run
     and key: a longer history keeps every n-th point plus its last, chosen in SQL."""
     frame: pd.DataFrame = con.execute(
         """
         WITH ranked AS (
             SELECT m.run_id, r.run_name, m.key, m.step, m.value, m.seq,
-                   row_number() OVER (PARTITION BY m.run_id, m.key ORDER BY m.seq) AS nth,
+                   row_number() OVER (PARTITION BY m.run_id, m.key ORDER BY m.step, m.seq) AS nth,
                    count(*) OVER (PARTITION BY m.run_id, m.key) AS points
             FROM metrics m JOIN runs r ON r.run_id = m.run_id
             WHERE list_contains(?, m.run_id) AND (? OR list_contains(?, m.key))
         )
         SELECT run_id, run_name, key, step, value FROM ranked
         WHERE points <= ? OR (nth - 1) % CAST(ceil(points / ?) AS BIGINT) = 0 OR nth = points
-        ORDER BY run_id, key, seq
+        ORDER BY run_id, key, step, seq
         """,
         [list(run_ids), keys is None, list(keys or []), max_points, float(max_points)],
     ).df()
