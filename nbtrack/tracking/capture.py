@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import random
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -125,17 +127,52 @@ def environment_tags() -> dict[str, str]:
     }
 
 
+# A sweep starts hundreds of runs a second: one ``git status`` answers all the runs started
+# while it runs and within this many seconds after it.
+DIRTY_REUSE_S = 2.0
+_dirty_lock = threading.Lock()
+_dirty_waiting: dict[Path, list[Callable[[bool], None]]] = {}
+_dirty_known: dict[Path, tuple[float, bool | None]] = {}
+
+
 def git_dirty_later(record: Callable[[bool], None]) -> None:
     """Find git's dirty flag in a thread and hand it to ``record``: ``git status`` takes
     milliseconds to seconds, which a run's start must not wait for."""
     folder = Path.cwd()
+    with _dirty_lock:
+        known = _dirty_known.get(folder)
+        fresh = known is not None and time.monotonic() - known[0] < DIRTY_REUSE_S
+        if not fresh:
+            waiting = _dirty_waiting.setdefault(folder, [])
+            waiting.append(record)
+            if len(waiting) == 1:
+                threading.Thread(
+                    target=_look_dirty, args=(folder,), name="nbtrack-git-status", daemon=True
+                ).start()
+            return
+    assert known is not None
+    if known[1] is not None:
+        record(known[1])
 
-    def look() -> None:
-        dirty = git_dirty(folder)
-        if dirty is not None:
+
+def _look_dirty(folder: Path) -> None:
+    dirty = git_dirty(folder)
+    with _dirty_lock:
+        _dirty_known[folder] = (time.monotonic(), dirty)
+        waiting = _dirty_waiting.pop(folder, [])
+    if dirty is not None:
+        for record in waiting:
             record(dirty)
 
-    threading.Thread(target=look, name="nbtrack-git-status", daemon=True).start()
+
+def _reset_after_fork() -> None:
+    # A look-up in flight at fork time never finishes in the child.
+    global _dirty_lock
+    _dirty_lock = threading.Lock()
+    _dirty_waiting.clear()
+
+
+os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 def git_dirty(start: Path | None = None) -> bool | None:
