@@ -19,6 +19,7 @@ from nbtrack.errors import (
     StoreBusyError,
     StoreCorruptError,
     StoreError,
+    StoreFullError,
     StoreReadOnlyError,
 )
 from nbtrack.model_registry.log import log_model
@@ -171,6 +172,7 @@ __all__ = [
     "StoreBusyError",
     "StoreCorruptError",
     "StoreError",
+    "StoreFullError",
     "StoreReadOnlyError",
     "__version__",
     "active_run",

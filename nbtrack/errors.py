@@ -10,7 +10,8 @@
         ├── StoreBusyError                another process held the lock past the deadline
         ├── StoreReadOnlyError            the file or its folder cannot be written
         ├── SchemaVersionError            the store was written by a newer nbtrack
-        └── StoreCorruptError             not a DuckDB file, or its WAL cannot be replayed
+        ├── StoreFullError                the disk holding the store or its journal is full
+        └── StoreCorruptError             not a DuckDB file, damaged, or its WAL cannot be replayed
 
 Each message names the bad value and what would be accepted.
 """
@@ -50,5 +51,11 @@ class SchemaVersionError(StoreError):
     """The store was written by a newer nbtrack; it is never modified."""
 
 
+class StoreFullError(StoreError):
+    """The disk holding the store or its journal has no room left; nothing already logged is
+    lost, and storing resumes once space is freed."""
+
+
 class StoreCorruptError(StoreError):
-    """The file is not a DuckDB database, or its write-ahead log cannot be replayed."""
+    """The file is not a DuckDB database, is damaged, or its write-ahead log cannot be
+    replayed."""

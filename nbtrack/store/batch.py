@@ -109,26 +109,9 @@ _BY_KIND = (("start", _STARTED_RUNS), ("end", _RUN_ENDS), ("p", _PARAMS), ("g", 
             ("m", _METRICS))  # fmt: skip
 
 
-def apply(con: duckdb.DuckDBPyConnection, files: dict[str, tuple[str, int]]) -> dict[str, int]:
-    """Apply every record of ``files`` (path -> journal, segment); the records per file."""
-    _load(con, files)
-    try:
-        found = con.execute(
-            f"SELECT k, filename, count(*) FROM {_BATCH} GROUP BY ALL"  # noqa: S608
-        ).fetchall()
-        kinds = {kind for kind, _, _ in found}
-        # Each statement costs a little even on no rows: run only those the batch needs.
-        statements = [sql for kind, sql in _BY_KIND if kind in kinds]
-        con.execute(";\n".join([*statements, _LAST_SEEN]))
-    finally:
-        con.execute(f"DROP TABLE IF EXISTS {_BATCH}; DROP TABLE IF EXISTS {_FILES}")
-    counts: dict[str, int] = {}
-    for _, filename, count in found:
-        counts[filename] = counts.get(filename, 0) + count
-    return counts
-
-
-def _load(con: duckdb.DuckDBPyConnection, files: dict[str, tuple[str, int]]) -> None:
+def load(con: duckdb.DuckDBPyConnection, files: dict[str, tuple[str, int]]) -> None:
+    """Read every line of ``files`` (path -> journal, segment) into the batch table. A line
+    that is not a record raises ``duckdb.InvalidInputException``: the journal's fault."""
     names = list(files)
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {_FILES} AS SELECT unnest(?) AS filename, "
@@ -144,6 +127,23 @@ def _load(con: duckdb.DuckDBPyConnection, files: dict[str, tuple[str, int]]) -> 
         f"filename = true) AS b JOIN {_FILES} AS f USING (filename)",
         [names],
     )
+
+
+def apply(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Apply the loaded batch to the tables; the records per file. On an error nothing more
+    runs here: the caller rolls back, which takes the temp tables with it, and the error
+    seen is the one that happened."""
+    found = con.execute(f"SELECT k, filename, count(*) FROM {_BATCH} GROUP BY ALL").fetchall()  # noqa: S608
+    kinds = {kind for kind, _, _ in found}
+    # Each statement costs a little even on no rows: run only those the batch needs.
+    statements = [sql for kind, sql in _BY_KIND if kind in kinds]
+    con.execute(
+        ";\n".join([*statements, _LAST_SEEN, f"DROP TABLE {_BATCH}", f"DROP TABLE {_FILES}"])
+    )
+    counts: dict[str, int] = {}
+    for _, filename, count in found:
+        counts[filename] = counts.get(filename, 0) + count
+    return counts
 
 
 def mark_killed(con: duckdb.DuckDBPyConnection, journal: str, heartbeat_us: int) -> int:

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from nbtrack.errors import StoreBusyError
+from nbtrack.errors import StoreBusyError, StoreError
 from nbtrack.store.gateway import StoreInUse
 
 log = logging.getLogger("nbtrack")
@@ -26,6 +26,8 @@ HEARTBEAT_S = 2.0
 LOCK_WAIT_S = 0.2
 # How soon to try again after stepping back for another open of the store.
 IN_USE_RETRY_S = 0.05
+# The longest pause between attempts while the store cannot take records.
+MAX_PAUSE_S = 30.0
 
 
 class Flusher:
@@ -63,6 +65,7 @@ class Flusher:
     def _loop(self) -> None:
         last_beat = 0.0
         pause = self.interval_s
+        last_fault: str | None = None
         while not self._stop.is_set():
             started = time.monotonic()
             try:
@@ -78,8 +81,17 @@ class Flusher:
                 # Records stay safe in the journal; try again later, backing off.
                 pause = min(pause * 2, 5.0)
                 log.info("nbtrack: %s; will retry", exc)
+            except StoreError as exc:
+                # A damaged store or a full disk: said once, then retried quietly (records
+                # stay in the journal) until it is repaired or space is freed.
+                pause = min(pause * 2, MAX_PAUSE_S)
+                if str(exc) != last_fault:
+                    log.warning("nbtrack: %s", exc)
+                    last_fault = str(exc)
             except Exception:
-                pause = min(pause * 2, 5.0)
+                pause = min(pause * 2, MAX_PAUSE_S)
                 log.exception("nbtrack: could not flush the journal; will retry")
+            else:
+                last_fault = None
             self._wake.wait(pause)
             self._wake.clear()

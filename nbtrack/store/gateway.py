@@ -28,7 +28,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from nbtrack.errors import StoreBusyError, StoreCorruptError, StoreError, StoreReadOnlyError
+from nbtrack.errors import (
+    StoreBusyError,
+    StoreCorruptError,
+    StoreError,
+    StoreFullError,
+    StoreReadOnlyError,
+)
 
 if TYPE_CHECKING:
     import duckdb
@@ -92,7 +98,8 @@ def connect(
                 path, give_up_at, deadline_s, lambda: duckdb.connect(str(path), read_only, settings)
             )
             try:
-                yield con
+                with _store_faults_named(path):
+                    yield con
             finally:
                 con.close()
             return
@@ -108,7 +115,8 @@ def connect(
                 lambda: cursor.execute(f"ATTACH {literal} AS {_ALIAS}{options}"),
             )
             cursor.execute(f"USE {_ALIAS}")
-            yield cursor
+            with _store_faults_named(path):
+                yield cursor
         finally:
             cursor.close()
             _detach(instance, path)
@@ -148,6 +156,22 @@ def _turn(
         _depth.value = 0
         if fd is not None:
             os.close(fd)
+
+
+@contextmanager
+def _store_faults_named(path: Path) -> Iterator[None]:
+    """A damaged file or a full disk met while using the connection, as one clear error:
+    DuckDB's own words for them (an IO error, or "transaction is aborted" after one) hide
+    what to do."""
+    import duckdb
+
+    try:
+        yield
+    except duckdb.Error as exc:
+        fault = translate(path, exc)
+        if fault is None:
+            raise
+        raise fault from exc
 
 
 class _Expired(Exception):
@@ -219,6 +243,27 @@ def _retry(path: Path, give_up_at: float, deadline_s: float, open_it: Callable[[
         pause = min(pause * 2, 0.02)
 
 
+_DISK_FULL = ("No space left on device", "Disk quota exceeded", "out of disk space")
+
+
+def translate(path: Path, exc: BaseException) -> StoreError | None:
+    """The store fault behind a DuckDB or OS error met while using the store (a damaged file,
+    a full disk), as one clear error; None for errors that are not about the store."""
+    message = str(exc)
+    if any(sign in message for sign in _DISK_FULL):
+        return StoreFullError(
+            f"the disk holding {path} is full ({message.splitlines()[0]}). Nothing logged is "
+            "lost: it stays in the journal and is stored once space is freed"
+        )
+    if "Corrupt database file" in message or "checksum" in message:
+        return StoreCorruptError(
+            f"{path} is damaged: {message.splitlines()[0]}. Run `nbtrack doctor` to see what is "
+            "affected; restore the store from a copy or an `nbtrack export` (what the journals "
+            "still hold is ingested again into a restored store)"
+        )
+    return None
+
+
 def translate_open_error(path: Path, message: str) -> StoreError:
     """One clear error for a store file that DuckDB cannot open."""
     if "not a valid DuckDB database" in message or "Install it first" in message:
@@ -233,6 +278,9 @@ def translate_open_error(path: Path, message: str) -> StoreError:
             f"the write-ahead log of {path} cannot be replayed ({message}); "
             "run `nbtrack doctor` to set it aside and open the store"
         )
+    in_use = translate(path, Exception(message))
+    if in_use is not None:
+        return in_use
     if "Permission denied" in message or "Read-only file system" in message:
         return StoreReadOnlyError(
             f"{path} cannot be written (read-only on disk): {message}. Make the file and its "

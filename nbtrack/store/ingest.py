@@ -1,16 +1,24 @@
 """Moving journal records into the store, in batches, exactly once.
 
 ``ingest_pending`` is the one entry, called under the store's write lock. It takes the segments
-``segments.scan`` finds — this process's closed ones, every dead process's journal and, for a
-reader, the complete lines other live processes have appended so far — and in one transaction
-brings in the bytes the store does not hold yet, records how far each segment now is, and
-marks the runs of dead processes KILLED. A line is therefore stored once whichever process
-ingests it, and a replay after a crash between commit and cleanup changes nothing. DuckDB's own
-``read_json`` parses the lines in C++ and keeps NaN and ±Infinity.
+``segments.scan`` finds — the complete lines every live process (this one included) has
+appended so far, and every dead process's journal — and in one transaction brings in the bytes
+the store does not hold yet, records how far each segment now is, and marks the runs of dead
+processes KILLED. A line is therefore stored once whichever process ingests it, and a replay
+after a crash between commit and cleanup changes nothing. DuckDB's own ``read_json`` parses the
+lines in C++ and keeps NaN and ±Infinity.
+
+Two kinds of trouble are told apart. A line that is not a record (a disk error, a hand edit)
+is the journal's: it is set aside with its offset under ``.rejected/`` in the journals folder,
+and every good line around it is ingested. A store that cannot take the batch (damaged, disk
+full) is the store's: the error says so, and nothing is set aside — every line stays in its
+journal until the store can take it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import os
 import shutil
@@ -20,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nbtrack.errors import StoreError
-from nbtrack.store import batch, segments
+from nbtrack.store import batch, gateway, records, segments
 from nbtrack.store.journal import SEGMENT_SUFFIX, Journal, journal_root
 from nbtrack.store.segments import Chunk, DeadJournal, Segment
 
@@ -30,6 +38,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("nbtrack")
 
 Stored = dict[tuple[str, int], "int | None"]
+REJECTED_FOLDER = ".rejected"
 
 
 @dataclass
@@ -38,24 +47,15 @@ class IngestResult:
     segments: int = 0
     dead_journals: int = 0
     killed_runs: int = 0
-
-    def add(self, other: IngestResult) -> None:
-        self.records += other.records
-        self.segments += other.segments
-        self.dead_journals += other.dead_journals
-        self.killed_runs += other.killed_runs
+    rejected_lines: int = 0
 
 
 def ingest_pending(
     con: duckdb.DuckDBPyConnection, journal: Journal, store_path: Path
 ) -> IngestResult:
     """Bring everything every journal holds into the store: this process's records, what other
-    live processes have logged so far, and every dead process's journal.
-
-    A journal that cannot be read must not stall the others: it is tried alone, and a dead
-    one that still fails is set aside. This process's closed segments are deleted once the
-    store holds every byte of them.
-    """
+    live processes have logged so far, and every dead process's journal. This process's closed
+    segments are deleted once the store holds every byte of them."""
     journal.roll()
     found = segments.scan(journal.root)
     # One work folder per process, emptied after each ingestion: the copies of live chunks
@@ -64,11 +64,11 @@ def ingest_pending(
     try:
         if not found.live and not found.dead:
             return IngestResult()
-        result, settled = _commit_isolating(con, store_path, found, work, journal.name)
+        result = _commit(con, store_path, found.segments(), found.dead, work)
         closed, _ = journal.segments()
         stored = _stored_bytes(con, [journal.name] if journal.name else [])
         journal.forget([path for path in closed if _all_stored(path, stored.get(_key(path), 0))])
-        for dead in settled:
+        for dead in found.dead:
             dead.release(remove=True)
         return result
     finally:
@@ -80,61 +80,6 @@ def _key(path: Path) -> tuple[str, int]:
     return (path.parent.name, int(path.stem))
 
 
-def _commit_isolating(
-    con: duckdb.DuckDBPyConnection,
-    store_path: Path,
-    found: segments.Scan,
-    work: Path,
-    own: str | None,
-) -> tuple[IngestResult, list[DeadJournal]]:
-    try:
-        return _commit(con, store_path, found.segments(), found.dead, work), found.dead
-    except StoreError:
-        if len(_by_journal(found.live)) + len(found.dead) <= 1:
-            raise
-    result = IngestResult()
-    settled = []
-    for folder, parts in _by_journal(found.live).items():
-        try:
-            result.add(_commit(con, store_path, parts, [], work))
-        except StoreError as exc:
-            if folder == own:
-                raise  # this process's own records: its caller must know
-            # Its owner is alive and will meet the same error: it is not ours to set aside.
-            log.warning("nbtrack: could not ingest the live journal %s yet: %s", folder, exc)
-    for dead in found.dead:
-        alone = _commit_dead_alone(con, store_path, dead, work)
-        if alone is not None:
-            result.add(alone)
-            settled.append(dead)
-    return result, settled
-
-
-def _by_journal(parts: list[Segment]) -> dict[str, list[Segment]]:
-    grouped: dict[str, list[Segment]] = {}
-    for segment in parts:
-        grouped.setdefault(segment.journal, []).append(segment)
-    return grouped
-
-
-def _commit_dead_alone(
-    con: duckdb.DuckDBPyConnection, store_path: Path, dead: DeadJournal, work: Path
-) -> IngestResult | None:
-    parts = [Segment(dead.name, int(path.stem), path, True) for path in dead.segments]
-    try:
-        return _commit(con, store_path, parts, [dead], work)
-    except StoreError as exc:
-        quarantine = dead.path.with_name(dead.name + ".unreadable")
-        os.rename(dead.path, quarantine)
-        log.error(
-            "nbtrack: the journal of a dead process could not be read and was set aside "
-            "at %s (%s); `nbtrack doctor` lists it",
-            quarantine,
-            exc,
-        )
-        return None
-
-
 def _commit(
     con: duckdb.DuckDBPyConnection,
     store_path: Path,
@@ -142,15 +87,22 @@ def _commit(
     dead: list[DeadJournal],
     work: Path,
 ) -> IngestResult:
-    """One transaction: the unstored lines of ``parts``, their byte counts, the KILLED runs
-    of ``dead``; then the hint for readers, still under the lock."""
+    """The unstored lines of ``parts`` read into a batch, then one transaction: their rows,
+    their byte counts, the KILLED runs of ``dead``; then the hint for readers, still under the
+    lock (which is why reading outside the transaction is safe: no one else writes)."""
     import duckdb
 
-    con.execute("BEGIN TRANSACTION")
     try:
         stored = _stored_bytes(con, sorted({segment.journal for segment in parts}))
-        chunks = segments.chunks(parts, stored)
-        result = _ingest_chunks(con, segments.materialize(chunks, work))
+        files, result = _read_batch(
+            con, segments.materialize(segments.chunks(parts, stored), work), work, store_path
+        )
+        con.execute("BEGIN TRANSACTION")
+        if files:
+            counts = batch.apply(con)
+            _record_progress(con, files, counts)
+            result.records = sum(counts.values())
+            result.segments = len(files)
         result.dead_journals = len(dead)
         for journal in dead:
             killed = batch.mark_killed(con, journal.name, journal.heartbeat_us)
@@ -162,9 +114,15 @@ def _commit(
         _forget_removed_segments(con, journal_root(store_path))
         con.execute("COMMIT")
     except BaseException as exc:
-        con.execute("ROLLBACK")
+        # A failed COMMIT (a full disk, say) may leave no transaction to roll back: that
+        # second error must not hide the first.
+        with contextlib.suppress(duckdb.Error):
+            con.execute("ROLLBACK")
         if isinstance(exc, duckdb.Error | OSError):
-            raise StoreError(f"could not ingest journal records into {store_path}: {exc}") from exc
+            fault = gateway.translate(store_path, exc)
+            raise fault or StoreError(
+                f"could not ingest journal records into {store_path}: {exc}"
+            ) from exc
         raise
     # Renewed even when nothing came in: a missing or stale hint would send every later reader
     # to a read-write open for nothing.
@@ -188,19 +146,79 @@ def _stored_bytes(con: duckdb.DuckDBPyConnection, journals: list[str] | None) ->
     return {(journal, int(segment)): size for journal, segment, size in rows}
 
 
-def _ingest_chunks(con: duckdb.DuckDBPyConnection, files: dict[Path, Chunk]) -> IngestResult:
-    """Apply the records of ``files`` in the caller's transaction and count their bytes."""
+def _read_batch(
+    con: duckdb.DuckDBPyConnection, files: dict[Path, Chunk], work: Path, store_path: Path
+) -> tuple[dict[Path, Chunk], IngestResult]:
+    """Load ``files`` into the batch table, outside any transaction (a failed read would
+    abort it); lines that are not records are set aside and the rest loaded."""
+    import duckdb
+
     result = IngestResult()
-    if not files:
-        return result
-    counts = batch.apply(
-        con,
-        {str(path): (chunk.segment.journal, chunk.segment.number) for path, chunk in files.items()},
-    )
-    _record_progress(con, files, counts)
-    result.records = sum(counts.values())
-    result.segments = len(files)
-    return result
+    if files:
+        try:
+            batch.load(con, _sources(files))
+        except duckdb.InvalidInputException:
+            files, result.rejected_lines = _set_aside_bad_lines(
+                files, work, journal_root(store_path)
+            )
+            batch.load(con, _sources(files))
+    return files, result
+
+
+def _sources(files: dict[Path, Chunk]) -> dict[str, tuple[str, int]]:
+    return {
+        str(path): (chunk.segment.journal, chunk.segment.number) for path, chunk in files.items()
+    }
+
+
+def _set_aside_bad_lines(
+    files: dict[Path, Chunk], work: Path, root: Path
+) -> tuple[dict[Path, Chunk], int]:
+    """Each file with its good lines only; every other line is written, with the offset it had
+    in its segment, to ``.rejected/<journal>-<segment>-<offset>.ndjson`` (named by the chunk,
+    so a retried ingestion rewrites the same file)."""
+    kept: dict[Path, Chunk] = {}
+    rejected_total = 0
+    for path, chunk in files.items():
+        good, bad = _sorted_lines(path.read_bytes(), chunk.start)
+        if not bad:
+            kept[path] = chunk
+            continue
+        rejected_total += len(bad)
+        name = f"{chunk.segment.journal}-{chunk.segment.number:08d}-{chunk.start}"
+        folder = root / REJECTED_FOLDER
+        folder.mkdir(exist_ok=True)
+        (folder / f"{name}{SEGMENT_SUFFIX}").write_text(
+            "".join(json.dumps({"offset": at, "line": text}) + "\n" for at, text in bad),
+            encoding="utf-8",
+        )
+        cleaned = work / f"{name}.clean{SEGMENT_SUFFIX}"
+        work.mkdir(parents=True, exist_ok=True)
+        cleaned.write_bytes(b"".join(good))
+        kept[cleaned] = chunk
+        log.warning(
+            "nbtrack: %d line(s) of journal %s, segment %d, are not records; they were set "
+            "aside in %s (the other %d were ingested)",
+            len(bad),
+            chunk.segment.journal,
+            chunk.segment.number,
+            folder,
+            len(good),
+        )
+    return kept, rejected_total
+
+
+def _sorted_lines(data: bytes, start: int) -> tuple[list[bytes], list[tuple[int, str]]]:
+    good: list[bytes] = []
+    bad: list[tuple[int, str]] = []
+    offset = start
+    for line in data.splitlines(keepends=True):
+        if records.is_complete(line.rstrip(b"\n")):
+            good.append(line)
+        else:
+            bad.append((offset, line.decode("utf-8", errors="replace").rstrip("\n")))
+        offset += len(line)
+    return good, bad
 
 
 def _record_progress(

@@ -20,6 +20,7 @@ even after ``kill -9`` or with its pid reused.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -33,7 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from nbtrack.config import host_name
-from nbtrack.errors import StoreError
+from nbtrack.errors import StoreError, StoreFullError
 
 SEGMENT_SUFFIX = ".ndjson"
 # A segment is closed (and, once stored, deleted) when it has grown past this size.
@@ -101,9 +102,13 @@ class Journal:
                 # already have ingested the whole lines of this failed write.
                 os.ftruncate(fd, self._segment_size)
                 self._close_segment()
-                raise StoreError(
-                    f"could not write to the journal {self._segment_path(self._segment)}: {exc}"
-                ) from exc
+                where = self._segment_path(self._segment)
+                if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                    raise StoreFullError(
+                        f"the disk holding the journal {where} is full: this call was not "
+                        "recorded (everything logged before it is kept). Free some space"
+                    ) from exc
+                raise StoreError(f"could not write to the journal {where}: {exc}") from exc
             self._segment_size += written
             self._unflushed += records
             wake = self.wake if self._unflushed >= self.wake_at else None

@@ -87,8 +87,12 @@ def start_line(run_id: str, at: int, order: int, fields: dict[str, Any]) -> str:
     return json.dumps(record, ensure_ascii=False) + "\n"
 
 
+_INT64 = (-(2**63), 2**63 - 1)
+
+
 def is_complete(line: bytes) -> bool:
-    """Whether ``line`` (one journal line, newline excluded) is a record ``ingest`` can use."""
+    """Whether ``line`` (one journal line, newline excluded) is a record ``ingest`` can use:
+    an object of a known kind with every field it needs, each of the column's type."""
     try:
         record = json.loads(line)
     except ValueError:
@@ -96,4 +100,18 @@ def is_complete(line: bytes) -> bool:
     if not isinstance(record, dict):
         return False
     required = REQUIRED.get(record.get("k"))  # type: ignore[arg-type]
-    return required is not None and all(record.get(name) is not None for name in required)
+    if required is None or any(record.get(name) is None for name in required):
+        return False
+    return all(_fits(COLUMNS[name], value) for name, value in record.items() if name in COLUMNS)
+
+
+def _fits(column: str, value: object) -> bool:
+    if value is None:
+        return True
+    if column == "VARCHAR":
+        return isinstance(value, str)
+    if isinstance(value, bool):
+        return False
+    if column == "BIGINT":
+        return isinstance(value, int) and _INT64[0] <= value <= _INT64[1]
+    return isinstance(value, int | float)

@@ -175,7 +175,7 @@ class Store:
                 result = operation(con, *args, **kwargs)
                 con.execute("COMMIT")
             except BaseException:
-                con.execute("ROLLBACK")
+                _roll_back_quietly(con)
                 raise
         self._touch_marker()
         return result
@@ -267,6 +267,15 @@ class Store:
                 log.warning("nbtrack: %s; the journal is kept at %s", exc, self.journal.root)
                 return
         self.journal.remove()
+
+
+def _roll_back_quietly(con: duckdb.DuckDBPyConnection) -> None:
+    # After a failed COMMIT there may be no transaction left: that second error must not hide
+    # the first.
+    import duckdb
+
+    with contextlib.suppress(duckdb.Error):
+        con.execute("ROLLBACK")
 
 
 _stores: dict[Path, Store] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import subprocess
 import sys
@@ -66,16 +67,21 @@ def test_a_half_written_last_line_of_a_dead_process_is_dropped_and_the_rest_kept
     assert nbtrack.get_metric_history(run.id, "y")["step"].tolist() == list(range(9))
 
 
-def test_an_unreadable_dead_journal_is_set_aside_and_does_not_block_this_process(
+def test_an_unreadable_line_of_a_dead_journal_is_set_aside_and_does_not_block_this_process(
     store_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     with nbtrack.start_run() as run:
         pass
     folder = _fake_dead_journal(store_path, run.id, ["{not json at all\n"], "ghost-3-0000cccc")
-    with nbtrack.start_run(run_id=run.id) as reopened, caplog.at_level(logging.ERROR, "nbtrack"):
+    with nbtrack.start_run(run_id=run.id) as reopened, caplog.at_level(logging.WARNING, "nbtrack"):
         reopened.log_metric("z", 1.0)
     assert nbtrack.get_run(run.id).metrics == {"z": 1.0}
-    assert folder.with_name(folder.name + ".unreadable").is_dir()
+    # Only the bad line is set aside (with its offset); the journal itself is done with.
+    rejected = journal_root(store_path) / ".rejected" / "ghost-3-0000cccc-00000001-0.ndjson"
+    assert [json.loads(line) for line in rejected.read_text().splitlines()] == [
+        {"offset": 0, "line": "{not json at all"}
+    ]
+    assert not folder.exists()
     assert "set aside" in caplog.text
 
 
