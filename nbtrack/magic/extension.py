@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import os
 import textwrap
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbtrack import config
-from nbtrack.entities import FAILED, FINISHED, KILLED
 from nbtrack.errors import InvalidValueError, NbtrackError
 from nbtrack.magic.arguments import HELP, TrackArgs, parse_track_line, split_track_cell
 from nbtrack.magic.literals import literal_params
@@ -165,11 +163,7 @@ class TrackedCells:
             run.log_params(ran)
         except InvalidValueError as exc:
             cell.warnings.append(f"params from the cell's literals: {exc}")
-        if error is None:
-            run.end(FINISHED)
-        else:
-            status = KILLED if isinstance(error, KeyboardInterrupt) else FAILED
-            run.end(status, "".join(traceback.format_exception(error)))
+        run.end_after(error)
         _show_summary(run, cell.warnings)
 
     # -- the fallback cell magic -----------------------------------------------------------

@@ -270,14 +270,18 @@ class ActiveRun:
         tb: TracebackType | None,
     ) -> None:
         self._depth -= 1
-        if exc is None:
+        self.end_after(exc)
+
+    def end_after(self, error: BaseException | None) -> None:
+        """End the run as its code ended: FINISHED when it ran through (``error`` is None) or
+        exited with status 0 (``sys.exit()``, as the shell would read it), KILLED on Ctrl-C,
+        else FAILED with the traceback kept."""
+        if error is None or (isinstance(error, SystemExit) and error.code in (0, None)):
             self.end(FINISHED)
-        elif isinstance(exc, KeyboardInterrupt):
-            self.end(KILLED, format_error(exc))
-        elif isinstance(exc, SystemExit) and exc.code in (0, None):
-            self.end(FINISHED)
+        elif isinstance(error, KeyboardInterrupt):
+            self.end(KILLED, format_error(error))
         else:
-            self.end(FAILED, format_error(exc))
+            self.end(FAILED, format_error(error))
 
     @property
     def in_with_block(self) -> bool:
