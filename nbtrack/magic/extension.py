@@ -51,7 +51,9 @@ class TrackedCells:
 
     def __init__(self, shell: InteractiveShell) -> None:
         self.shell = shell
-        self._executing: list[_Cell | None] = []
+        # Paired by the ExecutionInfo IPython gives both hooks: it sends post_run_cell
+        # without pre_run_cell for an empty cell, so order alone would pair the wrong ones.
+        self._executing: list[tuple[ExecutionInfo, _Cell | None]] = []
         self.last_live: LiveMetrics | None = None
 
     # -- the %%track line ------------------------------------------------------------------
@@ -85,13 +87,23 @@ class TrackedCells:
                 cell = None  # the transformed cell raises the UsageError
             except NbtrackError as exc:
                 print(f"nbtrack: this cell is not tracked: {exc}")
-        self._executing.append(cell)
+        self._executing.append((info, cell))
 
-    def post_run_cell(self, result: ExecutionResult) -> None:
-        cell = self._executing.pop() if self._executing else None
-        if cell is None:
-            return
-        self._close(cell, result.error_before_exec or result.error_in_exec)
+    def post_run_cell(self, result: ExecutionResult | None) -> None:
+        found = self._pop(result)
+        if found is None:
+            return  # an empty cell: IPython skipped pre_run_cell
+        _, cell = found
+        if cell is not None:
+            self._close(cell, _error_of(result))
+
+    def _pop(self, result: ExecutionResult | None) -> tuple[ExecutionInfo, _Cell | None] | None:
+        if result is None:
+            return self._executing.pop() if self._executing else None
+        for index in range(len(self._executing) - 1, -1, -1):
+            if self._executing[index][0] is result.info:
+                return self._executing.pop(index)
+        return None
 
     def _open(self, args: TrackArgs, body: str, info: ExecutionInfo) -> _Cell:
         namespace = self.shell.user_ns
@@ -139,6 +151,25 @@ class TrackedCells:
         if cell.live is not None:
             cell.live.stop()
             self.last_live = cell.live
+        try:
+            if run.ended:
+                # Ended by the cell itself (nbtrack.end_run()): it keeps the status it was given.
+                if cell.args.metrics:
+                    cell.warnings.append(
+                        "--metrics: not logged, the cell ended its run before it finished"
+                    )
+            else:
+                self._record_results(cell)
+        except BaseException as failure:
+            # The run must not outlive its cell (an open cell run would take the next tracked
+            # cell as its child), and it lacks what it failed to record.
+            run.end_after(error or failure)
+            raise
+        run.end_after(error)
+        _show_summary(run, cell.warnings)
+
+    def _record_results(self, cell: _Cell) -> None:
+        run = cell.run
         namespace = self.shell.user_ns
         for name in cell.args.metrics:
             if name not in namespace:
@@ -163,8 +194,6 @@ class TrackedCells:
             run.log_params(ran)
         except InvalidValueError as exc:
             cell.warnings.append(f"params from the cell's literals: {exc}")
-        run.end_after(error)
-        _show_summary(run, cell.warnings)
 
     # -- the fallback cell magic -----------------------------------------------------------
 
@@ -184,9 +213,22 @@ class TrackedCells:
             cell=True,
             source=f"%%track {line}\n{cell}",
         )
-        result = self.shell.run_cell(cell)
-        self._close(_Cell(run, args, cell), result.error_before_exec or result.error_in_exec)
+        tracked = _Cell(run, args, cell)
+        try:
+            result = self.shell.run_cell(cell)
+        except BaseException as exc:
+            self._close(tracked, exc)
+            raise
+        self._close(tracked, _error_of(result))
         result.raise_error()
+
+
+def _error_of(result: ExecutionResult | None) -> BaseException | None:
+    if result is None:
+        # ipykernel sends no result when it cancelled the execution (the stop button on a
+        # cell that awaits): the cell was interrupted.
+        return KeyboardInterrupt()
+    return result.error_before_exec or result.error_in_exec
 
 
 def _same(held: object, literal: object) -> bool:

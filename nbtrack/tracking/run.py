@@ -65,12 +65,15 @@ class ActiveRun:
         run: Run,
         *,
         parent: ActiveRun | None = None,
+        cell: bool = False,
         params_json: Mapping[str, str] | None = None,
         last_seq: int = 0,
         last_steps: Mapping[str, int] | None = None,
     ) -> None:
         self.id = run.id
         self.parent = parent
+        # Opened for a tracked cell, which ends it when the cell ends.
+        self.cell = cell
         self.execution = capture.execution_marker()
         self._store = store
         self._append = store.journal.append
@@ -284,8 +287,10 @@ class ActiveRun:
             self.end(FAILED, format_error(error))
 
     @property
-    def in_with_block(self) -> bool:
-        return self._depth > 0
+    def held(self) -> bool:
+        """Whether what opened the run is still running: its ``with`` block, or its tracked
+        cell (the cell ends its run, so an open cell run is a cell still executing)."""
+        return self._depth > 0 or self.cell
 
     @property
     def ended(self) -> bool:

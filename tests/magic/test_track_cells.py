@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from IPython.core.interactiveshell import InteractiveShell
+from IPython.core.interactiveshell import ExecutionInfo, InteractiveShell
 
 import nbtrack
 from nbtrack.tracking import _current
@@ -213,3 +213,18 @@ def test_sys_exit_with_an_error_code_fails_the_run(ip: InteractiveShell) -> None
     run = last()
     assert run.status == "FAILED"
     assert run.error is not None and "SystemExit: 3" in run.error
+
+
+def test_a_cell_cancelled_before_it_gives_a_result_ends_its_run_killed(
+    ip: InteractiveShell,
+) -> None:
+    # What ipykernel does when the stop button cancels a cell that awaits: it sends
+    # post_run_cell with no result.
+    source = "%%track --name cancelled\nimport asyncio\nawait asyncio.Event().wait()\n"
+    info = ExecutionInfo(source, True, False, True, None)
+    ip.events.trigger("pre_run_cell", info)
+    ip.events.trigger("post_run_cell", None)
+    run = last()
+    assert run.name == "cancelled"
+    assert run.status == "KILLED"
+    assert nbtrack.active_run() is None
