@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbtrack import config
 from nbtrack.errors import InvalidValueError, NbtrackError
-from nbtrack.magic.arguments import HELP, TrackArgs, parse_track_line, split_track_cell
+from nbtrack.magic.arguments import HELP, TrackArgs, TrackCell, parse_track_cell, parse_track_line
 from nbtrack.magic.literals import literal_params
 from nbtrack.tracking import fluent
 from nbtrack.tracking.atomic_files import write_atomically
@@ -41,7 +41,12 @@ class _Cell:
 
     run: ActiveRun
     args: TrackArgs
-    body: str
+    # The code whose literals become params (None: another cell magic runs the body).
+    literal_source: str | None
+    # The body a cell magic after %%track runs as a nested cell (%%capture does), which
+    # would hide its error from this cell's result.
+    magic_body: str | None = None
+    body_error: BaseException | None = None
     warnings: list[str] = field(default_factory=list)
     live: LiveMetrics | None = None
 
@@ -59,43 +64,63 @@ class TrackedCells:
     # -- the %%track line ------------------------------------------------------------------
 
     def strip_magic_line(self, lines: list[str]) -> list[str]:
-        """Input transformer: blank the ``%%track`` line (line numbers stay as typed)."""
-        split = split_track_cell("".join(lines))
-        if split is None:
-            return lines
-        line, body = split
+        """Input transformer: blank the ``%%track`` line (line numbers stay as typed), or drop
+        it when another cell magic follows, which IPython then runs as the cell."""
         try:
-            parse_track_line(line)
+            cell = self._read("".join(lines))
         except InvalidValueError as exc:
             # Raised from the cell itself, so IPython prints one UsageError line and the
             # execution fails as a bad magic line should.
             return [
                 f"__import__('nbtrack.magic.extension').magic.extension.usage_error({str(exc)!r})\n"
             ]
-        return ["\n", *body.splitlines(keepends=True)]
+        if cell is None:
+            return lines
+        if cell.magic is not None:
+            # IPython reads a cell magic only on a cell's first line; the other magic's own
+            # line numbers start there anyway.
+            return cell.magic.source.splitlines(keepends=True)
+        return ["\n", *cell.body.splitlines(keepends=True)]
+
+    def _read(self, source: str) -> TrackCell | None:
+        cell = parse_track_cell(source)
+        # Refused before a run opens, rather than failing the run on IPython's own error.
+        if cell is not None and cell.magic and not self.shell.find_cell_magic(cell.magic.name):
+            raise InvalidValueError(
+                f"%%track: there is no cell magic %%{cell.magic.name} (on the line after "
+                "%%track); %lsmagic lists them"
+            )
+        return cell
 
     # -- around each cell ------------------------------------------------------------------
 
     def pre_run_cell(self, info: ExecutionInfo) -> None:
-        # Dedented as IPython does before it looks for a cell magic (and so the transformer).
-        split = split_track_cell(textwrap.dedent(info.raw_cell or ""))
         cell = None
-        if split is not None:
-            try:
-                cell = self._open(parse_track_line(split[0]), split[1], info)
-            except InvalidValueError:
-                cell = None  # the transformed cell raises the UsageError
-            except NbtrackError as exc:
-                print(f"nbtrack: this cell is not tracked: {exc}")
+        try:
+            # Dedented as IPython does before it looks for a cell magic (and so the transformer).
+            read = self._read(textwrap.dedent(info.raw_cell or ""))
+            if read is not None:
+                cell = self._open(read, info)
+        except InvalidValueError:
+            cell = None  # the transformed cell raises the UsageError
+        except NbtrackError as exc:
+            print(f"nbtrack: this cell is not tracked: {exc}")
         self._executing.append((info, cell))
 
     def post_run_cell(self, result: ExecutionResult | None) -> None:
         found = self._pop(result)
         if found is None:
             return  # an empty cell: IPython skipped pre_run_cell
-        _, cell = found
+        info, cell = found
+        error = _error_of(result)
         if cell is not None:
-            self._close(cell, _error_of(result))
+            self._close(cell, error or cell.body_error)
+        elif error is not None and self._executing:
+            # A cell run from inside a tracked cell: if it is that cell's body, run by a cell
+            # magic such as %%capture (which swallows the error), the run still failed.
+            enclosing = self._executing[-1][1]
+            if enclosing is not None and enclosing.magic_body == info.raw_cell:
+                enclosing.body_error = enclosing.body_error or error
 
     def _pop(self, result: ExecutionResult | None) -> tuple[ExecutionInfo, _Cell | None] | None:
         if result is None:
@@ -105,7 +130,8 @@ class TrackedCells:
                 return self._executing.pop(index)
         return None
 
-    def _open(self, args: TrackArgs, body: str, info: ExecutionInfo) -> _Cell:
+    def _open(self, read: TrackCell, info: ExecutionInfo) -> _Cell:
+        args = read.args
         namespace = self.shell.user_ns
         if args.experiment is not None:
             fluent.set_experiment(args.experiment)
@@ -123,7 +149,8 @@ class TrackedCells:
                 source=info.raw_cell,
                 source_name=args.notebook or notebook_path(namespace),
             )
-        cell = _Cell(run, args, body)
+        magic_body = read.magic.body if read.magic is not None else None
+        cell = _Cell(run, args, read.literal_source, magic_body)
         context = {KERNEL_ID_TAG: kernel_id(), CELL_ID_TAG: getattr(info, "cell_id", None)}
         if run.source_name is None:
             context[CWD_TAG] = os.getcwd()
@@ -179,8 +206,10 @@ class TrackedCells:
                 run.log_metric(name, metric_value(name, namespace[name]))
             except InvalidValueError as exc:
                 cell.warnings.append(f"--metrics: {exc}")
+        if cell.literal_source is None:
+            return
         # Literals of the cell give way to params logged explicitly, never the reverse.
-        literals = literal_params(self.shell.transform_cell(cell.body))
+        literals = literal_params(self.shell.transform_cell(cell.literal_source))
         logged = run.param_keys() | set(cell.args.metrics)
         # Only a literal the variable still holds: a branch not taken, a line never reached
         # (the cell failed before it) or a value changed by code the parser cannot see
