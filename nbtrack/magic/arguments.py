@@ -33,6 +33,8 @@ The run records the cell's source, the notebook, the kernel, the git state and t
 Top-level assignments of a literal in the cell (``lr = 0.1``, not inside loops or functions)
 become params; ``nbtrack.log_metric`` inside the cell logs to this run. A cell that raises
 marks the run FAILED and still shows its traceback; the stop button marks it KILLED.
+Another cell magic (%%time, %%capture, ...) may follow on the next line and runs inside the
+run; a tracked cell run from this one (get_ipython().run_cell) becomes its child run.
 
 Options:
   -e, --experiment NAME  log to this experiment (created if missing); later cells use it too
@@ -128,6 +130,91 @@ def split_track_cell(cell: str) -> tuple[str, str] | None:
     if after and not after[0].isspace():
         return None  # another magic whose name starts with "track"
     return after.strip(), "".join(lines[first + 1 :])
+
+
+@dataclass(frozen=True)
+class CellMagic:
+    """The cell magic (``%%time``) that a tracked cell's body opens with, read as IPython
+    reads a cell magic: its name, and the lines from its own line on (what IPython runs)."""
+
+    name: str
+    source: str
+
+    @property
+    def body(self) -> str:
+        """The cell the magic is given: the lines after its own line."""
+        return "".join(self.source.splitlines(keepends=True)[1:])
+
+
+@dataclass(frozen=True)
+class TrackCell:
+    """A ``%%track`` cell, read: the options, the body as typed, and the cell magic the body
+    opens with, if any (``%%track`` then ``%%time``: the run wraps the timed cell)."""
+
+    args: TrackArgs
+    body: str
+    magic: CellMagic | None = None
+
+    @property
+    def literal_source(self) -> str | None:
+        """The code whose literal assignments become params, or None when another cell magic
+        runs the body as something other than Python in the user's namespace."""
+        if self.magic is None:
+            return self.body
+        return self.magic.body if self.magic.name in NAMESPACE_CELL_MAGICS else None
+
+
+# Cell magics known to run their body as Python in the user's namespace, as a plain cell
+# would, so its literals are the run's params. Others may not run Python (%%bash,
+# %%writefile), or not there (%%timeit runs it in a namespace of its own).
+NAMESPACE_CELL_MAGICS = frozenset({"time", "capture"})
+
+
+def parse_track_cell(cell: str) -> TrackCell | None:
+    """Read a cell: None if it is not tracked, else its line parsed and its body.
+
+    Raises
+    ------
+    InvalidValueError
+        A bad ``%%track`` line, or a second ``%%track`` line below it.
+
+    Examples
+    --------
+    >>> parse_track_cell("%%track -n r1\\n%%time\\nlr = 0.1\\n").magic.name
+    'time'
+    """
+    split = split_track_cell(cell)
+    if split is None:
+        return None
+    line, body = split
+    args = parse_track_line(line)
+    magic = cell_magic_of(body)
+    if magic is not None and magic.name == MAGIC[2:]:
+        raise _invalid(
+            "a second %%track line: a cell is one run (a tracked cell run from it with "
+            "get_ipython().run_cell becomes its child run)"
+        )
+    return TrackCell(args, body, magic)
+
+
+def cell_magic_of(body: str) -> CellMagic | None:
+    """The cell magic ``body`` opens with, as IPython would read the body as a cell.
+
+    IPython drops the blank lines before it and takes the name up to the first space.
+
+    Examples
+    --------
+    >>> cell_magic_of("\\n%%capture out\\nprint(1)\\n")
+    CellMagic(name='capture', source='%%capture out\\nprint(1)\\n')
+    >>> cell_magic_of("x = 1\\n") is None
+    True
+    """
+    lines = body.splitlines(keepends=True)
+    first = next((i for i, text in enumerate(lines) if not text.isspace()), None)
+    if first is None or not lines[first].startswith("%%"):
+        return None
+    name = lines[first][2:].rstrip().partition(" ")[0]
+    return CellMagic(name, "".join(lines[first:]))
 
 
 def is_track_cell(cell: str) -> bool:

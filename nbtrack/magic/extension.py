@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import os
 import textwrap
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbtrack import config
-from nbtrack.entities import FAILED, FINISHED, KILLED
 from nbtrack.errors import InvalidValueError, NbtrackError
-from nbtrack.magic.arguments import HELP, TrackArgs, parse_track_line, split_track_cell
+from nbtrack.magic.arguments import HELP, TrackArgs, TrackCell, parse_track_cell, parse_track_line
 from nbtrack.magic.literals import literal_params
 from nbtrack.tracking import fluent
 from nbtrack.tracking.atomic_files import write_atomically
@@ -43,7 +41,12 @@ class _Cell:
 
     run: ActiveRun
     args: TrackArgs
-    body: str
+    # The code whose literals become params (None: another cell magic runs the body).
+    literal_source: str | None
+    # The body a cell magic after %%track runs as a nested cell (%%capture does), which
+    # would hide its error from this cell's result.
+    magic_body: str | None = None
+    body_error: BaseException | None = None
     warnings: list[str] = field(default_factory=list)
     live: LiveMetrics | None = None
 
@@ -53,49 +56,82 @@ class TrackedCells:
 
     def __init__(self, shell: InteractiveShell) -> None:
         self.shell = shell
-        self._executing: list[_Cell | None] = []
+        # Paired by the ExecutionInfo IPython gives both hooks: it sends post_run_cell
+        # without pre_run_cell for an empty cell, so order alone would pair the wrong ones.
+        self._executing: list[tuple[ExecutionInfo, _Cell | None]] = []
         self.last_live: LiveMetrics | None = None
 
     # -- the %%track line ------------------------------------------------------------------
 
     def strip_magic_line(self, lines: list[str]) -> list[str]:
-        """Input transformer: blank the ``%%track`` line (line numbers stay as typed)."""
-        split = split_track_cell("".join(lines))
-        if split is None:
-            return lines
-        line, body = split
+        """Input transformer: blank the ``%%track`` line (line numbers stay as typed), or drop
+        it when another cell magic follows, which IPython then runs as the cell."""
         try:
-            parse_track_line(line)
+            cell = self._read("".join(lines))
         except InvalidValueError as exc:
             # Raised from the cell itself, so IPython prints one UsageError line and the
             # execution fails as a bad magic line should.
             return [
                 f"__import__('nbtrack.magic.extension').magic.extension.usage_error({str(exc)!r})\n"
             ]
-        return ["\n", *body.splitlines(keepends=True)]
+        if cell is None:
+            return lines
+        if cell.magic is not None:
+            # IPython reads a cell magic only on a cell's first line; the other magic's own
+            # line numbers start there anyway.
+            return cell.magic.source.splitlines(keepends=True)
+        return ["\n", *cell.body.splitlines(keepends=True)]
+
+    def _read(self, source: str) -> TrackCell | None:
+        cell = parse_track_cell(source)
+        # Refused before a run opens, rather than failing the run on IPython's own error.
+        if cell is not None and cell.magic and not self.shell.find_cell_magic(cell.magic.name):
+            raise InvalidValueError(
+                f"%%track: there is no cell magic %%{cell.magic.name} (on the line after "
+                "%%track); %lsmagic lists them"
+            )
+        return cell
 
     # -- around each cell ------------------------------------------------------------------
 
     def pre_run_cell(self, info: ExecutionInfo) -> None:
-        # Dedented as IPython does before it looks for a cell magic (and so the transformer).
-        split = split_track_cell(textwrap.dedent(info.raw_cell or ""))
         cell = None
-        if split is not None:
-            try:
-                cell = self._open(parse_track_line(split[0]), split[1], info)
-            except InvalidValueError:
-                cell = None  # the transformed cell raises the UsageError
-            except NbtrackError as exc:
-                print(f"nbtrack: this cell is not tracked: {exc}")
-        self._executing.append(cell)
+        try:
+            # Dedented as IPython does before it looks for a cell magic (and so the transformer).
+            read = self._read(textwrap.dedent(info.raw_cell or ""))
+            if read is not None:
+                cell = self._open(read, info)
+        except InvalidValueError:
+            cell = None  # the transformed cell raises the UsageError
+        except NbtrackError as exc:
+            print(f"nbtrack: this cell is not tracked: {exc}")
+        self._executing.append((info, cell))
 
-    def post_run_cell(self, result: ExecutionResult) -> None:
-        cell = self._executing.pop() if self._executing else None
-        if cell is None:
-            return
-        self._close(cell, result.error_before_exec or result.error_in_exec)
+    def post_run_cell(self, result: ExecutionResult | None) -> None:
+        found = self._pop(result)
+        if found is None:
+            return  # an empty cell: IPython skipped pre_run_cell
+        info, cell = found
+        error = _error_of(result)
+        if cell is not None:
+            self._close(cell, error or cell.body_error)
+        elif error is not None and self._executing:
+            # A cell run from inside a tracked cell: if it is that cell's body, run by a cell
+            # magic such as %%capture (which swallows the error), the run still failed.
+            enclosing = self._executing[-1][1]
+            if enclosing is not None and enclosing.magic_body == info.raw_cell:
+                enclosing.body_error = enclosing.body_error or error
 
-    def _open(self, args: TrackArgs, body: str, info: ExecutionInfo) -> _Cell:
+    def _pop(self, result: ExecutionResult | None) -> tuple[ExecutionInfo, _Cell | None] | None:
+        if result is None:
+            return self._executing.pop() if self._executing else None
+        for index in range(len(self._executing) - 1, -1, -1):
+            if self._executing[index][0] is result.info:
+                return self._executing.pop(index)
+        return None
+
+    def _open(self, read: TrackCell, info: ExecutionInfo) -> _Cell:
+        args = read.args
         namespace = self.shell.user_ns
         if args.experiment is not None:
             fluent.set_experiment(args.experiment)
@@ -113,7 +149,8 @@ class TrackedCells:
                 source=info.raw_cell,
                 source_name=args.notebook or notebook_path(namespace),
             )
-        cell = _Cell(run, args, body)
+        magic_body = read.magic.body if read.magic is not None else None
+        cell = _Cell(run, args, read.literal_source, magic_body)
         context = {KERNEL_ID_TAG: kernel_id(), CELL_ID_TAG: getattr(info, "cell_id", None)}
         if run.source_name is None:
             context[CWD_TAG] = os.getcwd()
@@ -141,6 +178,25 @@ class TrackedCells:
         if cell.live is not None:
             cell.live.stop()
             self.last_live = cell.live
+        try:
+            if run.ended:
+                # Ended by the cell itself (nbtrack.end_run()): it keeps the status it was given.
+                if cell.args.metrics:
+                    cell.warnings.append(
+                        "--metrics: not logged, the cell ended its run before it finished"
+                    )
+            else:
+                self._record_results(cell)
+        except BaseException as failure:
+            # The run must not outlive its cell (an open cell run would take the next tracked
+            # cell as its child), and it lacks what it failed to record.
+            run.end_after(error or failure)
+            raise
+        run.end_after(error)
+        _show_summary(run, cell.warnings)
+
+    def _record_results(self, cell: _Cell) -> None:
+        run = cell.run
         namespace = self.shell.user_ns
         for name in cell.args.metrics:
             if name not in namespace:
@@ -150,8 +206,10 @@ class TrackedCells:
                 run.log_metric(name, metric_value(name, namespace[name]))
             except InvalidValueError as exc:
                 cell.warnings.append(f"--metrics: {exc}")
+        if cell.literal_source is None:
+            return
         # Literals of the cell give way to params logged explicitly, never the reverse.
-        literals = literal_params(self.shell.transform_cell(cell.body))
+        literals = literal_params(self.shell.transform_cell(cell.literal_source))
         logged = run.param_keys() | set(cell.args.metrics)
         # Only a literal the variable still holds: a branch not taken, a line never reached
         # (the cell failed before it) or a value changed by code the parser cannot see
@@ -165,12 +223,6 @@ class TrackedCells:
             run.log_params(ran)
         except InvalidValueError as exc:
             cell.warnings.append(f"params from the cell's literals: {exc}")
-        if error is None:
-            run.end(FINISHED)
-        else:
-            status = KILLED if isinstance(error, KeyboardInterrupt) else FAILED
-            run.end(status, "".join(traceback.format_exception(error)))
-        _show_summary(run, cell.warnings)
 
     # -- the fallback cell magic -----------------------------------------------------------
 
@@ -190,9 +242,22 @@ class TrackedCells:
             cell=True,
             source=f"%%track {line}\n{cell}",
         )
-        result = self.shell.run_cell(cell)
-        self._close(_Cell(run, args, cell), result.error_before_exec or result.error_in_exec)
+        tracked = _Cell(run, args, cell)
+        try:
+            result = self.shell.run_cell(cell)
+        except BaseException as exc:
+            self._close(tracked, exc)
+            raise
+        self._close(tracked, _error_of(result))
         result.raise_error()
+
+
+def _error_of(result: ExecutionResult | None) -> BaseException | None:
+    if result is None:
+        # ipykernel sends no result when it cancelled the execution (the stop button on a
+        # cell that awaits): the cell was interrupted.
+        return KeyboardInterrupt()
+    return result.error_before_exec or result.error_in_exec
 
 
 def _same(held: object, literal: object) -> bool:

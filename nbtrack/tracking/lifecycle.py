@@ -48,21 +48,22 @@ def open_run(
     """Start a run (or reopen ``run_id``) and make it the active one.
 
     The parent is the active run when ``nested``, when the new run starts inside its ``with``
-    block or in the same notebook cell; any other open run was left by an earlier cell and is
-    closed FINISHED with a ``nbtrack.closed_by`` tag saying why. A tracked ``cell`` is always a
-    top-level run, so every run still open is closed. Starting is one journal record: any
-    reader sees the run at once, and the flusher stores it within a second.
+    block, its tracked cell or the same notebook cell; any other open run was left by an
+    earlier cell and is closed FINISHED with a ``nbtrack.closed_by`` tag saying why. A tracked
+    ``cell`` belongs only to a run still held open by what opened it (a ``with`` block, or a
+    tracked cell that runs this one), so it is a top-level run unless cells nest. Starting is
+    one journal record: any reader sees the run at once, and the flusher stores it within a
+    second.
     """
-    parent = None if cell else _parent(nested)
-    if cell:
-        _close_open_runs("the next tracked cell started")
+    parent = _held_parent() if cell else _parent(nested)
     if run_id is not None:
-        return _reopen(check_name(run_id, "run_id"), parent)
+        return _reopen(check_name(run_id, "run_id"), parent, cell)
     return _start(
         name=name,
         experiment=experiment if experiment is not None else _current.experiment_name(),
         tags=tags,
         parent=parent,
+        cell=cell,
         source=source,
         source_name=source_name,
     )
@@ -81,7 +82,9 @@ def last_started() -> ActiveRun | None:
 def _parent(nested: bool) -> ActiveRun | None:
     execution = capture.execution_marker()
     while (active := _current.top()) is not None:
-        if nested or active.in_with_block or active.execution == execution:
+        # A cell nested in a tracked cell (get_ipython().run_cell) may have moved the
+        # execution count on: the tracked cell still holds its run.
+        if nested or active.held or active.execution == execution:
             return active
         # Left over from an earlier cell execution: close it cleanly, say so, and go on.
         active.set_tag(CLOSED_BY_TAG, "a new run started in a later cell")
@@ -89,11 +92,15 @@ def _parent(nested: bool) -> ActiveRun | None:
     return None
 
 
-def _close_open_runs(reason: str) -> None:
-    for stale in reversed(_current.all_active()):
-        if not stale.ended:
-            stale.set_tag(CLOSED_BY_TAG, reason)
-            stale.end(FINISHED)
+def _held_parent() -> ActiveRun | None:
+    # Not by execution count: a front end may run cells without counting them, and a run
+    # left open by such a cell is still a leftover.
+    while (active := _current.top()) is not None:
+        if active.held:
+            return active
+        active.set_tag(CLOSED_BY_TAG, "the next tracked cell started")
+        active.end(FINISHED)
+    return None
 
 
 def _start(
@@ -102,6 +109,7 @@ def _start(
     experiment: str,
     tags: Mapping[str, Any] | None,
     parent: ActiveRun | None,
+    cell: bool = False,
     source: str | None = None,
     source_name: str | None = None,
 ) -> ActiveRun:
@@ -145,7 +153,7 @@ def _start(
     }
     journal = store.journal
     journal.append(records.start_line(run_id, started, journal.next_counter(), fields))
-    active = ActiveRun(store, run, parent=parent)
+    active = ActiveRun(store, run, parent=parent, cell=cell)
     active.set_tags({**capture.environment_tags(), **checked_tags})
     capture.git_dirty_later(lambda dirty: active.record_tag(GIT_DIRTY_TAG, str(dirty).lower()))
     _current.push(active)
@@ -167,7 +175,7 @@ def forget_experiments() -> None:
     _experiments.clear()
 
 
-def _reopen(run_id: str, parent: ActiveRun | None) -> ActiveRun:
+def _reopen(run_id: str, parent: ActiveRun | None, cell: bool) -> ActiveRun:
     store = current_store()
     state = store.write(
         runs.reopen_run, run_id, store.journal.id, os.getpid(), time.time_ns() // 1000
@@ -176,6 +184,7 @@ def _reopen(run_id: str, parent: ActiveRun | None) -> ActiveRun:
         store,
         state.run,
         parent=parent,
+        cell=cell,
         params_json=state.params_json,
         last_seq=state.last_seq,
         last_steps=state.last_steps,

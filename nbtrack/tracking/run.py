@@ -65,12 +65,15 @@ class ActiveRun:
         run: Run,
         *,
         parent: ActiveRun | None = None,
+        cell: bool = False,
         params_json: Mapping[str, str] | None = None,
         last_seq: int = 0,
         last_steps: Mapping[str, int] | None = None,
     ) -> None:
         self.id = run.id
         self.parent = parent
+        # Opened for a tracked cell, which ends it when the cell ends.
+        self.cell = cell
         self.execution = capture.execution_marker()
         self._store = store
         self._append = store.journal.append
@@ -270,18 +273,24 @@ class ActiveRun:
         tb: TracebackType | None,
     ) -> None:
         self._depth -= 1
-        if exc is None:
+        self.end_after(exc)
+
+    def end_after(self, error: BaseException | None) -> None:
+        """End the run as its code ended: FINISHED when it ran through (``error`` is None) or
+        exited with status 0 (``sys.exit()``, as the shell would read it), KILLED on Ctrl-C,
+        else FAILED with the traceback kept."""
+        if error is None or (isinstance(error, SystemExit) and error.code in (0, None)):
             self.end(FINISHED)
-        elif isinstance(exc, KeyboardInterrupt):
-            self.end(KILLED, format_error(exc))
-        elif isinstance(exc, SystemExit) and exc.code in (0, None):
-            self.end(FINISHED)
+        elif isinstance(error, KeyboardInterrupt):
+            self.end(KILLED, format_error(error))
         else:
-            self.end(FAILED, format_error(exc))
+            self.end(FAILED, format_error(error))
 
     @property
-    def in_with_block(self) -> bool:
-        return self._depth > 0
+    def held(self) -> bool:
+        """Whether what opened the run is still running: its ``with`` block, or its tracked
+        cell (the cell ends its run, so an open cell run is a cell still executing)."""
+        return self._depth > 0 or self.cell
 
     @property
     def ended(self) -> bool:

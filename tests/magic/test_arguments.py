@@ -8,8 +8,11 @@ from nbtrack.errors import InvalidValueError
 from nbtrack.magic.arguments import (
     HELP,
     USAGE,
+    CellMagic,
     TrackArgs,
+    cell_magic_of,
     is_track_cell,
+    parse_track_cell,
     parse_track_line,
     split_track_cell,
 )
@@ -341,3 +344,47 @@ def test_split_line_parses_and_the_body_is_what_literals_read() -> None:
     line, body = split
     assert parse_track_line(line).tags == {"team": "a"}
     assert body == "lr = 0.1\n"
+
+
+# -- another cell magic below the %%track line ---------------------------------------------
+
+
+def test_a_cell_magic_below_the_track_line_is_read_as_ipython_reads_it() -> None:
+    cell = parse_track_cell("%%track -n r1\n\n%%capture out --no-stderr\nlr = 0.1\n")
+    assert cell is not None
+    assert cell.args.name == "r1"
+    assert cell.body == "\n%%capture out --no-stderr\nlr = 0.1\n"
+    assert cell.magic == CellMagic("capture", "%%capture out --no-stderr\nlr = 0.1\n")
+    assert cell.magic.body == "lr = 0.1\n"
+
+
+def test_literals_are_read_from_the_body_a_magic_runs_in_the_namespace() -> None:
+    def literal_source(cell: str) -> str | None:
+        parsed = parse_track_cell(cell)
+        assert parsed is not None
+        return parsed.literal_source
+
+    assert literal_source("%%track\nlr = 0.1\n") == "lr = 0.1\n"
+    assert literal_source("%%track\n%%time\nlr = 0.1\n") == "lr = 0.1\n"
+    assert literal_source("%%track\n%%capture\nlr = 0.1\n") == "lr = 0.1\n"
+    assert literal_source("%%track\n%%writefile lr.py\nlr = 0.1\n") is None
+    assert literal_source("%%track\n%%timeit\nlr = 0.1\n") is None
+
+
+@pytest.mark.parametrize("body", ["x = 1\n", "", "\n\n", "# %%time\nx = 1", " %%time\nx = 1"])
+def test_a_body_not_opened_by_a_cell_magic_has_none(body: str) -> None:
+    assert cell_magic_of(body) is None
+
+
+def test_a_second_track_line_is_refused() -> None:
+    with pytest.raises(InvalidValueError, match="a second %%track line"):
+        parse_track_cell("%%track -n a\n%%track -n b\nx = 1\n")
+
+
+def test_a_cell_without_the_track_magic_reads_as_none() -> None:
+    assert parse_track_cell("%%time\nx = 1\n") is None
+
+
+def test_a_bad_line_is_refused_with_a_magic_below_it_too() -> None:
+    with pytest.raises(InvalidValueError, match="--bogus"):
+        parse_track_cell("%%track --bogus\n%%time\nx = 1\n")

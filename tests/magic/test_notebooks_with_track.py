@@ -94,3 +94,32 @@ def test_a_run_left_open_when_the_kernel_shuts_down_ends_finished_and_says_why(
     run = nbtrack.search_runs(filter="run_name = 'left-open'")
     assert list(run["status"]) == ["FINISHED"]
     assert "exited" in run["tags.nbtrack.closed_by"].iloc[0]
+
+
+def test_nested_tracked_cells_other_cell_magics_and_sys_exit_in_a_real_kernel(
+    store_path: Path,
+) -> None:
+    notebook = _notebook(
+        "%load_ext nbtrack",
+        "%%track --experiment kernel --name outer --metrics acc\n"
+        "get_ipython().run_cell('%%track --name inner --metrics loss\\nloss = 0.5')\n"
+        "acc = 0.9",
+        "%%track --name timed\n%%time\nlr = 0.1",
+        "%%track --name captured --metrics score\n%%capture shown\nprint('hidden')\nscore = 1.0",
+        # The kernel reports sys.exit() as an error (Run All stops), tracked or not.
+        "%%track --name exited\nimport sys\nsys.exit()",
+    )
+    with pytest.raises(CellExecutionError, match="SystemExit"):
+        _execute(notebook, store_path.parent)
+    shown = ["".join(out.get("text", "")) for c in notebook.cells for out in c.outputs]
+    assert not any("Error in callback" in text for text in shown)
+    assert "Wall time" in "".join(out.get("text", "") for out in notebook.cells[2].outputs)
+    runs = nbtrack.search_runs(experiment="kernel").set_index("run_name")
+    assert set(runs["status"]) == {"FINISHED"}
+    assert set(runs.index) == {"outer", "inner", "timed", "captured", "exited"}
+    inner = nbtrack.get_run(runs.loc["inner", "run_id"])
+    assert inner.parent_run_id == runs.loc["outer", "run_id"]
+    assert runs.loc["outer", "metrics.acc"] == 0.9
+    assert runs.loc["inner", "metrics.loss"] == 0.5
+    assert runs.loc["timed", "params.lr"] == 0.1
+    assert runs.loc["captured", "metrics.score"] == 1.0

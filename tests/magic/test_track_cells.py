@@ -2,37 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from IPython.core.interactiveshell import ExecutionResult, InteractiveShell
+from IPython.core.interactiveshell import ExecutionInfo, InteractiveShell
 
 import nbtrack
 from nbtrack.tracking import _current
-
-
-@pytest.fixture(scope="module")
-def shell() -> Iterator[InteractiveShell]:
-    ip = InteractiveShell.instance()
-    ip.run_line_magic("load_ext", "nbtrack")
-    yield ip
-
-
-@pytest.fixture
-def ip(shell: InteractiveShell, store_path: Path) -> InteractiveShell:
-    shell.user_ns["nbtrack"] = nbtrack
-    return shell
-
-
-def cell(shell: InteractiveShell, source: str) -> ExecutionResult:
-    return shell.run_cell(source, store_history=True)
-
-
-def last() -> nbtrack.Run:
-    run = nbtrack.last_run()
-    assert run is not None
-    return run
+from tests.magic.conftest import cell, last
 
 
 def test_a_tracked_cell_records_its_source_literals_and_metrics(ip: InteractiveShell) -> None:
@@ -214,3 +191,40 @@ def test_live_draws_the_metrics_while_the_cell_runs(ip: InteractiveShell) -> Non
     spec = live.widget.chart.to_dict()
     assert len(spec["data"]["values"]) == 80
     assert last().metrics["loss"] == pytest.approx(1 / 40)
+
+
+@pytest.mark.parametrize("exit_line", ["sys.exit()", "sys.exit(0)", "raise SystemExit"])
+def test_sys_exit_without_an_error_code_ends_the_run_finished(
+    ip: InteractiveShell, exit_line: str
+) -> None:
+    # IPython itself warns that exit() is the way out of a shell; that is its business.
+    with pytest.warns(UserWarning, match="To exit"):
+        result = cell(ip, f"%%track --metrics done\nimport sys\ndone = 1\n{exit_line}\n")
+    assert isinstance(result.error_in_exec, SystemExit)
+    run = last()
+    assert run.status == "FINISHED"
+    assert run.error is None
+    assert run.metrics == {"done": 1.0}
+
+
+def test_sys_exit_with_an_error_code_fails_the_run(ip: InteractiveShell) -> None:
+    with pytest.warns(UserWarning, match="To exit"):
+        cell(ip, "%%track\nimport sys\nsys.exit(3)\n")
+    run = last()
+    assert run.status == "FAILED"
+    assert run.error is not None and "SystemExit: 3" in run.error
+
+
+def test_a_cell_cancelled_before_it_gives_a_result_ends_its_run_killed(
+    ip: InteractiveShell,
+) -> None:
+    # What ipykernel does when the stop button cancels a cell that awaits: it sends
+    # post_run_cell with no result.
+    source = "%%track --name cancelled\nimport asyncio\nawait asyncio.Event().wait()\n"
+    info = ExecutionInfo(source, True, False, True, None)
+    ip.events.trigger("pre_run_cell", info)
+    ip.events.trigger("post_run_cell", None)
+    run = last()
+    assert run.name == "cancelled"
+    assert run.status == "KILLED"
+    assert nbtrack.active_run() is None

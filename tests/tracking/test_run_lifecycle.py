@@ -12,6 +12,7 @@ import pytest
 
 import nbtrack
 from nbtrack.entities import Run
+from nbtrack.tracking.lifecycle import open_run
 
 
 def _train() -> None:
@@ -154,6 +155,42 @@ def test_ending_a_parent_ends_its_open_children(store_path: Path) -> None:
     assert nbtrack.get_run(child.id).status == "FINISHED"
     assert nbtrack.get_run(parent.id).status == "FINISHED"
     assert nbtrack.active_run() is None
+
+
+def test_a_cell_run_opened_while_a_cell_run_is_open_is_its_child(store_path: Path) -> None:
+    # A cell run is ended by its cell: while it is open, its cell is still executing, and a
+    # tracked cell run from that cell (get_ipython().run_cell) belongs to it.
+    outer = open_run(name="outer", cell=True)
+    inner = open_run(name="inner", cell=True)
+
+    assert inner.parent_run_id == outer.id
+    assert nbtrack.active_run() is inner
+    inner.end()
+    assert nbtrack.active_run() is outer
+    assert nbtrack.get_run(outer.id).status == "RUNNING"
+
+
+def test_a_cell_run_opened_inside_a_with_block_is_its_child(store_path: Path) -> None:
+    with nbtrack.start_run(name="sweep") as parent:
+        cell_run = open_run(cell=True)
+        assert cell_run.parent_run_id == parent.id
+        cell_run.end()
+        assert nbtrack.active_run() is parent
+
+    assert nbtrack.get_run(parent.id).status == "FINISHED"
+    assert "nbtrack.closed_by" not in nbtrack.get_run(parent.id).tags
+
+
+def test_a_cell_run_closes_what_is_left_open_above_the_run_it_belongs_to(
+    store_path: Path,
+) -> None:
+    outer = open_run(name="outer", cell=True)
+    forgotten = nbtrack.start_run(nested=True)
+    inner = open_run(name="inner", cell=True)
+
+    assert inner.parent_run_id == outer.id
+    assert nbtrack.get_run(forgotten.id).status == "FINISHED"
+    assert nbtrack.get_run(forgotten.id).tags["nbtrack.closed_by"]
 
 
 # -- reopening a run ------------------------------------------------------------------------------
