@@ -47,6 +47,27 @@ T = TypeVar("T")
 Query = Callable[Concatenate["duckdb.DuckDBPyConnection", P], T]
 
 
+# What identifies one version of a marker file: mtime, inode and size; None while it is absent.
+MarkerState = tuple[int, int, int] | None
+
+
+def marker_state(marker: Path) -> MarkerState:
+    """The state of ``marker`` now; a change of state means the marker was replaced."""
+    try:
+        found = marker.stat()
+    except OSError:
+        return None
+    return (found.st_mtime_ns, found.st_ino, found.st_size)
+
+
+def _replace_marker(marker: Path) -> None:
+    # Replaced rather than touched: a new inode is a change even within one mtime tick.
+    staging = marker.with_name(f"{marker.name}.{os.getpid()}.{threading.get_ident()}")
+    with contextlib.suppress(OSError):
+        staging.write_text(f"{time.time_ns()}\n")
+        os.replace(staging, marker)
+
+
 class _NeedsWrite(Exception):
     """The store must be created or migrated before it can be read."""
 
@@ -91,12 +112,29 @@ class Store:
         """``write``, then replace the registry marker: a registry change is announced only
         once it is committed."""
         result = self.write(operation, *args, **kwargs)
-        marker = self.registry_marker
-        # Replaced rather than touched: a new inode is a change even within one mtime tick.
-        staging = marker.with_name(f"{marker.name}.{os.getpid()}.{threading.get_ident()}")
-        with contextlib.suppress(OSError):
-            staging.write_text(f"{time.time_ns()}\n")
-            os.replace(staging, marker)
+        _replace_marker(self.registry_marker)
+        return result
+
+    @property
+    def stages_marker(self) -> Path:
+        """A file replaced after a run or experiment is deleted, restored or purged: a process
+        about to write a run's artifacts stats it, and asks the store only when it changed."""
+        return self.folder / f".{self.path.name}.stages"
+
+    def stages_state(self) -> MarkerState:
+        """The stages marker as it is now (a stat, no store access)."""
+        return marker_state(self.stages_marker)
+
+    def write_stages(
+        self,
+        operation: Query[P, T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """``write``, then replace the stages marker: announced only once committed, so a
+        process that saw the old marker and then read the store missed nothing."""
+        result = self.write(operation, *args, **kwargs)
+        _replace_marker(self.stages_marker)
         return result
 
     # -- connections ----------------------------------------------------------------------------
