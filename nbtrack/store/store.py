@@ -218,20 +218,26 @@ class Store:
         self._touch_marker()
         return result
 
-    def sql(self, query: str) -> pd.DataFrame:
-        """``query`` on a read-only connection with file access off (no COPY, ATTACH, ...)."""
-        from nbtrack.store.search import run_sql
+    def sql(self, query: str, timeout_s: float) -> pd.DataFrame:
+        """``query`` on a read-only connection with file access off (no COPY, ATTACH, ...),
+        stopped after ``timeout_s`` seconds or by Ctrl-C.
+
+        Only the ingestion of pending records takes the write lock, briefly, before the
+        query; the query itself holds the store read-only, so other readers go on and a
+        writer waits for it at most ``timeout_s``.
+        """
+        from nbtrack.store.search import SQL_SETTINGS, run_sql
 
         if not self._schema_ready or not self._nothing_to_write():
             self.read(lambda con: None)
-        settings: dict[str, str | bool | int | float | list[str]] = {
-            "enable_external_access": False
-        }
         with gateway.connect(
-            self.path, read_only=True, deadline_s=gateway.DEFAULT_DEADLINE_S, config=settings
+            self.path,
+            read_only=True,
+            deadline_s=gateway.DEFAULT_DEADLINE_S,
+            config=dict(SQL_SETTINGS),
         ) as con:
             check_readable(con, self.path)
-            return run_sql(con, query)
+            return run_sql(con, query, timeout_s)
 
     def export(
         self, folder: Path, tables: list[str], progress: Callable[[str], None] | None = None
