@@ -12,7 +12,7 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 from nbtrack.entities import Run, from_micros
-from nbtrack.errors import NotFoundError
+from nbtrack.errors import InvalidValueError, NotFoundError
 
 if TYPE_CHECKING:
     import duckdb
@@ -148,11 +148,40 @@ def resume_state(con: duckdb.DuckDBPyConnection, run_id: str) -> ResumeState:
     return ResumeState(run, params_json, last_seq, {key: step for key, step, _ in rows})
 
 
+def check_loggable(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
+    """Refuse a run that is deleted, or whose experiment is, or that is gone: what is logged
+    into a deleted run would be purged by the next ``nbtrack gc`` with it."""
+    row = con.execute(
+        "SELECT r.run_name, r.lifecycle_stage, e.name, e.lifecycle_stage FROM runs r "
+        "LEFT JOIN experiments e ON e.experiment_id = r.experiment_id WHERE r.run_id = ?",
+        [run_id],
+    ).fetchone()
+    if row is None:
+        raise NotFoundError(
+            f"run {run_id} is no longer in this store: it was deleted and then purged by "
+            "`nbtrack gc`, with everything logged into it; start a new run to log more"
+        )
+    name, stage, experiment, experiment_stage = row
+    if stage == "deleted":
+        raise InvalidValueError(
+            f"run {name!r} ({run_id}) is deleted, and `nbtrack gc` would purge anything "
+            f"logged into it; restore it first with nbtrack.restore_run({run_id!r})"
+        )
+    if experiment_stage == "deleted":
+        raise InvalidValueError(
+            f"run {name!r} ({run_id}) belongs to the deleted experiment {experiment!r}, and "
+            "`nbtrack gc` would purge anything logged into it; restore it first with "
+            f"nbtrack.restore_experiment({experiment!r})"
+        )
+
+
 def reopen_run(
     con: duckdb.DuckDBPyConnection, run_id: str, owner: str, owner_pid: int, at: int
 ) -> ResumeState:
-    """Mark an existing run RUNNING again, owned by this process, and return its state."""
+    """Mark an existing run RUNNING again, owned by this process, and return its state; a
+    deleted run is refused (restored first, it can be reopened)."""
     get_run(con, run_id)
+    check_loggable(con, run_id)
     con.execute(
         "UPDATE runs SET status = 'RUNNING', end_time = NULL, error = NULL, owner = ?, "
         "owner_pid = ?, last_seen = greatest(last_seen, ?) WHERE run_id = ?",
@@ -180,22 +209,34 @@ class Purged:
     artifact_folders: list[str]
 
 
+# The tables that hold rows of a run, besides ``runs`` itself.
+_RUN_ROWS = ("metrics", "latest_metrics", "params", "tags", "model_payloads")
+
+
 def purge_deleted(con: duckdb.DuckDBPyConnection) -> Purged:
-    """Remove deleted runs (and runs of deleted experiments) with all their rows for good."""
+    """Remove deleted runs (and runs of deleted experiments) with all their rows for good.
+
+    Rows whose run is gone are removed too, whichever run they belong to: a process that kept
+    logging into a run after an earlier gc purged it leaves them (its records only go to its
+    journal, which is not checked against the store).
+    """
     doomed = con.execute(
         "SELECT r.run_id, r.artifact_uri FROM runs r "
         "JOIN experiments e ON e.experiment_id = r.experiment_id "
         "WHERE r.lifecycle_stage = 'deleted' OR e.lifecycle_stage = 'deleted'"
     ).fetchall()
     ids = [run_id for run_id, _ in doomed]
-    (points,) = con.execute(
-        "SELECT count(*) FROM metrics WHERE list_contains(?, run_id)", [ids]
-    ).fetchone() or (0,)
-    for table in ("metrics", "latest_metrics", "params", "tags", "runs"):
-        con.execute(f"DELETE FROM {table} WHERE list_contains(?, run_id)", [ids])  # noqa: S608
+    con.execute("DELETE FROM runs WHERE list_contains(?, run_id)", [ids])
+    removed = {
+        table: con.execute(
+            f"DELETE FROM {table} WHERE run_id NOT IN (SELECT run_id FROM runs)"  # noqa: S608
+        ).fetchone()
+        for table in _RUN_ROWS
+    }
     experiments = con.execute(
         "DELETE FROM experiments WHERE lifecycle_stage = 'deleted' RETURNING experiment_id"
     ).fetchall()
     # The folder of a run, not just its artifacts/ subfolder: models live beside them.
     folders = [str(PurePosixPath(uri).parent) for _, uri in doomed]
+    (points,) = removed["metrics"] or (0,)
     return Purged(len(ids), len(experiments), int(points), folders)

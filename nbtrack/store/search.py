@@ -6,10 +6,13 @@ text with ``?`` placeholders, every user value bound.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from nbtrack.errors import InvalidValueError
+from nbtrack.store import gateway
 
 if TYPE_CHECKING:
     import duckdb
@@ -38,6 +41,20 @@ PUBLIC_VIEWS = {
     "aliases": "SELECT name, alias, version FROM {db}.main.aliases",
     "registered_model_tags": "SELECT name, key, value FROM {db}.main.registered_model_tags",
     "model_version_tags": "SELECT name, version, key, value FROM {db}.main.model_version_tags",
+}
+
+# sql() stops a query after SQL_TIMEOUT_S unless given another limit, SQL_MAX_TIMEOUT_S at most:
+# while it reads, a write in any other process waits, and gives up after the gateway's
+# deadline, so a query must be over well before that.
+SQL_TIMEOUT_S = 10.0
+SQL_MAX_TIMEOUT_S = gateway.DEFAULT_DEADLINE_S - 10.0
+
+# sql()'s own connection: no file but the store's; temporary files capped, so a runaway join
+# cannot fill the disk; and settings locked, so a SET in the query lifts none of this.
+SQL_SETTINGS: dict[str, str | bool | int | float | list[str]] = {
+    "enable_external_access": False,
+    "max_temp_directory_size": "2GiB",
+    "lock_configuration": True,
 }
 
 # A temp table dropped after each search: the pivots join to it instead of repeating the filter.
@@ -192,8 +209,9 @@ def _type_param_column(frame: pd.DataFrame, column: str, types: set[str]) -> Non
         frame[column] = frame[column].map({"True": True, "False": False}).astype("boolean")
 
 
-def run_sql(con: duckdb.DuckDBPyConnection, query: str) -> pd.DataFrame:
-    """``query`` over the public views, on a read-only connection without file access."""
+def run_sql(con: duckdb.DuckDBPyConnection, query: str, timeout_s: float) -> pd.DataFrame:
+    """``query`` over the public views, on a read-only connection without file access, stopped
+    after ``timeout_s`` seconds or by Ctrl-C."""
     import duckdb
 
     if not isinstance(query, str) or not query.strip():
@@ -203,13 +221,76 @@ def run_sql(con: duckdb.DuckDBPyConnection, query: str) -> pd.DataFrame:
     for name, definition in PUBLIC_VIEWS.items():
         con.execute(f"CREATE TEMP VIEW {name} AS {definition.format(db=quoted)}")
     try:
-        return con.execute(query).df()
+        return _within(con, query, timeout_s)
+    except _TimedOut:
+        raise InvalidValueError(
+            f"sql(): the query was stopped at its time limit of {timeout_s:g} s; allow it more "
+            f"with nbtrack.sql(query, timeout=...) (at most {SQL_MAX_TIMEOUT_S:g} s: writes in "
+            "other processes wait while it runs) or narrow it. For longer analyses, "
+            "`nbtrack export DIR` writes every table as Parquet for DuckDB itself"
+        ) from None
+    except duckdb.OutOfMemoryException:
+        cap = SQL_SETTINGS["max_temp_directory_size"]
+        raise InvalidValueError(
+            "sql(): the query needs more memory than DuckDB may use here, and more than the "
+            f"{cap} of temporary files sql() may spill to; narrow it (filter or aggregate "
+            "before joining, or add a LIMIT)"
+        ) from None
     except duckdb.Error as exc:
         message = str(exc).split("\n", 1)[0]
         raise InvalidValueError(
             f"sql(): {message}. sql() reads the tables {', '.join(PUBLIC_VIEWS)} on a "
             "read-only connection: it cannot change the store or read other files"
         ) from None
+
+
+class _TimedOut(Exception):
+    pass
+
+
+def _within(con: duckdb.DuckDBPyConnection, query: str, timeout_s: float) -> pd.DataFrame:
+    """Run ``query`` in a worker thread and wait for it here: while DuckDB runs, this thread
+    never returns to Python, so neither Ctrl-C (KeyboardInterrupt, raised only between
+    bytecodes) nor a time limit could reach it. Either one interrupts DuckDB."""
+    import duckdb
+
+    outcome: list[pd.DataFrame | BaseException] = []
+    # Waited on rather than Thread.join: in Python 3.11 a Ctrl-C that interrupts join() can
+    # mark a thread that is still running as finished.
+    done = threading.Event()
+
+    def work() -> None:
+        try:
+            outcome.append(con.execute(query).df())
+        except BaseException as exc:
+            outcome.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=work, name="nbtrack-sql", daemon=True).start()
+    try:
+        finished = done.wait(timeout_s)
+    except BaseException:
+        _stop(con, done)
+        raise
+    if not finished:
+        _stop(con, done)
+    result = outcome[0]
+    if isinstance(result, BaseException):
+        if not finished and isinstance(result, duckdb.InterruptException):
+            raise _TimedOut from None
+        raise result
+    return result
+
+
+def _stop(con: duckdb.DuckDBPyConnection, done: threading.Event) -> None:
+    # The connection is closed after this returns, so the worker must be done with it first.
+    # Interrupted again and again: an interrupt that comes before DuckDB starts the query is
+    # lost. A second Ctrl-C meanwhile changes nothing; the first is re-raised.
+    while not done.is_set():
+        con.interrupt()
+        with contextlib.suppress(KeyboardInterrupt):
+            done.wait(0.05)
 
 
 def metric_histories(

@@ -47,6 +47,27 @@ T = TypeVar("T")
 Query = Callable[Concatenate["duckdb.DuckDBPyConnection", P], T]
 
 
+# What identifies one version of a marker file: mtime, inode and size; None while it is absent.
+MarkerState = tuple[int, int, int] | None
+
+
+def marker_state(marker: Path) -> MarkerState:
+    """The state of ``marker`` now; a change of state means the marker was replaced."""
+    try:
+        found = marker.stat()
+    except OSError:
+        return None
+    return (found.st_mtime_ns, found.st_ino, found.st_size)
+
+
+def _replace_marker(marker: Path) -> None:
+    # Replaced rather than touched: a new inode is a change even within one mtime tick.
+    staging = marker.with_name(f"{marker.name}.{os.getpid()}.{threading.get_ident()}")
+    with contextlib.suppress(OSError):
+        staging.write_text(f"{time.time_ns()}\n")
+        os.replace(staging, marker)
+
+
 class _NeedsWrite(Exception):
     """The store must be created or migrated before it can be read."""
 
@@ -91,12 +112,29 @@ class Store:
         """``write``, then replace the registry marker: a registry change is announced only
         once it is committed."""
         result = self.write(operation, *args, **kwargs)
-        marker = self.registry_marker
-        # Replaced rather than touched: a new inode is a change even within one mtime tick.
-        staging = marker.with_name(f"{marker.name}.{os.getpid()}.{threading.get_ident()}")
-        with contextlib.suppress(OSError):
-            staging.write_text(f"{time.time_ns()}\n")
-            os.replace(staging, marker)
+        _replace_marker(self.registry_marker)
+        return result
+
+    @property
+    def stages_marker(self) -> Path:
+        """A file replaced after a run or experiment is deleted, restored or purged: a process
+        about to write a run's artifacts stats it, and asks the store only when it changed."""
+        return self.folder / f".{self.path.name}.stages"
+
+    def stages_state(self) -> MarkerState:
+        """The stages marker as it is now (a stat, no store access)."""
+        return marker_state(self.stages_marker)
+
+    def write_stages(
+        self,
+        operation: Query[P, T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """``write``, then replace the stages marker: announced only once committed, so a
+        process that saw the old marker and then read the store missed nothing."""
+        result = self.write(operation, *args, **kwargs)
+        _replace_marker(self.stages_marker)
         return result
 
     # -- connections ----------------------------------------------------------------------------
@@ -180,20 +218,26 @@ class Store:
         self._touch_marker()
         return result
 
-    def sql(self, query: str) -> pd.DataFrame:
-        """``query`` on a read-only connection with file access off (no COPY, ATTACH, ...)."""
-        from nbtrack.store.search import run_sql
+    def sql(self, query: str, timeout_s: float) -> pd.DataFrame:
+        """``query`` on a read-only connection with file access off (no COPY, ATTACH, ...),
+        stopped after ``timeout_s`` seconds or by Ctrl-C.
+
+        Only the ingestion of pending records takes the write lock, briefly, before the
+        query; the query itself holds the store read-only, so other readers go on and a
+        writer waits for it at most ``timeout_s``.
+        """
+        from nbtrack.store.search import SQL_SETTINGS, run_sql
 
         if not self._schema_ready or not self._nothing_to_write():
             self.read(lambda con: None)
-        settings: dict[str, str | bool | int | float | list[str]] = {
-            "enable_external_access": False
-        }
         with gateway.connect(
-            self.path, read_only=True, deadline_s=gateway.DEFAULT_DEADLINE_S, config=settings
+            self.path,
+            read_only=True,
+            deadline_s=gateway.DEFAULT_DEADLINE_S,
+            config=dict(SQL_SETTINGS),
         ) as con:
             check_readable(con, self.path)
-            return run_sql(con, query)
+            return run_sql(con, query, timeout_s)
 
     def export(
         self, folder: Path, tables: list[str], progress: Callable[[str], None] | None = None

@@ -324,7 +324,9 @@ def load_dict(run_id: str, artifact_file: str) -> dict[str, Any]:
 
 
 def _active_root() -> Path:
-    return _current.get_run().artifact_dir
+    # Checked at every write: a run deleted meanwhile (here or in a terminal) gets nothing,
+    # and a purged one's folder is not made again.
+    return _current.get_run().artifact_dir_for_writing()
 
 
 def _run_root(run_id: str) -> Path:

@@ -123,6 +123,8 @@ def _start(
         tag_value(key, value)
     target = _experiment(store, experiment)
     run_id = uuid.uuid4().hex
+    # Before the run exists: a later change of stage, of this run or any other, is news.
+    stages_seen = store.stages_state()
     started = time.time_ns() // 1000
     run = Run(
         id=run_id,
@@ -153,7 +155,7 @@ def _start(
     }
     journal = store.journal
     journal.append(records.start_line(run_id, started, journal.next_counter(), fields))
-    active = ActiveRun(store, run, parent=parent, cell=cell)
+    active = ActiveRun(store, run, parent=parent, cell=cell, stages_seen=stages_seen)
     active.set_tags({**capture.environment_tags(), **checked_tags})
     capture.git_dirty_later(lambda dirty: active.record_tag(GIT_DIRTY_TAG, str(dirty).lower()))
     _current.push(active)
@@ -177,6 +179,9 @@ def forget_experiments() -> None:
 
 def _reopen(run_id: str, parent: ActiveRun | None, cell: bool) -> ActiveRun:
     store = current_store()
+    # Taken before the store refuses a deleted run or reopens this one: a deletion committed
+    # after that read replaces the marker, and the next artifact write sees it.
+    stages_seen = store.stages_state()
     state = store.write(
         runs.reopen_run, run_id, store.journal.id, os.getpid(), time.time_ns() // 1000
     )
@@ -188,6 +193,7 @@ def _reopen(run_id: str, parent: ActiveRun | None, cell: bool) -> ActiveRun:
         params_json=state.params_json,
         last_seq=state.last_seq,
         last_steps=state.last_steps,
+        stages_seen=stages_seen,
     )
     _current.push(run)
     return run

@@ -1,4 +1,8 @@
-"""Run and experiment management: rename, delete and restore, purge, export."""
+"""Run and experiment management: rename, delete and restore, purge, export.
+
+Every change of a run's or experiment's stage goes through ``Store.write_stages``: a process
+still logging into that run learns of it from the stages marker before its next artifact write.
+"""
 
 from __future__ import annotations
 
@@ -25,19 +29,20 @@ def rename_run(run_id: str, name: str) -> None:
 
 
 def delete_run(run_id: str) -> None:
-    """Hide a run from searches; its data and artifacts stay until ``nbtrack gc``."""
-    current_store().write(runs.set_run_stage, check_name(run_id, "run_id"), "deleted")
+    """Hide a run from searches; its data and artifacts stay until ``nbtrack gc``. Until it is
+    restored it cannot be reopened or given artifacts."""
+    current_store().write_stages(runs.set_run_stage, check_name(run_id, "run_id"), "deleted")
 
 
 def restore_run(run_id: str) -> None:
     """Bring back a deleted run (before ``nbtrack gc`` purged it)."""
-    current_store().write(runs.set_run_stage, check_name(run_id, "run_id"), "active")
+    current_store().write_stages(runs.set_run_stage, check_name(run_id, "run_id"), "active")
 
 
 def delete_experiment(name: str) -> Experiment:
     """Hide an experiment and its runs; nothing is removed until ``nbtrack gc``."""
     forget_experiments()
-    return current_store().write(
+    return current_store().write_stages(
         experiments.set_experiment_stage, check_name(name, "experiment"), "deleted"
     )
 
@@ -45,7 +50,7 @@ def delete_experiment(name: str) -> Experiment:
 def restore_experiment(name: str) -> Experiment:
     """Bring back a deleted experiment with its runs."""
     forget_experiments()
-    return current_store().write(
+    return current_store().write_stages(
         experiments.set_experiment_stage, check_name(name, "experiment"), "active"
     )
 
@@ -59,10 +64,11 @@ class GcResult:
 
 
 def gc(progress: Callable[[int, int], None] | None = None) -> GcResult:
-    """Remove deleted runs and experiments for good, with their artifacts."""
+    """Remove deleted runs and experiments for good, with their artifacts, and any rows left
+    by a process that logged into a run after it was purged."""
     store = current_store()
     forget_experiments()
-    purged = store.write(runs.purge_deleted)
+    purged = store.write_stages(runs.purge_deleted)
     root = (store.folder / ARTIFACTS_FOLDER).resolve()
     freed = 0
     for done, relative in enumerate(purged.artifact_folders, start=1):

@@ -56,8 +56,10 @@ def log_model(
 
     relative = _artifact_path(artifact_path)
     run = _current.get_run()
-    target = run.artifact_dir.joinpath(*PurePosixPath(relative).parts)
-    if not target.resolve().is_relative_to(run.artifact_dir):
+    # Before anything is saved: a deleted or purged run gets no model folder.
+    folder = run.artifact_dir_for_writing()
+    target = folder.joinpath(*PurePosixPath(relative).parts)
+    if not target.resolve().is_relative_to(folder):
         raise InvalidValueError(f"artifact_path {artifact_path!r} leaves the run's folder")
     saved = save_model(
         model, target, input_example=input_example, signature=signature, run_id=run.id

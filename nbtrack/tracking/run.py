@@ -35,7 +35,7 @@ from nbtrack.errors import (
 )
 from nbtrack.store import records, runs
 from nbtrack.store.schema import ARTIFACTS_FOLDER
-from nbtrack.store.store import Store
+from nbtrack.store.store import MarkerState, Store
 from nbtrack.tracking import _current, capture
 from nbtrack.tracking.validation import (
     check_name,
@@ -49,6 +49,8 @@ from nbtrack.tracking.validation import (
 log = logging.getLogger("nbtrack")
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+# Never a marker's state: a run made without one checks the store at its first artifact write.
+UNCHECKED: MarkerState = (-1, -1, -1)
 CLOSED_BY_TAG = "nbtrack.closed_by"
 GIT_DIRTY_TAG = "nbtrack.git.dirty"
 
@@ -69,6 +71,7 @@ class ActiveRun:
         params_json: Mapping[str, str] | None = None,
         last_seq: int = 0,
         last_steps: Mapping[str, int] | None = None,
+        stages_seen: MarkerState = UNCHECKED,
     ) -> None:
         self.id = run.id
         self.parent = parent
@@ -89,6 +92,8 @@ class ActiveRun:
         self._name = run.name
         self._run = run
         self.artifact_dir = artifact_folder(store, run.artifact_uri)
+        # The stages marker when this run was last known to be neither deleted nor purged.
+        self._stages_seen = stages_seen
         # What this process logged, for a summary that needs no store read.
         self._latest: dict[str, float] = {}
         # Called with (key, step, value) for every point, e.g. by a live chart.
@@ -237,6 +242,19 @@ class ActiveRun:
             f"run {self._name!r} ({self.id}) has ended; reopen it with "
             f"nbtrack.start_run(run_id={self.id!r}) to log more"
         )
+
+    def artifact_dir_for_writing(self) -> Path:
+        """The run's artifact folder, once the run is known to be neither deleted nor purged
+        (by any process): a deleted run's folder goes at the next gc, a purged one's is gone.
+
+        A stat of the store's stages marker; the store is asked only when some run or
+        experiment changed stage since this run last checked.
+        """
+        seen = self._store.stages_state()
+        if seen != self._stages_seen:
+            self._store.read(runs.check_loggable, self.id)
+            self._stages_seen = seen
+        return self.artifact_dir
 
     # -- ending --------------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -68,16 +69,34 @@ def search_runs(
     return current_store().read(query)
 
 
-def sql(query: str) -> pd.DataFrame:
+def sql(query: str, timeout: float = store_search.SQL_TIMEOUT_S) -> pd.DataFrame:
     """Read-only SQL over the store: ``experiments``, ``runs``, ``params``, ``metrics`` (every
     step), ``latest_metrics`` and ``tags``. Times are UTC timestamps. Nothing can be changed
     and no other file can be read (COPY, ATTACH, INSTALL, read_csv are refused).
 
+    A query is stopped after ``timeout`` seconds (50 at most: writes in other processes wait
+    while it runs), or by Ctrl-C / the stop button.
+
     Examples
     --------
     >>> nbtrack.sql("SELECT key, max(value) FROM metrics GROUP BY key")  # doctest: +SKIP
+    >>> nbtrack.sql("SELECT count(*) FROM metrics a, metrics b", timeout=30)  # doctest: +SKIP
     """
-    return current_store().sql(query)
+    return current_store().sql(query, _timeout(timeout))
+
+
+def _timeout(value: object) -> float:
+    limit = store_search.SQL_MAX_TIMEOUT_S
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not 0 < float(value) <= limit
+    ):
+        raise InvalidValueError(
+            f"sql(timeout={value!r}) is not accepted: give a number of seconds above 0 and at "
+            f"most {limit:g} (writes in other processes wait while a query runs)"
+        )
+    return float(value)
 
 
 def runs_frame(

@@ -140,6 +140,8 @@ def test_sql_answers_a_question_over_every_step(sweep: list[str]) -> None:
         "ATTACH 'other.duckdb' AS other",
         "INSTALL httpfs",
         "SET enable_external_access = true",
+        "SET max_temp_directory_size = '1TB'",
+        "SELECT 1; RESET max_temp_directory_size; SELECT 2",
         "CREATE TABLE x AS SELECT 1",
     ],
 )
