@@ -99,12 +99,14 @@ class TrackedCells:
         try:
             # Dedented as IPython does before it looks for a cell magic (and so the transformer).
             read = self._read(textwrap.dedent(info.raw_cell or ""))
-            if read is not None:
-                cell = self._open(read, info)
         except InvalidValueError:
-            cell = None  # the transformed cell raises the UsageError
-        except NbtrackError as exc:
-            print(f"nbtrack: this cell is not tracked: {exc}")
+            read = None  # a bad %%track line: the transformed cell raises the UsageError
+        if read is not None:
+            try:
+                cell = self._open(read, info)
+            except NbtrackError as exc:
+                # e.g. --run names a deleted run: the cell still runs, and says it is untracked.
+                print(f"nbtrack: this cell is not tracked: {exc}")
         self._executing.append((info, cell))
 
     def post_run_cell(self, result: ExecutionResult | None) -> None:

@@ -17,6 +17,7 @@ DuckDB shell, say): those are retried with jittered back-off until the deadline.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import random
@@ -117,9 +118,14 @@ def connect(
             cursor.execute(f"USE {_ALIAS}")
             with _store_faults_named(path):
                 yield cursor
-        finally:
+        except BaseException:
             cursor.close()
-            _detach(instance, path)
+            # The error that brought us here is the one to see, not a failed checkpoint after it.
+            with contextlib.suppress(StoreError):
+                _detach(instance, path)
+            raise
+        cursor.close()
+        _detach(instance, path)
 
 
 @contextmanager
@@ -218,7 +224,10 @@ def _detach(instance: duckdb.DuckDBPyConnection, path: Path) -> None:
     try:
         instance.execute(f"DETACH {_ALIAS}")
     except duckdb.Error as exc:
-        raise StoreError(f"could not close the store {path}: {exc}") from None
+        # Detaching checkpoints: a damaged block or a full disk can show up only here.
+        raise translate(path, exc) or StoreError(
+            f"could not close the store {path}: {exc}"
+        ) from None
 
 
 def _retry(path: Path, give_up_at: float, deadline_s: float, open_it: Callable[[], T]) -> T:

@@ -228,3 +228,18 @@ def test_a_cell_cancelled_before_it_gives_a_result_ends_its_run_killed(
     assert run.name == "cancelled"
     assert run.status == "KILLED"
     assert nbtrack.active_run() is None
+
+
+def test_run_naming_a_deleted_run_says_the_cell_is_not_tracked_and_how_to_restore(
+    ip: InteractiveShell, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cell(ip, "%%track\nx = 1").success
+    deleted = last()
+    nbtrack.delete_run(deleted.id)
+    capsys.readouterr()
+    result = cell(ip, f"%%track --run {deleted.id}\ny = 2")
+    assert result.success  # the cell itself ran
+    shown = capsys.readouterr().out
+    assert "this cell is not tracked" in shown
+    assert f"nbtrack.restore_run('{deleted.id}')" in shown
+    assert ip.user_ns["y"] == 2
