@@ -14,7 +14,7 @@ import json
 import logging
 import time
 import weakref
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any, Protocol
 
 from starlette.applications import Starlette
@@ -43,6 +43,7 @@ from nbtrack.serving.protocol import (
     single_column,
 )
 from nbtrack.serving.settings import Settings, host_header_name
+from nbtrack.serving.verdicts import verdict
 
 log = logging.getLogger("nbtrack.serve")
 
@@ -95,7 +96,7 @@ def create_app(source: ModelSource, settings: Settings) -> Starlette:
     return Starlette(
         routes=routes,
         middleware=[Middleware(Guard, settings=settings)],
-        exception_handlers={HTTPException: _http_error},
+        exception_handlers={HTTPException: _http_error, Exception: _server_error},
     )
 
 
@@ -123,8 +124,8 @@ async def _invocations(
         headers = {"connection": "close"} if exc.status == 413 else None
         return Response(exc.body(), exc.status, headers=headers, media_type=JSON)
     except InvalidValueError as exc:
-        # The signature's verdict on the input: it names columns and types, not values.
-        return _error(400, _short(str(exc)))
+        # The signature's verdict on the input, reworded to name columns and types, not values.
+        return _error(400, _short(verdict(str(exc), served.model.signature)))
     except Exception as exc:
         log.exception("the model failed on a request to /invocations")
         return _error(500, f"the model raised {type(exc).__name__}; the server log has the details")
@@ -147,12 +148,19 @@ def _model_input(
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
+    # Neither the path nor the method is repeated: they are the client's to know.
     status = exc.status_code if isinstance(exc, HTTPException) else 500
+    headers = exc.headers if isinstance(exc, HTTPException) else None
     if status == 404:
-        return _error(404, f"no endpoint {request.url.path}; the endpoints are {_ENDPOINTS}")
+        return _error(404, f"no such endpoint; the endpoints are {_ENDPOINTS}")
     if status == 405:
-        return _error(405, f"method {request.method} is not accepted here; {_ENDPOINTS}")
-    return _error(status, "the request was not accepted")
+        return _error(405, f"this endpoint takes another method; {_ENDPOINTS}", headers)
+    return _error(status, "the request was not accepted", headers)
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    # Starlette logs the traceback when it re-raises; the client gets MLflow's shape.
+    return _error(500, "the server failed on this request; its log has the details")
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -245,7 +253,7 @@ class Guard:
         return None
 
 
-def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+def _error(status: int, message: str, headers: Mapping[str, str] | None = None) -> Response:
     return Response(error_body(status, message), status, headers=headers, media_type=JSON)
 
 
