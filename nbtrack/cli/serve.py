@@ -18,10 +18,11 @@ def add_commands(commands: Any) -> None:
             "without a restart."
         ),
         epilog=(
-            "Safety: on 127.0.0.1 (the default) no token is needed. On any other address a "
-            "token is required (clients send 'Authorization: Bearer TOKEN'; /ping and /health "
-            "stay open) unless --insecure. Requests whose Host header is not the bound host, "
-            "localhost, 127.0.0.1, ::1 or an --allowed-hosts name get 403; bound to 0.0.0.0 "
+            "Safety: on 127.0.0.1 (the default), ::1 or localhost no token is needed. On any "
+            "other address, 127.0.0.2 included, a token is required (clients send "
+            "'Authorization: Bearer TOKEN'; /ping and /health stay open) unless --insecure. "
+            "A request with two Host headers gets 400, one whose Host is not the bound host, "
+            "localhost, 127.0.0.1, ::1 or an --allowed-hosts name 403; bound to 0.0.0.0 "
             "without --allowed-hosts, any Host is accepted and the token is the protection."
         ),
     )

@@ -225,12 +225,20 @@ class Guard:
                 )
 
     def _refusal(self, scope: Scope) -> Response | None:
-        host = authorization = None
+        hosts: list[bytes] = []
+        authorization = None
         for name, value in scope["headers"]:
             if name == b"host":
-                host = value
+                hosts.append(value)
             elif name == b"authorization":
                 authorization = value
+        # RFC 9112 3.2: 400 for two Host headers (a proxy may check one, this server the
+        # other) and for none in HTTP/1.1.
+        if len(hosts) > 1:
+            return _error(400, "the request has more than one Host header")
+        if not hosts and scope.get("http_version") == "1.1":
+            return _error(400, "the request has no Host header")
+        host = hosts[0] if hosts else None
         if self.allowed_hosts is not None and (
             host is None or host_header_name(host.decode("latin-1")) not in self.allowed_hosts
         ):
