@@ -45,6 +45,25 @@ def add_commands(commands: Any) -> None:
         help="largest request body (10MB, 512KB or bytes)",
     )
     serve.add_argument(
+        "--max-connections",
+        type=int,
+        default=512,
+        metavar="N",
+        help="requests answered at once (512); more get 503, while /ping and /health answer",
+    )
+    serve.add_argument(
+        "--header-timeout",
+        default="10",
+        metavar="SECONDS",
+        help="time for a request's headers to arrive, from its first byte (10); then 408",
+    )
+    serve.add_argument(
+        "--body-timeout",
+        default="30",
+        metavar="SECONDS",
+        help="time for a request's body to arrive, from its headers (30); then 408",
+    )
+    serve.add_argument(
         "--allowed-hosts",
         metavar="H1,H2",
         help="more host names clients may use in the Host header (e.g. models.example.com)",
@@ -58,10 +77,12 @@ def serve_model(args: argparse.Namespace) -> int:
     import threading
 
     from nbtrack.serving.background import serve
-    from nbtrack.serving.settings import parse_hosts, parse_size
+    from nbtrack.serving.settings import parse_hosts, parse_seconds, parse_size
 
     max_body = parse_size(args.max_body, "--max-body")
     allowed_hosts = parse_hosts(args.allowed_hosts)
+    header_timeout = parse_seconds(args.header_timeout, "--header-timeout")
+    body_timeout = parse_seconds(args.body_timeout, "--body-timeout")
     # Access-log lines and swap notices on stderr; stdout keeps the one "serving" line.
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%d %H:%M:%S"))
@@ -78,6 +99,9 @@ def serve_model(args: argparse.Namespace) -> int:
         insecure=args.insecure,
         max_body=max_body,
         allowed_hosts=allowed_hosts,
+        header_timeout=header_timeout,
+        body_timeout=body_timeout,
+        max_connections=args.max_connections,
     )
     served = server.served
     what = (

@@ -570,12 +570,14 @@ def test_one_access_log_line_per_request(
         client.post("/invocations", json={"inputs": _rows(churn.features.head(1))})
         client.post("/invocations", content=b"{", headers={"content-type": "application/json"})
         client.get("/ping", headers={"host": "evil.example"})
+        client.get("/x%0A127.0.0.1:1 GET /forged 200 0.1ms")
     lines = [r.getMessage() for r in caplog.records if r.name == "nbtrack.serve"]
-    assert len(lines) == 4
+    assert len(lines) == 5
     for line, expected in zip(
         lines,
-        ["GET /ping 200", "POST /invocations 200", "POST /invocations 400", "GET /ping 403"],
+        ["GET /ping 200", "POST /invocations 200", "POST /invocations 400", "GET /ping 403",
+         "GET /x%0A127.0.0.1:1%20GET%20/forged%20200%200.1ms 404"],
         strict=True,
-    ):
+    ):  # fmt: skip
         assert expected in line
         assert line.endswith("ms")
