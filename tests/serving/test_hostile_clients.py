@@ -65,7 +65,8 @@ def status_and_error(response: bytes) -> tuple[int, dict[str, str]]:
 
 
 def test_two_host_headers_are_refused_whichever_comes_first(server: Server) -> None:
-    for hosts in (("evil.example", "127.0.0.1"), ("127.0.0.1", "evil.example")):
+    evil = f"{SECRET}.example"
+    for hosts in ((evil, "127.0.0.1"), ("127.0.0.1", evil)):
         request = f"GET /metadata HTTP/1.1\r\nHost: {hosts[0]}\r\nHost: {hosts[1]}\r\n\r\n".encode()
         status, error = status_and_error(exchange(server.port, request))
         assert status == 400
@@ -113,7 +114,7 @@ def test_malformed_requests_get_mlflows_json_400_and_a_closed_connection(
 
 
 def test_endless_headers_are_refused_with_431(server: Server) -> None:
-    padding = "".join(f"X-Pad-{n}: {'a' * 1000}\r\n" for n in range(100))
+    padding = "".join(f"X-Pad-{n}: {SECRET * 100}\r\n" for n in range(100))
     request = f"GET /ping HTTP/1.1\r\nHost: 127.0.0.1\r\n{padding}\r\n".encode()
     status, error = status_and_error(exchange(server.port, request))
     assert (status, error["error_code"]) == (431, "BAD_REQUEST")
