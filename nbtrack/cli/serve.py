@@ -18,10 +18,11 @@ def add_commands(commands: Any) -> None:
             "without a restart."
         ),
         epilog=(
-            "Safety: on 127.0.0.1 (the default) no token is needed. On any other address a "
-            "token is required (clients send 'Authorization: Bearer TOKEN'; /ping and /health "
-            "stay open) unless --insecure. Requests whose Host header is not the bound host, "
-            "localhost, 127.0.0.1, ::1 or an --allowed-hosts name get 403; bound to 0.0.0.0 "
+            "Safety: on 127.0.0.1 (the default), ::1 or localhost no token is needed. On any "
+            "other address, 127.0.0.2 included, a token is required (clients send "
+            "'Authorization: Bearer TOKEN'; /ping and /health stay open) unless --insecure. "
+            "A request with two Host headers gets 400, one whose Host is not the bound host, "
+            "localhost, 127.0.0.1, ::1 or an --allowed-hosts name 403; bound to 0.0.0.0 "
             "without --allowed-hosts, any Host is accepted and the token is the protection."
         ),
     )
@@ -44,6 +45,25 @@ def add_commands(commands: Any) -> None:
         help="largest request body (10MB, 512KB or bytes)",
     )
     serve.add_argument(
+        "--max-connections",
+        type=int,
+        default=512,
+        metavar="N",
+        help="requests answered at once (512); more get 503, while /ping and /health answer",
+    )
+    serve.add_argument(
+        "--header-timeout",
+        default="10",
+        metavar="SECONDS",
+        help="time for a request's headers to arrive, from its first byte (10); then 408",
+    )
+    serve.add_argument(
+        "--body-timeout",
+        default="30",
+        metavar="SECONDS",
+        help="time for a request's body to arrive, from its headers (30); then 408",
+    )
+    serve.add_argument(
         "--allowed-hosts",
         metavar="H1,H2",
         help="more host names clients may use in the Host header (e.g. models.example.com)",
@@ -57,10 +77,12 @@ def serve_model(args: argparse.Namespace) -> int:
     import threading
 
     from nbtrack.serving.background import serve
-    from nbtrack.serving.settings import parse_hosts, parse_size
+    from nbtrack.serving.settings import parse_hosts, parse_seconds, parse_size
 
     max_body = parse_size(args.max_body, "--max-body")
     allowed_hosts = parse_hosts(args.allowed_hosts)
+    header_timeout = parse_seconds(args.header_timeout, "--header-timeout")
+    body_timeout = parse_seconds(args.body_timeout, "--body-timeout")
     # Access-log lines and swap notices on stderr; stdout keeps the one "serving" line.
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%d %H:%M:%S"))
@@ -77,6 +99,9 @@ def serve_model(args: argparse.Namespace) -> int:
         insecure=args.insecure,
         max_body=max_body,
         allowed_hosts=allowed_hosts,
+        header_timeout=header_timeout,
+        body_timeout=body_timeout,
+        max_connections=args.max_connections,
     )
     served = server.served
     what = (

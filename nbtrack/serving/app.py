@@ -1,34 +1,36 @@
-"""The scoring app: MLflow's endpoints on Starlette, behind the Host, token and size checks.
+"""The scoring app: MLflow's endpoints on Starlette, behind the checks of ``guard``.
 
 Endpoints: ``POST /invocations`` (see ``protocol``), ``GET /ping`` and ``/health`` (200 while
 a model is loaded), ``/version`` (nbtrack's version, plain text) and ``/metadata`` (what is
 served: name, version, alias, run id, signature). Every error is MLflow's JSON shape, with a
 short message; tracebacks go to the server's log (logger ``nbtrack.serve``), never to the
-client. One access-log line per request goes to the same logger.
+client. One access-log line per request goes to the same logger. A request body has a size
+limit and a deadline.
 """
 
 from __future__ import annotations
 
-import hmac
+import asyncio
 import json
 import logging
-import time
 import weakref
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from nbtrack._version import __version__
 from nbtrack.errors import InvalidValueError
 from nbtrack.models.pyfunc import PyFuncModel
+from nbtrack.serving.connections import Capacity
 from nbtrack.serving.following import Served
+from nbtrack.serving.guard import CLIENT_CLOSED, Guard
 from nbtrack.serving.protocol import (
     CSV,
     INPUTS,
@@ -42,18 +44,11 @@ from nbtrack.serving.protocol import (
     predictions_json,
     single_column,
 )
-from nbtrack.serving.settings import Settings, host_header_name
+from nbtrack.serving.settings import Settings
+from nbtrack.serving.verdicts import verdict
 
 log = logging.getLogger("nbtrack.serve")
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-# Paths answered without a token: load balancers probe them, and they reveal nothing.
-OPEN_PATHS = frozenset({"/ping", "/health"})
 # Bodies up to this size are predicted on the event loop: a one-row prediction takes well
 # under a millisecond, and a hop to a worker thread would add a fifth to it. Larger ones go
 # to a thread so that /ping keeps answering while they run.
@@ -69,8 +64,11 @@ class ModelSource(Protocol):
     def current(self) -> Served: ...
 
 
-def create_app(source: ModelSource, settings: Settings) -> Starlette:
-    """The ASGI app serving ``source.current``, checked by ``settings``.
+def create_app(
+    source: ModelSource, settings: Settings, capacity: Capacity | None = None
+) -> Starlette:
+    """The ASGI app serving ``source.current``, checked by ``settings``; with
+    ``capacity.limit`` requests in progress, another one other than a probe gets 503.
 
     Examples
     --------
@@ -83,7 +81,7 @@ def create_app(source: ModelSource, settings: Settings) -> Starlette:
 
     async def invocations(request: Request) -> Response:
         # Read once: a version swapped in meanwhile answers the next request, not this one.
-        return await _invocations(request, source.current, settings.max_body, warned_params)
+        return await _invocations(request, source.current, settings, warned_params)
 
     routes = [
         Route("/invocations", invocations, methods=["POST"]),
@@ -94,8 +92,8 @@ def create_app(source: ModelSource, settings: Settings) -> Starlette:
     ]
     return Starlette(
         routes=routes,
-        middleware=[Middleware(Guard, settings=settings)],
-        exception_handlers={HTTPException: _http_error},
+        middleware=[Middleware(Guard, settings=settings, capacity=capacity)],
+        exception_handlers={HTTPException: _http_error, Exception: _server_error},
     )
 
 
@@ -108,23 +106,30 @@ async def _version(request: Request) -> Response:
 
 
 async def _invocations(
-    request: Request, served: Served, max_body: int, warned_params: weakref.WeakSet[PyFuncModel]
+    request: Request,
+    served: Served,
+    settings: Settings,
+    warned_params: weakref.WeakSet[PyFuncModel],
 ) -> Response:
     try:
         body_type = body_format(request.headers.get("content-type"))
-        body = await read_body(request, max_body)
+        body = await read_body(request, settings.max_body, settings.body_timeout)
         data = _model_input(body_type, body, served, warned_params)
         if len(body) <= INLINE_BODY_BYTES:
             predictions = served.model.predict(data)
         else:
             predictions = await run_in_threadpool(served.model.predict, data)
         content = predictions_json(predictions)
+    except ClientDisconnect:
+        # Nobody to answer: the status only names the case in the access log.
+        return Response(status_code=CLIENT_CLOSED)
     except ScoringError as exc:
-        headers = {"connection": "close"} if exc.status == 413 else None
+        # What is left of the body is not read: the connection cannot carry another request.
+        headers = {"connection": "close"} if exc.status in (408, 413) else None
         return Response(exc.body(), exc.status, headers=headers, media_type=JSON)
     except InvalidValueError as exc:
-        # The signature's verdict on the input: it names columns and types, not values.
-        return _error(400, _short(str(exc)))
+        # The signature's verdict on the input, reworded to name columns and types, not values.
+        return _error(400, _short(verdict(str(exc), served.model.signature)))
     except Exception as exc:
         log.exception("the model failed on a request to /invocations")
         return _error(500, f"the model raised {type(exc).__name__}; the server log has the details")
@@ -147,17 +152,26 @@ def _model_input(
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
+    # Neither the path nor the method is repeated: they are the client's to know.
     status = exc.status_code if isinstance(exc, HTTPException) else 500
+    headers = exc.headers if isinstance(exc, HTTPException) else None
     if status == 404:
-        return _error(404, f"no endpoint {request.url.path}; the endpoints are {_ENDPOINTS}")
+        return _error(404, f"no such endpoint; the endpoints are {_ENDPOINTS}")
     if status == 405:
-        return _error(405, f"method {request.method} is not accepted here; {_ENDPOINTS}")
-    return _error(status, "the request was not accepted")
+        return _error(405, f"this endpoint takes another method; {_ENDPOINTS}", headers)
+    return _error(status, "the request was not accepted", headers)
 
 
-async def read_body(request: Request, limit: int) -> bytes:
+async def _server_error(request: Request, exc: Exception) -> Response:
+    # Starlette logs the traceback when it re-raises; the client gets MLflow's shape.
+    return _error(500, "the server failed on this request; its log has the details")
+
+
+async def read_body(request: Request, limit: int, timeout_s: float) -> bytes:
     """The body, refused with 413 as soon as it is known to exceed ``limit`` bytes: from its
-    Content-Length before reading anything, else (chunked) as the bytes arrive."""
+    Content-Length before reading anything, else (chunked) as the bytes arrive; refused with
+    408 unless all of it arrives within ``timeout_s``. A client that leaves before sending it
+    all raises Starlette's ``ClientDisconnect``."""
     length = request.headers.get("content-length")
     if length is not None:
         if not length.isdigit():
@@ -166,86 +180,23 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise ScoringError(413, _too_large(limit))
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ScoringError(413, _too_large(limit))
-        chunks.append(chunk)
+    try:
+        # One deadline for the whole body, not one per chunk: a client sending a byte now
+        # and then would otherwise hold its connection for ever.
+        async with asyncio.timeout(timeout_s):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise ScoringError(413, _too_large(limit))
+                chunks.append(chunk)
+    except TimeoutError:
+        raise ScoringError(
+            408, f"the request body did not arrive within {timeout_s:g} s (--body-timeout)"
+        ) from None
     return b"".join(chunks)
 
 
-class Guard:
-    """Host and token checks in front of every request, and its access-log line.
-
-    Pure ASGI rather than Starlette's BaseHTTPMiddleware, which costs a task per request.
-    """
-
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
-        self.app = app
-        self.allowed_hosts = settings.allowed_hosts
-        self.token = settings.token.encode() if settings.token is not None else None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 0
-
-        async def send_logged(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            refusal = self._refusal(scope)
-            if refusal is None:
-                await self.app(scope, receive, send_logged)
-            else:
-                await refusal(scope, receive, send_logged)
-        finally:
-            if log.isEnabledFor(logging.INFO):
-                client = scope.get("client")
-                log.info(
-                    "%s %s %s %d %.1fms",
-                    f"{client[0]}:{client[1]}" if client else "-",
-                    scope["method"],
-                    scope["path"],
-                    status or 500,
-                    (time.perf_counter() - started) * 1000,
-                )
-
-    def _refusal(self, scope: Scope) -> Response | None:
-        host = authorization = None
-        for name, value in scope["headers"]:
-            if name == b"host":
-                host = value
-            elif name == b"authorization":
-                authorization = value
-        if self.allowed_hosts is not None and (
-            host is None or host_header_name(host.decode("latin-1")) not in self.allowed_hosts
-        ):
-            return _error(
-                403,
-                "this server does not answer for the host named in the Host header; "
-                "add the name with --allowed-hosts",
-            )
-        if self.token is None or scope["path"] in OPEN_PATHS:
-            return None
-        scheme, _, given = (authorization or b"").partition(b" ")
-        if scheme.lower() != b"bearer" or not given.strip():
-            return _error(
-                401,
-                "this server needs its token: send the header 'Authorization: Bearer TOKEN'",
-                {"www-authenticate": "Bearer"},
-            )
-        if not hmac.compare_digest(given.strip(), self.token):
-            return _error(401, "the token is not accepted", {"www-authenticate": "Bearer"})
-        return None
-
-
-def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+def _error(status: int, message: str, headers: Mapping[str, str] | None = None) -> Response:
     return Response(error_body(status, message), status, headers=headers, media_type=JSON)
 
 

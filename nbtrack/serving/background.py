@@ -8,6 +8,7 @@ server behind.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 import threading
@@ -21,13 +22,29 @@ from starlette.applications import Starlette
 from nbtrack import config
 from nbtrack.errors import InvalidValueError, NbtrackError
 from nbtrack.serving.app import create_app
+from nbtrack.serving.connections import (
+    Capacity,
+    capacity_for,
+    protocol_class,
+    quiet_loop_errors,
+)
 from nbtrack.serving.following import Follower, Served, target
-from nbtrack.serving.settings import DEFAULT_HOST, DEFAULT_MAX_BODY, bare_host, check_settings
+from nbtrack.serving.settings import (
+    DEFAULT_BODY_TIMEOUT,
+    DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_HOST,
+    DEFAULT_MAX_BODY,
+    DEFAULT_MAX_CONNECTIONS,
+    bare_host,
+    check_settings,
+)
 
 log = logging.getLogger("nbtrack.serve")
 
 STARTUP_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
+KEEP_ALIVE_S = 5
+BACKLOG = 128
 
 
 class Server:
@@ -103,13 +120,18 @@ def serve(
     insecure: bool = False,
     max_body: int = DEFAULT_MAX_BODY,
     allowed_hosts: Iterable[str] = (),
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT,
+    body_timeout: float = DEFAULT_BODY_TIMEOUT,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
 ) -> Server:
     """Serve ``model`` in a background thread; return once ``/ping`` answers 200.
 
     ``model`` is a model URI, a model folder, or a registered NAME (``models:/NAME@champion``);
     an alias (and ``latest``) is followed. ``port=None`` takes a free port. ``token``
     defaults to ``NBTRACK_SERVE_TOKEN``; off loopback one is required unless ``insecure``.
-    A model that cannot be loaded raises here, with the reason.
+    Headers get ``header_timeout`` seconds, a body ``body_timeout``; past ``max_connections``
+    requests get 503 (``settings`` has the rules). A model that cannot be loaded raises here,
+    with the reason.
 
     Examples
     --------
@@ -119,7 +141,10 @@ def serve(
     """
     if token is None:
         token = config.serve_token()
-    settings = check_settings(host, token, insecure, max_body, allowed_hosts)
+    settings = check_settings(
+        host, token, insecure, max_body, allowed_hosts, header_timeout=header_timeout,
+        body_timeout=body_timeout, max_connections=max_connections,
+    )  # fmt: skip
     sock = _bind(host, _checked_port(port))
     try:
         follower = Follower.start(target(model))
@@ -127,7 +152,10 @@ def serve(
         sock.close()
         raise
     try:
-        uv = _uvicorn_server(create_app(follower, settings))
+        # Counted now, with the model loaded: the files the process holds are open.
+        capacity = capacity_for(settings.max_connections)
+        app = create_app(follower, settings, capacity)
+        uv = _UvicornServer(_uvicorn_config(app, capacity, settings.header_timeout))
         thread = threading.Thread(
             target=_run, args=(uv, sock), name=f"nbtrack-serve-{sock.getsockname()[1]}",
             daemon=True,
@@ -152,23 +180,35 @@ def _checked_port(port: int | None) -> int:
     return port
 
 
-def _uvicorn_server(app: Starlette) -> uvicorn.Server:
-    return uvicorn.Server(
-        uvicorn.Config(
-            app,
-            # nbtrack writes the access log (one line per request) to its own logger.
-            access_log=False,
-            log_config=None,
-            lifespan="off",
-            # uvloop measured no faster here; asyncio behaves the same in any host process.
-            loop="asyncio",
-            ws="none",
-            interface="asgi3",
-            # The peer address is logged as it is, whatever X-Forwarded-For claims.
-            proxy_headers=False,
-            server_header=False,
-            timeout_graceful_shutdown=5,
-        )
+class _UvicornServer(uvicorn.Server):
+    # The loop exists only once serving starts: its error handler is set here.
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        quiet_loop_errors(asyncio.get_running_loop())
+        await super().serve(sockets)
+
+
+def _uvicorn_config(app: Starlette, capacity: Capacity, header_timeout: float) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        # httptools, with the deadlines and limits uvicorn leaves out (see connections).
+        http=protocol_class(capacity, header_timeout),
+        # Seconds an idle kept-alive connection stays open (uvicorn's default, made plain).
+        timeout_keep_alive=KEEP_ALIVE_S,
+        # Also how many connections asyncio accepts in one pass, before any of them can be
+        # refused: uvicorn's 2048 could take every file descriptor left in one burst.
+        backlog=BACKLOG,
+        # nbtrack writes the access log (one line per request) to its own logger.
+        access_log=False,
+        log_config=None,
+        lifespan="off",
+        # uvloop measured no faster here; asyncio behaves the same in any host process.
+        loop="asyncio",
+        ws="none",
+        interface="asgi3",
+        # The peer address is logged as it is, whatever X-Forwarded-For claims.
+        proxy_headers=False,
+        server_header=False,
+        timeout_graceful_shutdown=5,
     )
 
 

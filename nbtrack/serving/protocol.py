@@ -15,7 +15,8 @@ import base64
 import datetime as dt
 import io
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -31,7 +32,8 @@ PARAMS = "params"
 INPUT_KEYS = (SPLIT, RECORDS, INSTANCES, INPUTS)
 _ACCEPTED_KEYS = ", ".join(INPUT_KEYS)
 _SPLIT_KEYS = frozenset({"columns", "data", "index"})
-_MAX_DETAIL = 200
+_CSV_FIELDS = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+_CSV_QUOTE = re.compile(r"EOF inside string starting at row (\d+)")
 
 # MLflow's error codes (mlflow.protos.databricks_pb2), by HTTP status.
 ERROR_CODES = {
@@ -143,11 +145,24 @@ def parse_csv(body: bytes, dtypes: Mapping[str, str] | None = None) -> pd.DataFr
         return pd.read_csv(io.BytesIO(body), dtype=dict(dtypes) if dtypes else None)
     except UnicodeDecodeError:
         raise ScoringError(400, "the body is not UTF-8 text") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        # pandas names lines and field counts here, never values.
-        raise ScoringError(400, f"the body is not CSV with a header row: {_short(exc)}") from None
-    except (ValueError, TypeError):
-        raise ScoringError(400, "the body is not CSV with a header row") from None
+    except pd.errors.EmptyDataError:
+        raise ScoringError(400, "the body is not CSV with a header row: it is empty") from None
+    except (pd.errors.ParserError, ValueError, TypeError) as exc:
+        detail = _csv_detail(exc)
+        raise ScoringError(400, f"the body is not CSV with a header row{detail}") from None
+
+
+def _csv_detail(exc: BaseException) -> str:
+    # Only the numbers are taken from pandas' message, and the words are ours: whatever else a
+    # parser error may quote would be the body's own text.
+    found = _CSV_FIELDS.search(str(exc))
+    if found:
+        expected, line, saw = found.groups()
+        return f": line {line} has {saw} fields; the header has {expected}"
+    found = _CSV_QUOTE.search(str(exc))
+    if found:
+        return f": a quoted field that starts at row {found[1]} is never closed"
+    return ""
 
 
 def single_column(data: Any, column: str | None) -> Any:
@@ -170,36 +185,85 @@ def _split(value: object) -> pd.DataFrame:
         raise ScoringError(
             400, f"{SPLIT} holds data and optionally columns and index, and nothing else"
         )
-    try:
-        return pd.DataFrame(value["data"], columns=value.get("columns"), index=value.get("index"))
-    except (ValueError, TypeError) as exc:
-        raise ScoringError(400, f"{SPLIT} is not a table: {_short(exc)}") from None
+    # Checked here rather than left to pandas, whose messages quote the offending value.
+    data, columns, index = value["data"], value.get("columns"), value.get("index")
+    if not isinstance(data, list):
+        raise ScoringError(400, f"{SPLIT}'s data must be a list of rows (lists of values)")
+    if columns is not None and not _labels(columns):
+        raise ScoringError(400, f"{SPLIT}'s columns must be a list of column names")
+    width = len(columns) if columns is not None else None
+    for number, row in enumerate(data):
+        if isinstance(row, dict):
+            raise ScoringError(
+                400, f"{SPLIT}'s row {number} is a JSON object; each row is a list of values"
+            )
+        # A value that is not a list is a row of one value, as pandas reads a flat list.
+        length = len(row) if isinstance(row, list) else 1
+        width = length if width is None else width
+        if length != width:
+            raise ScoringError(
+                400,
+                f"{SPLIT}'s row {number} has {_count(length, 'value')} for "
+                f"{_count(width, 'column')}",
+            )
+    if index is not None and not _labels(index):
+        raise ScoringError(400, f"{SPLIT}'s index must be a list of one label per row")
+    if index is not None and len(index) != len(data):
+        raise ScoringError(
+            400,
+            f"{SPLIT}'s index has {_count(len(index), 'label')} for {_count(len(data), 'row')}",
+        )
+    return _frame(SPLIT, lambda: pd.DataFrame(data, columns=columns, index=index))
 
 
 def _records(value: object) -> pd.DataFrame:
     if not isinstance(value, list):
         raise ScoringError(400, f"{RECORDS} must be a list of records (objects of column values)")
-    try:
-        return pd.DataFrame(value)
-    except (ValueError, TypeError) as exc:
-        raise ScoringError(400, f"{RECORDS} is not a table: {_short(exc)}") from None
+    _check_records(RECORDS, value)
+    return _frame(RECORDS, lambda: pd.DataFrame(value))
 
 
 def _tensor_input(key: str, value: object) -> object:
     if isinstance(value, dict) and value:
         return value
     if isinstance(value, list) and value:
-        if all(isinstance(row, dict) for row in value):
-            try:
-                return pd.DataFrame(value)
-            except (ValueError, TypeError) as exc:
-                raise ScoringError(400, f"{key} is not a table: {_short(exc)}") from None
+        if isinstance(value[0], dict):
+            _check_records(key, value)
+            return _frame(key, lambda: pd.DataFrame(value))
         return value
     raise ScoringError(
         400,
         f"{key} must be a non-empty list (records or rows) or an object of columns; "
         f"it is {'empty' if isinstance(value, list | dict) else 'a JSON ' + _json_type(value)}",
     )
+
+
+def _labels(value: object) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(label, str | int | float) and not isinstance(label, bool) for label in value
+    )
+
+
+def _check_records(key: str, records: list[Any]) -> None:
+    for number, record in enumerate(records):
+        if not isinstance(record, dict):
+            raise ScoringError(
+                400,
+                f"{key}' item {number} is a JSON {_json_type(record)}; each record is an "
+                "object of column values",
+            )
+
+
+def _frame(key: str, build: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    try:
+        return build()
+    except (ValueError, TypeError):
+        # pandas' message is not passed on: it may quote the request's values.
+        raise ScoringError(400, f"{key} cannot be read as a table") from None
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def predictions_json(raw: object) -> bytes:
@@ -233,8 +297,3 @@ def _jsonable(value: object) -> object:
 def _json_type(value: object) -> str:
     names = {bool: "boolean", str: "string", int: "number", float: "number", dict: "object"}
     return "null" if value is None else names.get(type(value), "list")
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return text if len(text) <= _MAX_DETAIL else text[: _MAX_DETAIL - 3] + "..."

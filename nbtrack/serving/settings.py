@@ -1,21 +1,24 @@
-"""Who may call a server, and how much they may send: checked once, before it starts.
+"""Who may call a server, how much they may send and how slowly: checked once, at the start.
 
 The rules:
 
-- Bound to a loopback address (the default, 127.0.0.1), no token is needed. On any other
-  address a token is required (``--token`` or ``NBTRACK_SERVE_TOKEN``; clients send
-  ``Authorization: Bearer TOKEN``) unless ``insecure`` is asked for. ``/ping`` and
-  ``/health`` stay open without it (load balancers probe them; they tell nothing but "up").
-- The Host header, without its port, must be the bound host, ``localhost``, ``127.0.0.1``,
-  ``::1`` or one of ``allowed_hosts``: a web page that rebinds its own domain to 127.0.0.1
-  then cannot reach the server from a browser. Bound to every address (``0.0.0.0``, ``::``)
-  the bound host names nothing a client would send, so without ``allowed_hosts`` any Host is
-  accepted there, and the token is the protection.
+- Bound to 127.0.0.1 (the default), ``::1`` or ``localhost``, no token is needed. On any
+  other address, 127.0.0.2 and the rest of 127.0.0.0/8 included, a token is required
+  (``--token`` or ``NBTRACK_SERVE_TOKEN``; clients send ``Authorization: Bearer TOKEN``)
+  unless ``insecure`` is asked for. ``/ping`` and ``/health`` stay open without it (load
+  balancers probe them; they tell nothing but "up").
+- One Host header (none, or two, is a 400), which without its port must be the bound host,
+  ``localhost``, ``127.0.0.1``, ``::1`` or one of ``allowed_hosts``: a web page that rebinds
+  its own domain to 127.0.0.1 then cannot reach the server from a browser. Bound to every
+  address (``0.0.0.0``, ``::``) the bound host names nothing a client would send, so without
+  ``allowed_hosts`` any Host is accepted there, and the token is the protection.
+- A request's headers must arrive within ``header_timeout`` seconds of its first byte, its
+  body within ``body_timeout`` seconds of its headers, and at most ``max_connections``
+  connections are served at once (see ``connections`` for what happens past each).
 """
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -24,6 +27,16 @@ from nbtrack.errors import InvalidValueError
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_MAX_BODY = 10 * 1024 * 1024
+# From a connection's first byte to the end of its headers: clients send them in one go.
+DEFAULT_HEADER_TIMEOUT = 10.0
+# From the headers to the end of the body: 10 MB (--max-body) at 3 Mbit/s.
+DEFAULT_BODY_TIMEOUT = 30.0
+# Fits the common open-file limit of 1024 with room to spare; lowered where the limit is less.
+DEFAULT_MAX_CONNECTIONS = 512
+MAX_TIMEOUT = 3600.0
+# The bound hosts that go without a token, and the Host headers always accepted. Not all of
+# 127.0.0.0/8: the waiver is kept as narrow as the rule users read, and whether another
+# address is reached from elsewhere (a forwarded port, a tunnel) is more than can be checked.
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 WILDCARDS = frozenset({"0.0.0.0", "::", ""})
 SIZE_FORMS = "10MB, 512KB, 1.5GB or a number of bytes such as 1048576 (KB = 1024 bytes)"
@@ -41,6 +54,9 @@ class Settings:
     token: str | None
     max_body: int
     allowed_hosts: frozenset[str] | None
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT
+    body_timeout: float = DEFAULT_BODY_TIMEOUT
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
 
 
 def check_settings(
@@ -49,6 +65,10 @@ def check_settings(
     insecure: bool,
     max_body: int,
     allowed_hosts: Iterable[str] = (),
+    *,
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT,
+    body_timeout: float = DEFAULT_BODY_TIMEOUT,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
 ) -> Settings:
     """Validate a server's options, with the token rule of this module's docstring."""
     bound = bare_host(host) if isinstance(host, str) else None
@@ -62,7 +82,7 @@ def check_settings(
             "serve: the token must be printable ASCII without spaces (it travels in an "
             "Authorization header)"
         )
-    if not is_loopback(bound) and token is None and not insecure:
+    if bound not in LOOPBACK_NAMES and token is None and not insecure:
         raise InvalidValueError(
             f"serve: listening on {host} (reachable from other machines) needs a token: give "
             "--token TOKEN or set NBTRACK_SERVE_TOKEN (clients send 'Authorization: Bearer "
@@ -72,12 +92,35 @@ def check_settings(
         raise InvalidValueError(
             f"serve: max_body {max_body!r} is not accepted; give a number of bytes of at least 1"
         )
+    for what, seconds in (("header_timeout", header_timeout), ("body_timeout", body_timeout)):
+        if not _is_number(seconds) or not 0 < seconds <= MAX_TIMEOUT:
+            raise InvalidValueError(
+                f"serve: {what} {seconds!r} is not accepted; give a number of seconds above 0 "
+                f"and at most {MAX_TIMEOUT:g}"
+            )
+    if (
+        isinstance(max_connections, bool)
+        or not isinstance(max_connections, int)
+        or (max_connections < 1)
+    ):
+        raise InvalidValueError(
+            f"serve: max_connections {max_connections!r} is not accepted; give a number of at "
+            "least 1"
+        )
     extra = frozenset(_allowed_host(name) for name in allowed_hosts)
     if bound in WILDCARDS and not extra:
         allowed = None
     else:
         allowed = LOOPBACK_NAMES | extra | ({bound} if bound not in WILDCARDS else set())
-    return Settings(host=host, token=token, max_body=max_body, allowed_hosts=allowed)
+    return Settings(
+        host=host,
+        token=token,
+        max_body=max_body,
+        allowed_hosts=allowed,
+        header_timeout=float(header_timeout),
+        body_timeout=float(body_timeout),
+        max_connections=max_connections,
+    )
 
 
 def bare_host(host: str) -> str:
@@ -98,16 +141,6 @@ def host_header_name(value: str) -> str:
     return bare_host(value)
 
 
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` is reachable only from this machine."""
-    if host in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def parse_size(text: str, what: str = "max body") -> int:
     """Bytes from ``10MB``, ``512KB``, ``1.5GB`` or ``1048576`` (units of 1024 bytes).
 
@@ -123,9 +156,24 @@ def parse_size(text: str, what: str = "max body") -> int:
     return size
 
 
+def parse_seconds(text: str, what: str) -> float:
+    """Seconds from ``30`` or ``2.5``; the range is checked with the other options."""
+    try:
+        return float(text)
+    except ValueError:
+        raise InvalidValueError(
+            f"{what} {text!r} is not a number of seconds; give one such as 30 or 2.5"
+        ) from None
+
+
 def parse_hosts(text: str | None) -> tuple[str, ...]:
     """Host names from a comma-separated list, each checked."""
     return tuple(_allowed_host(part) for part in (text or "").split(",") if part.strip())
+
+
+def _is_number(value: object) -> bool:
+    # NaN passes here and fails the range check that follows.
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _allowed_host(name: str) -> str:

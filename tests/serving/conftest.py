@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import requests
 from sklearn.linear_model import LogisticRegression
 
 import nbtrack
@@ -51,3 +54,17 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def wait_ready(url: str, process: subprocess.Popen[str], timeout_s: float = 60.0) -> None:
+    """Wait until a server process started by a test answers ``/ping`` with 200."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()
+        try:
+            if requests.get(f"{url}/ping", timeout=1).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"{url}/ping never answered 200")

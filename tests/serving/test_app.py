@@ -7,6 +7,7 @@ import logging
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,12 +16,14 @@ from starlette.testclient import TestClient
 import nbtrack
 from nbtrack._version import __version__
 from nbtrack.serving.app import create_app
-from nbtrack.serving.following import Follower, target
+from nbtrack.serving.following import Follower, Served, target
 from nbtrack.serving.settings import Settings, check_settings
 from tests.serving.conftest import Churn
 
 BASE = "http://127.0.0.1:5001"
 SECRET = "SECRET-7f3a"
+# A value no message may repeat either: it would be the request's data.
+SECRET_NUMBER = "12345.678"
 ACCEPTED_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 
 
@@ -181,20 +184,41 @@ def test_ping_health_version_and_metadata(client: TestClient, churn: Churn) -> N
 
 
 def test_unknown_paths_and_methods_get_mlflow_shaped_errors(client: TestClient) -> None:
-    missing = client.get("/predict")
+    missing = client.get(f"/{SECRET}/predict")
     assert missing.status_code == 404
     assert missing.json()["error_code"] == "ENDPOINT_NOT_FOUND"
     assert "/invocations" in missing.json()["message"]
-    wrong = client.get("/invocations")
+    assert_safe_error(missing)
+    wrong = client.request("DELETE", f"/invocations?{SECRET}=1")
     assert wrong.status_code == 405
-    assert set(wrong.json()) == {"error_code", "message"}
+    assert wrong.headers["allow"] == "POST"
+    assert "DELETE" not in wrong.json()["message"]
+    assert_safe_error(wrong)
+
+
+def test_an_unexpected_failure_is_a_json_500_without_detail() -> None:
+    class Broken:
+        @property
+        def current(self) -> Served:
+            raise RuntimeError(f"broken: {SECRET}")
+
+    app = create_app(Broken(), check_settings("127.0.0.1", None, False, 4096))
+    with TestClient(app, base_url=BASE, raise_server_exceptions=False) as client:
+        response = client.get("/metadata")
+    assert response.status_code == 500
+    assert response.json()["error_code"] == "INTERNAL_ERROR"
+    assert_safe_error(response)
 
 
 # -- bad requests -------------------------------------------------------------------------------
 
 
-def _post(client: TestClient, body: bytes, content_type: str = "application/json") -> object:
-    return client.post("/invocations", content=body, headers={"content-type": content_type})
+def assert_safe_error(response: httpx.Response) -> None:
+    """MLflow's error shape, and nothing of the request in it: no value, no path, no trace."""
+    assert set(response.json()) == {"error_code", "message"}
+    assert response.headers["content-type"] == "application/json"
+    for echo in (SECRET, SECRET_NUMBER, "Traceback", 'File "'):
+        assert echo not in response.text, response.text
 
 
 BAD_REQUESTS: dict[str, tuple[bytes, str, int, str]] = {
@@ -218,7 +242,7 @@ BAD_REQUESTS: dict[str, tuple[bytes, str, int, str]] = {
                         "application/json", 400, "must be an object with data"),
     "split of the wrong width": (
         json.dumps({"dataframe_split": {"columns": ["x", "z"], "data": [[1, 2, SECRET]]}}).encode(),
-        "application/json", 400, "dataframe_split is not a table"),
+        "application/json", 400, "dataframe_split's row 0 has 3 values for 2 columns"),
     "records as an object": (json.dumps({"dataframe_records": {"x": SECRET}}).encode(),
                              "application/json", 400, "must be a list of records"),
     "empty inputs": (json.dumps({"inputs": []}).encode(), "application/json", 400,
@@ -234,7 +258,33 @@ BAD_REQUESTS: dict[str, tuple[bytes, str, int, str]] = {
     "CSV without the column": (f"x,{SECRET}\n1,2\n".encode(), "text/csv", 400,
                                "input is missing column 'z'"),
     "CSV that does not parse": (f'x,z\n1,"{SECRET}\n'.encode(), "text/csv", 400,
-                                "not CSV with a header row"),
+                                "a quoted field that starts at row 1 is never closed"),
+    "CSV with a long row": (f"x,z\n1,2\n3,4,{SECRET}\n".encode(), "text/csv", 400,
+                            "line 3 has 3 fields; the header has 2"),
+    "split with an index that is no list": (
+        json.dumps({"dataframe_split": {"columns": ["x", "z"], "data": [[1, 2]],
+                                        "index": SECRET}}).encode(),
+        "application/json", 400, "dataframe_split's index must be a list of one label per row"),
+    "split with an index of another length": (
+        json.dumps({"dataframe_split": {"columns": ["x", "z"], "data": [[1, 2]],
+                                        "index": [SECRET, "b"]}}).encode(),
+        "application/json", 400, "dataframe_split's index has 2 labels for 1 row"),
+    "split with columns that are no list": (
+        json.dumps({"dataframe_split": {"columns": SECRET, "data": [[1, 2]]}}).encode(),
+        "application/json", 400, "dataframe_split's columns must be a list of column names"),
+    "split with a short row": (
+        json.dumps({"dataframe_split": {"columns": ["x", "z"],
+                                        "data": [[1, 2], [SECRET]]}}).encode(),
+        "application/json", 400, "dataframe_split's row 1 has 1 value for 2 columns"),
+    "split with data that is no list": (
+        json.dumps({"dataframe_split": {"columns": ["x", "z"], "data": SECRET}}).encode(),
+        "application/json", 400, "dataframe_split's data must be a list of rows"),
+    "records holding a string": (json.dumps({"dataframe_records": [{"x": 1}, SECRET]}).encode(),
+                                 "application/json", 400,
+                                 "dataframe_records' item 1 is a JSON string"),
+    "columns of different lengths": (
+        json.dumps({"inputs": {"x": [1.0, 2.0], "z": [SECRET]}}).encode(), "application/json",
+        400, "the input cannot be read as a table"),
     "empty CSV": (b"", "text/csv", 400, "not CSV with a header row"),
     "text/plain": (SECRET.encode(), "text/plain", 415, "send application/json or text/csv"),
     "form data": (SECRET.encode(), "application/x-www-form-urlencoded", 415, "not accepted"),
@@ -254,10 +304,91 @@ def test_bad_requests_get_a_clear_error_without_echo_or_traceback(
     assert response.status_code == status, response.text
     error = response.json()
     assert set(error) == {"error_code", "message"}
-    assert error["error_code"] == ("BAD_REQUEST" if status in (400, 415) else error["error_code"])
+    assert error["error_code"] == "BAD_REQUEST"
     assert message in error["message"]
-    assert SECRET not in response.text
-    assert "Traceback" not in response.text and 'File "' not in response.text
+    assert_safe_error(response)
+
+
+# The signature's verdicts as the server words them: the column and the types, never a value.
+TYPED_INPUT = {"n": 1, "s": "a", "flag": True, "when": "2024-01-01", "x": 1.5}
+DROP = object()  # a column left out of the record
+SIGNATURE_VERDICTS: dict[str, tuple[dict[str, object], str]] = {
+    "a fractional long": ({"n": float(SECRET_NUMBER)},
+                          "column 'n' holds float64 values, which cannot become long: some have "
+                          "a fractional part"),
+    "a missing long": ({"n": None}, "column 'n' holds empty values, which cannot become long: "
+                                    "some are missing (NaN) or infinite"),
+    "a long too large": ({"n": 1e30}, "column 'n' holds float64 values, which cannot become "
+                                      "long: they do not fit in int64"),
+    "text for a boolean": ({"flag": SECRET}, "column 'flag' holds str values, which cannot "
+                                             "become boolean"),
+    "text for a date": ({"when": SECRET}, "column 'when' holds str values that are not ISO 8601 "
+                                          "dates; the model expects datetime"),
+    "a column missing": ({"x": DROP, SECRET: 1}, "input is missing column 'x'; the model takes "
+                                                 "n (long), s (string), flag (boolean), when "
+                                                 "(datetime), x (double)"),
+}  # fmt: skip
+
+
+@pytest.fixture
+def typed_client(store_path: Path) -> Iterator[TestClient]:
+    example = pd.DataFrame([TYPED_INPUT]).assign(when=pd.Timestamp("2024-01-01"))
+    with nbtrack.start_run():
+        info = nbtrack.log_model(_zeros, "model", input_example=example)
+    follower = Follower.start(target(info.model_uri))
+    try:
+        with _client(follower, check_settings("127.0.0.1", None, False, 4096)) as client:
+            yield client
+    finally:
+        follower.stop()
+
+
+def _zeros(data: object) -> np.ndarray:
+    return np.zeros(len(data))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("case", list(SIGNATURE_VERDICTS))
+def test_the_signatures_verdict_names_the_column_and_types_never_the_value(
+    typed_client: TestClient, case: str
+) -> None:
+    change, message = SIGNATURE_VERDICTS[case]
+    record = {key: value for key, value in {**TYPED_INPUT, **change}.items() if value is not DROP}
+    response = typed_client.post("/invocations", json={"dataframe_records": [record]})
+    assert response.status_code == 400, response.text
+    assert response.json()["message"] == message
+    assert_safe_error(response)
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        (
+            [[float(SECRET_NUMBER), 2]],
+            "input holds float64 values, which cannot become int64: some have a fractional part",
+        ),
+        (
+            [[SECRET, 2]],
+            "input holds str values, which cannot become int64: no conversion from "
+            "str to int64 keeps every value",
+        ),
+        ([[1, 2, 3]], "input has shape (1, 3); the model takes shape (-1, 2) (-1: any length)"),
+        ([[1], [1, SECRET]], "the input cannot be read as a table or an array"),
+    ],
+)
+def test_a_tensor_models_verdict_names_types_and_shapes_never_values(
+    store_path: Path, rows: list[list[object]], message: str
+) -> None:
+    with nbtrack.start_run():
+        info = nbtrack.log_model(_zeros, "model", input_example=np.array([[1, 2]], dtype=np.int64))
+    follower = Follower.start(target(info.model_uri))
+    try:
+        with _client(follower, check_settings("127.0.0.1", None, False, 4096)) as client:
+            response = client.post("/invocations", json={"inputs": rows})
+    finally:
+        follower.stop()
+    assert response.status_code == 400, response.text
+    assert response.json()["message"].startswith(message)
+    assert_safe_error(response)
 
 
 def test_no_content_type_is_415(client: TestClient) -> None:
@@ -439,12 +570,14 @@ def test_one_access_log_line_per_request(
         client.post("/invocations", json={"inputs": _rows(churn.features.head(1))})
         client.post("/invocations", content=b"{", headers={"content-type": "application/json"})
         client.get("/ping", headers={"host": "evil.example"})
+        client.get("/x%0A127.0.0.1:1 GET /forged 200 0.1ms")
     lines = [r.getMessage() for r in caplog.records if r.name == "nbtrack.serve"]
-    assert len(lines) == 4
+    assert len(lines) == 5
     for line, expected in zip(
         lines,
-        ["GET /ping 200", "POST /invocations 200", "POST /invocations 400", "GET /ping 403"],
+        ["GET /ping 200", "POST /invocations 200", "POST /invocations 400", "GET /ping 403",
+         "GET /x%0A127.0.0.1:1%20GET%20/forged%20200%200.1ms 404"],
         strict=True,
-    ):
+    ):  # fmt: skip
         assert expected in line
         assert line.endswith("ms")

@@ -225,3 +225,14 @@ def test_a_model_folder_and_a_runs_uri_are_served_unfollowed(
                 timeout=5,
             )
             assert answer.json() == {"predictions": expected}
+
+
+@pytest.mark.parametrize("host", ["127.0.0.2", "127.1.2.3", "::ffff:127.0.0.1"])
+def test_only_the_usual_loopback_names_go_without_a_token(churn: Churn, host: str) -> None:
+    with pytest.raises(InvalidValueError, match="needs a token"):
+        nbtrack.serve("churn", host=host)
+    with nbtrack.serve("churn", host="127.0.0.2", token="t0k3n") as server:
+        assert requests.get(f"{server.url}/version", timeout=5).status_code == 401
+    for loopback in ("127.0.0.1", "localhost", "::1"):
+        with nbtrack.serve("churn", host=loopback) as server:
+            assert requests.get(f"{server.url}/version", timeout=5).ok

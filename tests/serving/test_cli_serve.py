@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import requests
 
-from tests.serving.conftest import Churn, free_port
+from tests.serving.conftest import Churn, free_port, wait_ready
 
 NBTRACK = [sys.executable, "-m", "nbtrack.cli"]
 
@@ -28,19 +28,6 @@ def _start(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
     )
-
-
-def _wait_ready(url: str, process: subprocess.Popen[str], timeout_s: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.communicate()
-        try:
-            if requests.get(f"{url}/ping", timeout=1).status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.05)
-    raise AssertionError(f"{url}/ping never answered 200")
 
 
 def _stop(process: subprocess.Popen[str], sig: int = signal.SIGTERM) -> tuple[str, str]:
@@ -80,7 +67,7 @@ def test_the_server_follows_a_promotion_made_by_another_process(
     started = time.monotonic()
     process = _start("churn", "--port", str(port), env=child_env, cwd=store_path.parent)
     try:
-        _wait_ready(url, process)
+        wait_ready(url, process)
         ready_s = time.monotonic() - started
         features = churn.features.head(6)
         for payload, content_type in _payloads(features):
@@ -122,7 +109,7 @@ def test_ctrl_c_stops_cleanly_and_the_token_can_come_from_the_environment(
     env = {**child_env, "NBTRACK_SERVE_TOKEN": "env-token"}
     process = _start("models:/churn/2", "--port", str(port), env=env, cwd=store_path.parent)
     try:
-        _wait_ready(url, process)
+        wait_ready(url, process)
         assert requests.get(f"{url}/metadata", timeout=5).status_code == 401
         headers = {"authorization": "Bearer env-token"}
         metadata = requests.get(f"{url}/metadata", headers=headers, timeout=5).json()
@@ -139,6 +126,9 @@ def test_ctrl_c_stops_cleanly_and_the_token_can_come_from_the_environment(
         (["churn", "--max-body", "10XB"], "--max-body '10XB' is not a size; give 10MB, 512KB"),
         (["churn", "--host", "0.0.0.0"], "needs a token: give --token TOKEN or set "),
         (["churn", "--allowed-hosts", "a.example:80"], "allowed host 'a.example:80'"),
+        (["churn", "--body-timeout", "soon"], "--body-timeout 'soon' is not a number of seconds"),
+        (["churn", "--header-timeout", "0"], "header_timeout 0.0 is not accepted"),
+        (["churn", "--max-connections", "0"], "max_connections 0 is not accepted"),
         (["no-such-model"], "no-such-model"),
         (["churn", "--port", "{taken}"], "cannot listen on 127.0.0.1 port"),
     ],
@@ -164,5 +154,7 @@ def test_help_states_the_safety_rules() -> None:
     done = subprocess.run([*NBTRACK, "serve", "--help"], capture_output=True, text=True)
     assert done.returncode == 0
     text = " ".join(done.stdout.split())
-    for phrase in ("--allowed-hosts", "--insecure", "NBTRACK_SERVE_TOKEN", "0.0.0.0", "/ping"):
+    phrases = ["--allowed-hosts", "--insecure", "NBTRACK_SERVE_TOKEN", "0.0.0.0", "/ping"]
+    phrases += ["--max-connections", "--header-timeout", "--body-timeout", "127.0.0.2"]
+    for phrase in phrases:
         assert phrase in text
