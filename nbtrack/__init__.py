@@ -42,6 +42,7 @@ from nbtrack.model_registry.versions import (
     set_model_description,
     set_model_tag,
 )
+from nbtrack.serving import settings as _serving
 from nbtrack.tracking.artifacts import (
     FileInfo,
     download_artifacts,
@@ -86,7 +87,7 @@ from nbtrack.tracking.run import ActiveRun
 from nbtrack.tracking.search import search_runs, sql
 
 if typing.TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterable, Sequence
 
     from nbtrack.serving.background import Server
     from nbtrack.widgets.compare import CompareWidget
@@ -129,14 +130,20 @@ def serve(
     model: str,
     port: int | None = None,
     *,
-    host: str = "127.0.0.1",
+    host: str = _serving.DEFAULT_HOST,
     token: str | None = None,
     insecure: bool = False,
-    max_body: int = 10 * 1024 * 1024,
+    max_body: int = _serving.DEFAULT_MAX_BODY,
+    allowed_hosts: "Iterable[str]" = (),
+    header_timeout: float = _serving.DEFAULT_HEADER_TIMEOUT,
+    body_timeout: float = _serving.DEFAULT_BODY_TIMEOUT,
+    max_connections: int = _serving.DEFAULT_MAX_CONNECTIONS,
 ) -> "Server":
     """Serve ``model`` (a model URI, or a registered NAME meaning ``models:/NAME@champion``)
     over MLflow's scoring protocol, in a background thread of this process, on ``port`` (a free
     one when None). A served alias is followed: promoting another version switches the server.
+    The limits are those of ``nbtrack serve``: headers within ``header_timeout`` s, the body
+    within ``body_timeout`` s, at most ``max_connections`` requests in progress.
 
     Examples
     --------
@@ -145,7 +152,18 @@ def serve(
     """
     from nbtrack.serving.background import serve as start
 
-    return start(model, port=port, host=host, token=token, insecure=insecure, max_body=max_body)
+    return start(
+        model,
+        port=port,
+        host=host,
+        token=token,
+        insecure=insecure,
+        max_body=max_body,
+        allowed_hosts=allowed_hosts,
+        header_timeout=header_timeout,
+        body_timeout=body_timeout,
+        max_connections=max_connections,
+    )
 
 
 def load_ipython_extension(ipython: object) -> None:
