@@ -568,3 +568,191 @@ def test_get_metric_history_of_an_unknown_key_raises_a_lookup_error(store_path: 
     assert "loss" in str(excinfo.value)  # lists what exists
     with pytest.raises(nbtrack.NotFoundError, match="no-such-run"):
         nbtrack.get_metric_history("no-such-run", "loss")
+
+
+# -- numbers beyond float64 -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [10**400, -(10**400)], ids=["big", "negative"])
+def test_an_int_beyond_float64_as_a_metric_raises_naming_the_limit(
+    store_path: Path, value: int
+) -> None:
+    with nbtrack.start_run() as run:
+        with pytest.raises(nbtrack.InvalidValueError, match="float64") as excinfo:
+            nbtrack.log_metric("m", value)
+        assert "'m'" in str(excinfo.value) and "401 digits" in str(excinfo.value)
+        assert len(str(excinfo.value)) < 300
+        with pytest.raises(nbtrack.InvalidValueError, match="float64"):
+            nbtrack.log_metrics({"ok": 1.0, "m": value})
+        nbtrack.log_metric("m", 2**1000)  # large, yet a float64 holds it
+
+    assert nbtrack.get_run(run.id).metrics == {"m": float(2**1000)}
+
+
+def test_a_longdouble_beyond_float64_is_refused_not_stored_as_inf(store_path: Path) -> None:
+    np = pytest.importorskip("numpy")
+    if np.finfo(np.longdouble).max <= np.finfo(np.float64).max:
+        pytest.skip("longdouble is float64 on this platform")
+    huge = np.longdouble("1e4000")
+    assert np.isfinite(huge)
+    with nbtrack.start_run() as run:
+        for log in (
+            lambda: nbtrack.log_metric("m", huge),
+            lambda: nbtrack.log_metric("m", -huge),
+            lambda: nbtrack.log_metrics({"m": huge}),
+        ):
+            with pytest.raises(nbtrack.InvalidValueError, match="float64") as excinfo:
+                log()
+            assert "'m'" in str(excinfo.value) and "e+4000" in str(excinfo.value)
+        nbtrack.log_metric("half", np.longdouble("0.5"))
+        nbtrack.log_metric("inf", np.longdouble("inf"))  # infinite as logged: kept
+
+    assert nbtrack.get_run(run.id).metrics == {"half": 0.5, "inf": math.inf}
+
+
+def test_a_decimal_or_fraction_beyond_float64_is_refused(store_path: Path) -> None:
+    from decimal import Decimal
+    from fractions import Fraction
+
+    with nbtrack.start_run() as run:
+        for value in (Decimal("1e400"), Fraction(10**400, 3)):
+            with pytest.raises(nbtrack.InvalidValueError, match="float64"):
+                nbtrack.log_metric("m", value)  # type: ignore[arg-type]
+        nbtrack.log_metric("inf", Decimal("-Infinity"))  # type: ignore[arg-type]
+
+    assert nbtrack.get_run(run.id).metrics == {"inf": -math.inf}
+
+
+def test_an_int_too_long_to_print_raises_a_short_message_wherever_it_is_given(
+    store_path: Path,
+) -> None:
+    huge = 10**5000  # beyond Python's 4300-digit limit for turning an int into text
+    calls: list[Callable[[], object]] = [
+        lambda: nbtrack.log_metric("m", huge),
+        lambda: nbtrack.log_metric("m", 1.0, step=huge),
+        lambda: nbtrack.log_metric(huge, 1.0),  # type: ignore[arg-type]
+        lambda: nbtrack.log_param("p", huge),
+        lambda: nbtrack.log_param("p", [1, {"n": huge}]),
+        lambda: nbtrack.set_tag("t", huge),
+        lambda: nbtrack.log_dict({"n": huge}, "n.json"),
+    ]
+    with nbtrack.start_run() as run:
+        for call in calls:
+            with pytest.raises(nbtrack.InvalidValueError, match="digits") as excinfo:
+                call()
+            assert len(str(excinfo.value)) < 400
+
+    got = nbtrack.get_run(run.id)
+    assert (got.params, got.metrics, nbtrack.list_artifacts(run.id)) == ({}, {}, [])
+
+
+def test_an_int_param_beyond_float64_is_kept_exactly(store_path: Path) -> None:
+    with nbtrack.start_run() as run:
+        nbtrack.log_param("seed", 10**400)
+
+    assert nbtrack.get_run(run.id).params == {"seed": 10**400}
+
+
+# -- numpy arrays and scalars as params -----------------------------------------------------------
+
+
+def test_a_numpy_array_param_is_stored_as_the_list_of_its_values(store_path: Path) -> None:
+    np = pytest.importorskip("numpy")
+    with nbtrack.start_run() as run:
+        nbtrack.log_param("layers", np.array([64, 32]))
+        nbtrack.log_params({"grid": np.array([[0.5, 1.0], [2.0, 4.0]]), "scalar": np.array(3)})
+        nbtrack.log_param("layers", [64, 32])  # the same value: a no-op, not a conflict
+
+    params = nbtrack.get_run(run.id).params
+    assert params == {"layers": [64, 32], "grid": [[0.5, 1.0], [2.0, 4.0]], "scalar": 3}
+    assert type(params["layers"][0]) is int
+    assert nbtrack.search_runs()["params.layers"].tolist() == ["[64, 32]"]  # as a list shows
+
+
+def test_a_numpy_value_with_no_python_equivalent_is_refused_as_a_param(store_path: Path) -> None:
+    np = pytest.importorskip("numpy")
+    refused = [np.clongdouble(1 + 2j), np.array([1 + 2j]), np.datetime64("2024-01-01T00:00")]
+    if np.finfo(np.longdouble).max > np.finfo(np.float64).max:
+        refused += [np.longdouble("1e4000"), np.array([np.longdouble("1e4000")])]
+    with nbtrack.start_run() as run:
+        for value in refused:
+            with pytest.raises(nbtrack.InvalidValueError, match="'p'"):
+                nbtrack.log_param("p", value)
+        nbtrack.log_param("half", np.longdouble("0.5"))
+
+    assert nbtrack.get_run(run.id).params == {"half": 0.5}
+
+
+# -- containers that hold themselves or nest without end ------------------------------------------
+
+
+def _nested(depth: int) -> list[Any]:
+    value: list[Any] = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+def test_a_param_that_contains_itself_raises_naming_the_limit(store_path: Path) -> None:
+    loop: list[Any] = [1]
+    loop.append(loop)
+    own: dict[str, Any] = {"a": 1}
+    own["self"] = own
+    with nbtrack.start_run() as run:
+        for value in (loop, own, {"outer": [own]}):
+            with pytest.raises(nbtrack.InvalidValueError, match="contains itself") as excinfo:
+                nbtrack.log_param("cfg", value)
+            assert "'cfg'" in str(excinfo.value) and "100 levels" in str(excinfo.value)
+            with pytest.raises(nbtrack.InvalidValueError, match="contains itself"):
+                nbtrack.log_params({"ok": 1, "cfg": value})
+
+    assert nbtrack.get_run(run.id).params == {}
+
+
+def test_a_param_nested_deeper_than_100_levels_raises(store_path: Path) -> None:
+    with nbtrack.start_run() as run:
+        nbtrack.log_param("deep", _nested(100))
+        for depth in (101, 5000):
+            with pytest.raises(nbtrack.InvalidValueError, match="100 levels") as excinfo:
+                nbtrack.log_param("deeper", _nested(depth))
+            assert len(str(excinfo.value)) < 400
+
+    assert nbtrack.get_run(run.id).params == {"deep": _nested(100)}
+
+
+def test_a_tag_of_a_numpy_array_or_a_list_is_refused_naming_what_tags_take(
+    store_path: Path,
+) -> None:
+    np = pytest.importorskip("numpy")
+    with nbtrack.start_run():
+        for value in (np.array([1, 2]), _nested(5000)):
+            with pytest.raises(nbtrack.InvalidValueError, match="tags are str"):
+                nbtrack.set_tag("t", value)
+
+
+def test_log_dict_refuses_a_dict_nested_deeper_than_100_levels(store_path: Path) -> None:
+    deep: dict[str, Any] = {}
+    for _ in range(2000):
+        deep = {"a": deep}
+    with nbtrack.start_run() as run:
+        with pytest.raises(nbtrack.InvalidValueError, match="100 levels") as excinfo:
+            nbtrack.log_dict(deep, "deep.json")
+        assert len(str(excinfo.value)) < 400
+        with pytest.raises(nbtrack.InvalidValueError, match="100 levels"):
+            nbtrack.log_dict({"a": _nested(100)}, "deep.yaml")
+        nbtrack.log_dict({"a": _nested(99)}, "ok.yaml")
+
+    assert nbtrack.load_dict(run.id, "ok.yaml") == {"a": _nested(99)}
+    assert [f.path for f in nbtrack.list_artifacts(run.id)] == ["ok.yaml"]
+
+
+def test_log_dict_refuses_a_longdouble_beyond_float64(store_path: Path) -> None:
+    np = pytest.importorskip("numpy")
+    if np.finfo(np.longdouble).max <= np.finfo(np.float64).max:
+        pytest.skip("longdouble is float64 on this platform")
+    with nbtrack.start_run() as run:
+        with pytest.raises(nbtrack.InvalidValueError, match="float64"):
+            nbtrack.log_dict({"x": np.longdouble("1e4000")}, "x.json")
+        nbtrack.log_dict({"x": np.longdouble("0.25"), "v": np.array([1, 2])}, "x.json")
+
+    assert nbtrack.load_dict(run.id, "x.json") == {"x": 0.25, "v": [1, 2]}
