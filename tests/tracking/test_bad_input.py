@@ -756,3 +756,86 @@ def test_log_dict_refuses_a_longdouble_beyond_float64(store_path: Path) -> None:
         nbtrack.log_dict({"x": np.longdouble("0.25"), "v": np.array([1, 2])}, "x.json")
 
     assert nbtrack.load_dict(run.id, "x.json") == {"x": 0.25, "v": [1, 2]}
+
+
+# -- artifact paths the file system cannot hold ---------------------------------------------------
+
+ARTIFACT_WRITERS: dict[str, Callable[[str], object]] = {
+    "log_text": lambda path: nbtrack.log_text("t", path),
+    "log_dict": lambda path: nbtrack.log_dict({}, path),
+    "log_artifact": lambda path: nbtrack.log_artifact("local.txt", artifact_path=path),
+    "log_artifacts": lambda path: nbtrack.log_artifacts("folder", artifact_path=path),
+}
+
+
+@pytest.fixture
+def local_files(store_path: Path) -> None:
+    (store_path.parent / "local.txt").write_text("x")
+    (store_path.parent / "folder").mkdir()
+    (store_path.parent / "folder" / "inner.txt").write_text("y")
+
+
+@pytest.mark.parametrize("write", ARTIFACT_WRITERS.values(), ids=ARTIFACT_WRITERS.keys())
+@pytest.mark.parametrize(
+    "path",
+    ["A" * 256, "plots/" + "é" * 128, "A" * 256 + "/x.txt"],
+    ids=["ascii", "utf8", "folder"],
+)
+def test_a_file_name_over_255_bytes_raises_naming_the_limit(
+    store_path: Path, local_files: None, write: Callable[[str], object], path: str
+) -> None:
+    with nbtrack.start_run() as run:
+        with pytest.raises(nbtrack.InvalidValueError, match="255 bytes") as excinfo:
+            write(path)
+        assert "AAAA" in str(excinfo.value) or "éé" in str(excinfo.value)
+        assert len(str(excinfo.value)) < 500
+
+    assert nbtrack.list_artifacts(run.id) == []
+
+
+@pytest.mark.parametrize("name", ["A" * 255, "😀" * 63], ids=["ascii", "emoji"])
+def test_a_file_name_of_255_bytes_is_written_and_read_back(store_path: Path, name: str) -> None:
+    with nbtrack.start_run() as run:
+        nbtrack.log_text("full length", name)
+
+    assert nbtrack.load_text(run.id, name) == "full length"
+
+
+@pytest.mark.parametrize("write", ARTIFACT_WRITERS.values(), ids=ARTIFACT_WRITERS.keys())
+def test_an_artifact_path_deeper_than_100_levels_raises_naming_the_limit(
+    store_path: Path, local_files: None, write: Callable[[str], object]
+) -> None:
+    with nbtrack.start_run() as run:
+        for depth in (101, 2000):
+            with pytest.raises(nbtrack.InvalidValueError, match="100 levels") as excinfo:
+                write("a/" * (depth - 1) + "x.txt")
+            assert len(str(excinfo.value)) < 500
+
+    assert nbtrack.list_artifacts(run.id) == []
+
+
+def test_reading_an_artifact_path_deeper_than_100_levels_raises(store_path: Path) -> None:
+    path = "a/" * 1999 + "x.txt"
+    with nbtrack.start_run() as run:
+        nbtrack.log_text("deep", "a/" * 99 + "x.txt")
+
+    assert nbtrack.load_text(run.id, "a/" * 99 + "x.txt") == "deep"
+    for read in (
+        lambda: nbtrack.load_text(run.id, path),
+        lambda: nbtrack.list_artifacts(run.id, path),
+        lambda: nbtrack.download_artifacts(run.id, path, str(store_path.parent)),
+    ):
+        with pytest.raises(nbtrack.InvalidValueError, match="100 levels"):
+            read()
+
+
+def test_an_artifact_path_too_long_for_the_file_system_raises_and_leaves_nothing(
+    store_path: Path,
+) -> None:
+    path = "/".join(["a" * 200] * 30)  # every part fits, the whole (6,029 bytes) does not
+    with nbtrack.start_run() as run:
+        with pytest.raises(nbtrack.InvalidValueError, match="4095 bytes") as excinfo:
+            nbtrack.log_text("t", path)
+        assert len(str(excinfo.value)) < 500
+
+    assert nbtrack.list_artifacts(run.id) == []
