@@ -839,3 +839,99 @@ def test_an_artifact_path_too_long_for_the_file_system_raises_and_leaves_nothing
         assert len(str(excinfo.value)) < 500
 
     assert nbtrack.list_artifacts(run.id) == []
+
+
+# -- filters and order_by beyond what a query can hold --------------------------------------------
+
+
+def _logged_run(store_path: Path) -> str:
+    with nbtrack.start_run() as run:
+        nbtrack.log_metric("a", 2.0)
+        nbtrack.log_param("p", 1)
+    return run.id
+
+
+@pytest.mark.parametrize("joiner", [" or ", " and ", " AND not "])
+def test_a_filter_of_more_than_200_comparisons_raises_naming_the_limit(
+    store_path: Path, joiner: str
+) -> None:
+    _logged_run(store_path)
+    for count in (201, 1000):
+        with pytest.raises(nbtrack.InvalidValueError, match="200 comparisons") as excinfo:
+            nbtrack.search_runs(filter=joiner.join(["metrics.a > 1"] * count))
+        assert "IN (" in str(excinfo.value)  # the way to test many values of one key
+        assert len(str(excinfo.value)) < 500
+
+
+def test_a_filter_and_order_by_at_every_limit_still_run(store_path: Path) -> None:
+    run_id = _logged_run(store_path)
+    terms = ["metrics.a > 1", "params.p = '1'", "tags.t IS NULL", "status = 'FINISHED'"] * 50
+    nested = "(" * 99 + " or ".join(terms) + ")" * 99
+    order_by = ["params.p DESC"] * 20
+
+    found = nbtrack.search_runs(filter=nested, order_by=order_by)
+
+    assert found["run_id"].tolist() == [run_id]
+
+
+def test_order_by_more_than_20_items_raises_naming_the_limit(store_path: Path) -> None:
+    _logged_run(store_path)
+    for order_by in (["params.p"] * 21, ", ".join(["metrics.a DESC"] * 1000)):
+        with pytest.raises(nbtrack.InvalidValueError, match="20 items") as excinfo:
+            nbtrack.search_runs(order_by=order_by)
+        assert len(str(excinfo.value)) < 500
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["metrics.a > 1e400", "metrics.a < -1e400", "params.p in (1, 1e999)"],
+    ids=["big", "negative", "in"],
+)
+def test_a_number_beyond_float64_in_a_filter_raises_instead_of_becoming_inf(
+    store_path: Path, text: str
+) -> None:
+    with pytest.raises(nbtrack.InvalidValueError, match="float64"):
+        nbtrack.search_runs(filter=text)
+    nbtrack.search_runs(filter="metrics.a < inf and metrics.a > -Infinity")
+
+
+@pytest.mark.parametrize(
+    "search",
+    [
+        {"filter": "params.p = 'a\ud800'"},
+        {"filter": "params.`a\ud800` = 'x'"},
+        {"order_by": "params.`a\ud800`"},
+    ],
+    ids=["filter-value", "filter-key", "order-by"],
+)
+def test_a_filter_or_order_by_with_invalid_unicode_raises(
+    store_path: Path, search: dict[str, str]
+) -> None:
+    with pytest.raises(nbtrack.InvalidValueError, match="unicode"):
+        nbtrack.search_runs(**search)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "search",
+    [
+        {"experiment": 5},
+        {"experiment": [["Default"]]},
+        {"experiment": "lone \ud800 surrogate"},
+        {"max_results": 10**30},
+        {"max_results": 2.0},
+    ],
+    ids=repr,
+)
+def test_search_runs_with_an_experiment_or_max_results_of_the_wrong_kind_raises(
+    store_path: Path, search: dict[str, object]
+) -> None:
+    with pytest.raises(nbtrack.InvalidValueError, match=next(iter(search))):
+        nbtrack.search_runs(**search)  # type: ignore[arg-type]
+
+
+def test_search_runs_takes_a_numpy_int_as_max_results(store_path: Path) -> None:
+    np = pytest.importorskip("numpy")
+    _logged_run(store_path)
+    _logged_run(store_path)
+
+    assert len(nbtrack.search_runs(max_results=np.int64(1))) == 1
