@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pytest
 
 NBTRACK = [sys.executable, "-m", "nbtrack.cli"]
 
@@ -110,8 +111,33 @@ def test_the_seed_commands_work_verbatim(child_env: dict[str, str], store_path: 
         "experiments", "create", "--experiment-name", "my-first-experiment",
         env=child_env, cwd=store_path.parent,
     )  # fmt: skip
-    assert again.returncode == 1
+    assert again.returncode == 2
     assert "exists already" in again.stderr
+
+
+BAD_INPUT = {
+    "1000-or-terms": ["runs", "list", "--filter", " or ".join(["metrics.a > 1"] * 1000)],
+    "number-beyond-float64": ["runs", "list", "--filter", "metrics.a > 1e400"],
+    "21-order-by-items": ["runs", "list", *["--order-by", "metrics.a"] * 21],
+    "max-results-0": ["runs", "list", "--max-results", "0"],
+    "max-results-beyond-64-bits": ["runs", "list", "--max-results", str(10**30)],
+    "store-is-a-folder": ["--store", ".", "runs", "list"],
+    "long-experiment-name": ["experiments", "create", "--experiment-name", "e" * 251],
+}
+
+
+@pytest.mark.parametrize("args", BAD_INPUT.values(), ids=BAD_INPUT.keys())
+def test_bad_input_is_a_short_message_without_a_traceback_and_exit_code_2(
+    child_env: dict[str, str], store_path: Path, args: list[str]
+) -> None:
+    done = _nbtrack(*args, env=child_env, cwd=store_path.parent)
+
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    assert done.stderr.startswith("nbtrack: ") and "Traceback" not in done.stderr
+    # One line; a filter's syntax error adds the text with a caret under the culprit.
+    assert len(done.stderr.splitlines()) in (1, 3), done.stderr
+    assert all(len(line) < 400 for line in done.stderr.splitlines()), done.stderr
 
 
 def test_runs_list_show_delete_restore_and_json(
@@ -145,7 +171,7 @@ def test_runs_list_show_delete_restore_and_json(
     assert run_id in back.stdout
 
     bad = _nbtrack("runs", "list", "--filter", "metrics.loss <", env=child_env, cwd=cwd)
-    assert bad.returncode == 1
+    assert bad.returncode == 2
     assert "position" in bad.stderr and "Traceback" not in bad.stderr
 
 

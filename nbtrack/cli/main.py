@@ -1,4 +1,9 @@
-"""The parser and the dispatch: each command group adds its subcommands and their handlers."""
+"""The parser and the dispatch: each command group adds its subcommands and their handlers.
+
+A user's mistake is never a traceback: an ``NbtrackError`` is printed as ``nbtrack: <message>``
+on stderr. Bad input (``InvalidValueError``) exits with 2, as argparse does for a bad option;
+anything else nbtrack refuses (an unknown run, a store it cannot open) with 1.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,11 @@ from collections.abc import Sequence
 from nbtrack import config
 from nbtrack._version import __version__
 from nbtrack.cli import experiments, models, runs, serve, store
-from nbtrack.errors import NbtrackError
+from nbtrack.errors import InvalidValueError, NbtrackError
 
 GROUPS = (experiments, runs, models, serve, store)
+BAD_INPUT = 2
+REFUSED = 1
 
 
 def parser() -> argparse.ArgumentParser:
@@ -30,11 +37,11 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    if args.store:
-        config.set_tracking_uri(args.store)
     try:
+        if args.store:
+            config.set_tracking_uri(args.store)
         result: int = args.handler(args)
     except NbtrackError as exc:
         print(f"nbtrack: {exc}", file=sys.stderr)
-        return 1
+        return BAD_INPUT if isinstance(exc, InvalidValueError) else REFUSED
     return result

@@ -4,6 +4,7 @@ over it, so a crash never leaves half a file under the real name.
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 from collections.abc import Callable
@@ -13,6 +14,11 @@ from nbtrack.errors import InvalidValueError
 
 # The temporary name ends in this, so that listings can leave half-written files out.
 PARTIAL_SUFFIX = ".nbtrack-partial"
+# The start of the file's own name kept in the temporary one, in bytes: short enough that
+# beside a 255-byte name the temporary name still fits in 255 bytes.
+_NAME_KEPT_BYTES = 100
+# The longest a temporary name gets: ".", the kept start, ".", 12 hex digits, the suffix.
+TEMPORARY_NAME_BYTES = 1 + _NAME_KEPT_BYTES + 1 + 12 + len(PARTIAL_SUFFIX)
 
 
 def make_folder(folder: Path) -> None:
@@ -23,6 +29,10 @@ def make_folder(folder: Path) -> None:
         raise InvalidValueError(
             f"cannot make the folder {str(folder)!r}: a file of that name is in the way"
         ) from None
+    except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:
+            raise _too_long(folder) from None
+        raise
 
 
 def write_atomically(target: Path, fill: Callable[[Path], object]) -> None:
@@ -32,13 +42,30 @@ def write_atomically(target: Path, fill: Callable[[Path], object]) -> None:
             f"cannot write the file {str(target)!r}: a folder of that name is in the way"
         )
     make_folder(target.parent)
-    # Short enough that a 255-byte file name still leaves room for the temporary one.
-    temporary = target.parent / f".{target.name[:100]}.{secrets.token_hex(6)}{PARTIAL_SUFFIX}"
+    # Cut by bytes, not characters: 100 characters of UTF-8 can take 400 bytes.
+    kept = target.name.encode()[:_NAME_KEPT_BYTES].decode(errors="ignore")
+    temporary = target.parent / f".{kept}.{secrets.token_hex(6)}{PARTIAL_SUFFIX}"
     # O_EXCL: never an existing file or link; mode 0o666 lets the umask decide, as for any file.
-    os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    try:
+        os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:
+            raise _too_long(target) from None
+        raise
     try:
         fill(temporary)
         os.replace(temporary, target)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def _too_long(path: Path) -> InvalidValueError:
+    """A path the file system refuses as too long comes from the caller's input (a download's
+    destination, say), so it is an InvalidValueError, not an OSError from deep inside."""
+    text = str(path)
+    shown = text if len(text) <= 80 else text[:40] + "..." + text[-37:]
+    return InvalidValueError(
+        f"cannot write {shown!r}: the file system refuses the path as too long "
+        f"({len(os.fsencode(text))} bytes); choose a shorter destination or artifact path"
+    )

@@ -3,6 +3,7 @@ the problem, then the text with a caret under the culprit."""
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -66,6 +67,14 @@ def _unexpected(text: str, pos: int) -> str:
 
 
 def tokenize(text: str, what: str) -> list[Token]:
+    try:
+        text.encode()
+    except UnicodeEncodeError as exc:
+        # DuckDB cannot take such text as a parameter; no snippet, as it cannot be printed.
+        raise InvalidValueError(
+            f"invalid {what} at position {exc.start + 1}: it is not valid unicode text "
+            f"({exc.reason})"
+        ) from None
     tokens: list[Token] = []
     pos = 0
     while pos < len(text):
@@ -87,7 +96,17 @@ def tokenize(text: str, what: str) -> list[Token]:
         elif number := _NUMBER.match(text, pos):
             if re.match(r"[\w.]", text[number.end() : number.end() + 1]):
                 raise syntax_error(text, pos, what, "malformed number")
-            tokens.append(Token("number", number.group(), pos, float(number.group())))
+            value = float(number.group())
+            if math.isinf(value) and number.group()[-1].isdigit():
+                # 1e400 would silently become inf: a different filter from the one written.
+                raise syntax_error(
+                    text,
+                    pos,
+                    what,
+                    f"{number.group()[:40]} is beyond the range of float64 (±1.8e308), in "
+                    "which numbers are compared; write inf or -inf for infinity",
+                )
+            tokens.append(Token("number", number.group(), pos, value))
             pos = number.end()
         elif symbol := _SYMBOL.match(text, pos):
             tokens.append(Token("symbol", symbol.group(), pos))

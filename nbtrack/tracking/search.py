@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numbers
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,6 +13,7 @@ from nbtrack.store import search as store_search
 from nbtrack.store.store import current_store
 from nbtrack.tracking import _current
 from nbtrack.tracking.filters import compile_filter, compile_order_by
+from nbtrack.tracking.validation import check_name, shown
 
 if TYPE_CHECKING:
     import duckdb
@@ -41,16 +42,9 @@ def search_runs(
     --------
     >>> nbtrack.search_runs(filter="metrics.loss < 0.1", order_by="metrics.loss")  # doctest: +SKIP
     """
-    if max_results is not None and (
-        isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 1
-    ):
-        raise InvalidValueError(f"max_results must be a positive int or None, got {max_results!r}")
-    if experiment is None:
-        wanted = [_current.experiment_name()]
-    elif isinstance(experiment, str):
-        wanted = [experiment]
-    else:
-        wanted = list(experiment)
+    if max_results is not None:
+        max_results = _max_results(max_results)
+    wanted = _experiments(experiment)
     where = compile_filter(filter)
     order = compile_order_by(list(order_by) if isinstance(order_by, (list, tuple)) else order_by)
 
@@ -67,6 +61,34 @@ def search_runs(
         )
 
     return current_store().read(query)
+
+
+def _max_results(value: object) -> int:
+    # Any integer type (numpy's too), within the 64 bits DuckDB's LIMIT takes.
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise InvalidValueError(
+            f"max_results must be a positive int or None, got {type(value).__name__} {shown(value)}"
+        )
+    if not 1 <= int(value) <= _INT64_MAX:
+        raise InvalidValueError(
+            f"max_results must be a positive int up to 2**63 - 1, or None; got {shown(value)}"
+        )
+    return int(value)
+
+
+def _experiments(experiment: object) -> list[str]:
+    """The names or ids to search; None is the current experiment."""
+    if experiment is None:
+        return [_current.experiment_name()]
+    if isinstance(experiment, str):
+        return [check_name(experiment, "experiment")]
+    wanted = list(experiment) if isinstance(experiment, Iterable) else None
+    if wanted is None or not all(isinstance(name, str) for name in wanted):
+        raise InvalidValueError(
+            f"experiment must be a name or an id (a str), or a list of them; got "
+            f"{type(experiment).__name__} {shown(experiment)}"
+        )
+    return [check_name(name, "experiment") for name in wanted]
 
 
 def sql(query: str, timeout: float = store_search.SQL_TIMEOUT_S) -> pd.DataFrame:
@@ -132,6 +154,7 @@ def _run_id(run: object) -> str:
 
 
 _HEX = frozenset("0123456789abcdef")
+_INT64_MAX = 2**63 - 1
 
 
 def metric_histories(

@@ -121,20 +121,29 @@ def test_ctrl_c_stops_cleanly_and_the_token_can_come_from_the_environment(
 
 
 @pytest.mark.parametrize(
-    ("args", "message"),
+    ("args", "message", "code"),
     [
-        (["churn", "--max-body", "10XB"], "--max-body '10XB' is not a size; give 10MB, 512KB"),
-        (["churn", "--host", "0.0.0.0"], "needs a token: give --token TOKEN or set "),
-        (["churn", "--allowed-hosts", "a.example:80"], "allowed host 'a.example:80'"),
-        (["churn", "--body-timeout", "soon"], "--body-timeout 'soon' is not a number of seconds"),
-        (["churn", "--header-timeout", "0"], "header_timeout 0.0 is not accepted"),
-        (["churn", "--max-connections", "0"], "max_connections 0 is not accepted"),
-        (["no-such-model"], "no-such-model"),
-        (["churn", "--port", "{taken}"], "cannot listen on 127.0.0.1 port"),
+        (["churn", "--max-body", "10XB"], "--max-body '10XB' is not a size; give 10MB, 512KB", 2),
+        (["churn", "--host", "0.0.0.0"], "needs a token: give --token TOKEN or set ", 2),
+        (["churn", "--allowed-hosts", "a.example:80"], "allowed host 'a.example:80'", 2),
+        (
+            ["churn", "--body-timeout", "soon"],
+            "--body-timeout 'soon' is not a number of seconds",
+            2,
+        ),
+        (["churn", "--header-timeout", "0"], "header_timeout 0.0 is not accepted", 2),
+        (["churn", "--max-connections", "0"], "max_connections 0 is not accepted", 2),
+        (["no-such-model"], "no-such-model", 1),
+        (["churn", "--port", "{taken}"], "cannot listen on 127.0.0.1 port", 2),
     ],
 )
-def test_bad_input_is_one_line_on_stderr_and_exit_1(
-    churn: Churn, child_env: dict[str, str], store_path: Path, args: list[str], message: str
+def test_bad_input_is_one_line_on_stderr_and_exit_2_or_1_if_not_found(
+    churn: Churn,
+    child_env: dict[str, str],
+    store_path: Path,
+    args: list[str],
+    message: str,
+    code: int,
 ) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -144,7 +153,7 @@ def test_bad_input_is_one_line_on_stderr_and_exit_1(
             [*NBTRACK, "serve", *args],
             env=child_env, cwd=store_path.parent, capture_output=True, text=True, timeout=120,
         )  # fmt: skip
-    assert done.returncode == 1
+    assert done.returncode == code
     assert done.stdout == ""
     assert len(done.stderr.splitlines()) == 1, done.stderr
     assert done.stderr.startswith("nbtrack: ") and message in done.stderr

@@ -30,12 +30,20 @@ def _root(run: ActiveRun) -> Path:
 
 
 def _files(folder: Path) -> set[str]:
-    """Every file and folder under ``folder``, leaving out the store's own files."""
-    return {
-        path.relative_to(folder).as_posix()
-        for path in folder.rglob("*")
-        if not path.relative_to(folder).parts[0].startswith(("nbtrack.duckdb", ".nbtrack.duckdb"))
-    }
+    """Every file and folder under ``folder``, leaving out the store's own files.
+
+    The store's folders are not even walked: the background flusher makes and removes its
+    work folder in the journal folder at any moment, and a walk that met it half-gone failed.
+    """
+    found = set()
+    for top, dirs, files in os.walk(folder):
+        if Path(top) == folder:
+            dirs[:] = [name for name in dirs if not name.startswith(_STORE_FILES)]
+        found |= {(Path(top) / name).relative_to(folder).as_posix() for name in dirs + files}
+    return {path for path in found if not path.startswith(_STORE_FILES)}
+
+
+_STORE_FILES = ("nbtrack.duckdb", ".nbtrack.duckdb")
 
 
 def _paths(infos: list[FileInfo]) -> list[str]:

@@ -568,3 +568,370 @@ def test_get_metric_history_of_an_unknown_key_raises_a_lookup_error(store_path: 
     assert "loss" in str(excinfo.value)  # lists what exists
     with pytest.raises(nbtrack.NotFoundError, match="no-such-run"):
         nbtrack.get_metric_history("no-such-run", "loss")
+
+
+# -- numbers beyond float64 -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [10**400, -(10**400)], ids=["big", "negative"])
+def test_an_int_beyond_float64_as_a_metric_raises_naming_the_limit(
+    store_path: Path, value: int
+) -> None:
+    with nbtrack.start_run() as run:
+        with pytest.raises(nbtrack.InvalidValueError, match="float64") as excinfo:
+            nbtrack.log_metric("m", value)
+        assert "'m'" in str(excinfo.value) and "401 digits" in str(excinfo.value)
+        assert len(str(excinfo.value)) < 300
+        with pytest.raises(nbtrack.InvalidValueError, match="float64"):
+            nbtrack.log_metrics({"ok": 1.0, "m": value})
+        nbtrack.log_metric("m", 2**1000)  # large, yet a float64 holds it
+
+    assert nbtrack.get_run(run.id).metrics == {"m": float(2**1000)}
+
+
+def test_a_longdouble_beyond_float64_is_refused_not_stored_as_inf(store_path: Path) -> None:
+    np = pytest.importorskip("numpy")
+    if np.finfo(np.longdouble).max <= np.finfo(np.float64).max:
+        pytest.skip("longdouble is float64 on this platform")
+    huge = np.longdouble("1e4000")
+    assert np.isfinite(huge)
+    with nbtrack.start_run() as run:
+        for log in (
+            lambda: nbtrack.log_metric("m", huge),
+            lambda: nbtrack.log_metric("m", -huge),
+            lambda: nbtrack.log_metrics({"m": huge}),
+        ):
+            with pytest.raises(nbtrack.InvalidValueError, match="float64") as excinfo:
+                log()
+            assert "'m'" in str(excinfo.value) and "e+4000" in str(excinfo.value)
+        nbtrack.log_metric("half", np.longdouble("0.5"))
+        nbtrack.log_metric("inf", np.longdouble("inf"))  # infinite as logged: kept
+
+    assert nbtrack.get_run(run.id).metrics == {"half": 0.5, "inf": math.inf}
+
+
+def test_a_decimal_or_fraction_beyond_float64_is_refused(store_path: Path) -> None:
+    from decimal import Decimal
+    from fractions import Fraction
+
+    with nbtrack.start_run() as run:
+        for value in (Decimal("1e400"), Fraction(10**400, 3)):
+            with pytest.raises(nbtrack.InvalidValueError, match="float64"):
+                nbtrack.log_metric("m", value)  # type: ignore[arg-type]
+        nbtrack.log_metric("inf", Decimal("-Infinity"))  # type: ignore[arg-type]
+
+    assert nbtrack.get_run(run.id).metrics == {"inf": -math.inf}
+
+
+def test_an_int_too_long_to_print_raises_a_short_message_wherever_it_is_given(
+    store_path: Path,
+) -> None:
+    huge = 10**5000  # beyond Python's 4300-digit limit for turning an int into text
+    calls: list[Callable[[], object]] = [
+        lambda: nbtrack.log_metric("m", huge),
+        lambda: nbtrack.log_metric("m", 1.0, step=huge),
+        lambda: nbtrack.log_metric(huge, 1.0),  # type: ignore[arg-type]
+        lambda: nbtrack.log_param("p", huge),
+        lambda: nbtrack.log_param("p", [1, {"n": huge}]),
+        lambda: nbtrack.set_tag("t", huge),
+        lambda: nbtrack.log_dict({"n": huge}, "n.json"),
+    ]
+    with nbtrack.start_run() as run:
+        for call in calls:
+            with pytest.raises(nbtrack.InvalidValueError, match="digits") as excinfo:
+                call()
+            assert len(str(excinfo.value)) < 400
+
+    got = nbtrack.get_run(run.id)
+    assert (got.params, got.metrics, nbtrack.list_artifacts(run.id)) == ({}, {}, [])
+
+
+def test_an_int_param_beyond_float64_is_kept_exactly(store_path: Path) -> None:
+    with nbtrack.start_run() as run:
+        nbtrack.log_param("seed", 10**400)
+
+    assert nbtrack.get_run(run.id).params == {"seed": 10**400}
+
+
+# -- numpy arrays and scalars as params -----------------------------------------------------------
+
+
+def test_a_numpy_array_param_is_stored_as_the_list_of_its_values(store_path: Path) -> None:
+    np = pytest.importorskip("numpy")
+    with nbtrack.start_run() as run:
+        nbtrack.log_param("layers", np.array([64, 32]))
+        nbtrack.log_params({"grid": np.array([[0.5, 1.0], [2.0, 4.0]]), "scalar": np.array(3)})
+        nbtrack.log_param("layers", [64, 32])  # the same value: a no-op, not a conflict
+
+    params = nbtrack.get_run(run.id).params
+    assert params == {"layers": [64, 32], "grid": [[0.5, 1.0], [2.0, 4.0]], "scalar": 3}
+    assert type(params["layers"][0]) is int
+    assert nbtrack.search_runs()["params.layers"].tolist() == ["[64, 32]"]  # as a list shows
+
+
+def test_a_numpy_value_with_no_python_equivalent_is_refused_as_a_param(store_path: Path) -> None:
+    np = pytest.importorskip("numpy")
+    refused = [np.clongdouble(1 + 2j), np.array([1 + 2j]), np.datetime64("2024-01-01T00:00")]
+    if np.finfo(np.longdouble).max > np.finfo(np.float64).max:
+        refused += [np.longdouble("1e4000"), np.array([np.longdouble("1e4000")])]
+    with nbtrack.start_run() as run:
+        for value in refused:
+            with pytest.raises(nbtrack.InvalidValueError, match="'p'"):
+                nbtrack.log_param("p", value)
+        nbtrack.log_param("half", np.longdouble("0.5"))
+
+    assert nbtrack.get_run(run.id).params == {"half": 0.5}
+
+
+# -- containers that hold themselves or nest without end ------------------------------------------
+
+
+def _nested(depth: int) -> list[Any]:
+    value: list[Any] = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+def test_a_param_that_contains_itself_raises_naming_the_limit(store_path: Path) -> None:
+    loop: list[Any] = [1]
+    loop.append(loop)
+    own: dict[str, Any] = {"a": 1}
+    own["self"] = own
+    with nbtrack.start_run() as run:
+        for value in (loop, own, {"outer": [own]}):
+            with pytest.raises(nbtrack.InvalidValueError, match="contains itself") as excinfo:
+                nbtrack.log_param("cfg", value)
+            assert "'cfg'" in str(excinfo.value) and "100 levels" in str(excinfo.value)
+            with pytest.raises(nbtrack.InvalidValueError, match="contains itself"):
+                nbtrack.log_params({"ok": 1, "cfg": value})
+
+    assert nbtrack.get_run(run.id).params == {}
+
+
+def test_a_param_nested_deeper_than_100_levels_raises(store_path: Path) -> None:
+    with nbtrack.start_run() as run:
+        nbtrack.log_param("deep", _nested(100))
+        for depth in (101, 5000):
+            with pytest.raises(nbtrack.InvalidValueError, match="100 levels") as excinfo:
+                nbtrack.log_param("deeper", _nested(depth))
+            assert len(str(excinfo.value)) < 400
+
+    assert nbtrack.get_run(run.id).params == {"deep": _nested(100)}
+
+
+def test_a_tag_of_a_numpy_array_or_a_list_is_refused_naming_what_tags_take(
+    store_path: Path,
+) -> None:
+    np = pytest.importorskip("numpy")
+    with nbtrack.start_run():
+        for value in (np.array([1, 2]), _nested(5000)):
+            with pytest.raises(nbtrack.InvalidValueError, match="tags are str"):
+                nbtrack.set_tag("t", value)
+
+
+def test_log_dict_refuses_a_dict_nested_deeper_than_100_levels(store_path: Path) -> None:
+    deep: dict[str, Any] = {}
+    for _ in range(2000):
+        deep = {"a": deep}
+    with nbtrack.start_run() as run:
+        with pytest.raises(nbtrack.InvalidValueError, match="100 levels") as excinfo:
+            nbtrack.log_dict(deep, "deep.json")
+        assert len(str(excinfo.value)) < 400
+        with pytest.raises(nbtrack.InvalidValueError, match="100 levels"):
+            nbtrack.log_dict({"a": _nested(100)}, "deep.yaml")
+        nbtrack.log_dict({"a": _nested(99)}, "ok.yaml")
+
+    assert nbtrack.load_dict(run.id, "ok.yaml") == {"a": _nested(99)}
+    assert [f.path for f in nbtrack.list_artifacts(run.id)] == ["ok.yaml"]
+
+
+def test_log_dict_refuses_a_longdouble_beyond_float64(store_path: Path) -> None:
+    np = pytest.importorskip("numpy")
+    if np.finfo(np.longdouble).max <= np.finfo(np.float64).max:
+        pytest.skip("longdouble is float64 on this platform")
+    with nbtrack.start_run() as run:
+        with pytest.raises(nbtrack.InvalidValueError, match="float64"):
+            nbtrack.log_dict({"x": np.longdouble("1e4000")}, "x.json")
+        nbtrack.log_dict({"x": np.longdouble("0.25"), "v": np.array([1, 2])}, "x.json")
+
+    assert nbtrack.load_dict(run.id, "x.json") == {"x": 0.25, "v": [1, 2]}
+
+
+# -- artifact paths the file system cannot hold ---------------------------------------------------
+
+ARTIFACT_WRITERS: dict[str, Callable[[str], object]] = {
+    "log_text": lambda path: nbtrack.log_text("t", path),
+    "log_dict": lambda path: nbtrack.log_dict({}, path),
+    "log_artifact": lambda path: nbtrack.log_artifact("local.txt", artifact_path=path),
+    "log_artifacts": lambda path: nbtrack.log_artifacts("folder", artifact_path=path),
+}
+
+
+@pytest.fixture
+def local_files(store_path: Path) -> None:
+    (store_path.parent / "local.txt").write_text("x")
+    (store_path.parent / "folder").mkdir()
+    (store_path.parent / "folder" / "inner.txt").write_text("y")
+
+
+@pytest.mark.parametrize("write", ARTIFACT_WRITERS.values(), ids=ARTIFACT_WRITERS.keys())
+@pytest.mark.parametrize(
+    "path",
+    ["A" * 256, "plots/" + "é" * 128, "A" * 256 + "/x.txt"],
+    ids=["ascii", "utf8", "folder"],
+)
+def test_a_file_name_over_255_bytes_raises_naming_the_limit(
+    store_path: Path, local_files: None, write: Callable[[str], object], path: str
+) -> None:
+    with nbtrack.start_run() as run:
+        with pytest.raises(nbtrack.InvalidValueError, match="255 bytes") as excinfo:
+            write(path)
+        assert "AAAA" in str(excinfo.value) or "éé" in str(excinfo.value)
+        assert len(str(excinfo.value)) < 500
+
+    assert nbtrack.list_artifacts(run.id) == []
+
+
+@pytest.mark.parametrize("name", ["A" * 255, "😀" * 63], ids=["ascii", "emoji"])
+def test_a_file_name_of_255_bytes_is_written_and_read_back(store_path: Path, name: str) -> None:
+    with nbtrack.start_run() as run:
+        nbtrack.log_text("full length", name)
+
+    assert nbtrack.load_text(run.id, name) == "full length"
+
+
+@pytest.mark.parametrize("write", ARTIFACT_WRITERS.values(), ids=ARTIFACT_WRITERS.keys())
+def test_an_artifact_path_deeper_than_100_levels_raises_naming_the_limit(
+    store_path: Path, local_files: None, write: Callable[[str], object]
+) -> None:
+    with nbtrack.start_run() as run:
+        for depth in (101, 2000):
+            with pytest.raises(nbtrack.InvalidValueError, match="100 levels") as excinfo:
+                write("a/" * (depth - 1) + "x.txt")
+            assert len(str(excinfo.value)) < 500
+
+    assert nbtrack.list_artifacts(run.id) == []
+
+
+def test_reading_an_artifact_path_deeper_than_100_levels_raises(store_path: Path) -> None:
+    path = "a/" * 1999 + "x.txt"
+    with nbtrack.start_run() as run:
+        nbtrack.log_text("deep", "a/" * 99 + "x.txt")
+
+    assert nbtrack.load_text(run.id, "a/" * 99 + "x.txt") == "deep"
+    for read in (
+        lambda: nbtrack.load_text(run.id, path),
+        lambda: nbtrack.list_artifacts(run.id, path),
+        lambda: nbtrack.download_artifacts(run.id, path, str(store_path.parent)),
+    ):
+        with pytest.raises(nbtrack.InvalidValueError, match="100 levels"):
+            read()
+
+
+def test_an_artifact_path_too_long_for_the_file_system_raises_and_leaves_nothing(
+    store_path: Path,
+) -> None:
+    path = "/".join(["a" * 200] * 30)  # every part fits, the whole (6,029 bytes) does not
+    with nbtrack.start_run() as run:
+        with pytest.raises(nbtrack.InvalidValueError, match="4095 bytes") as excinfo:
+            nbtrack.log_text("t", path)
+        assert len(str(excinfo.value)) < 500
+
+    assert nbtrack.list_artifacts(run.id) == []
+
+
+# -- filters and order_by beyond what a query can hold --------------------------------------------
+
+
+def _logged_run(store_path: Path) -> str:
+    with nbtrack.start_run() as run:
+        nbtrack.log_metric("a", 2.0)
+        nbtrack.log_param("p", 1)
+    return run.id
+
+
+@pytest.mark.parametrize("joiner", [" or ", " and ", " AND not "])
+def test_a_filter_of_more_than_200_comparisons_raises_naming_the_limit(
+    store_path: Path, joiner: str
+) -> None:
+    _logged_run(store_path)
+    for count in (201, 1000):
+        with pytest.raises(nbtrack.InvalidValueError, match="200 comparisons") as excinfo:
+            nbtrack.search_runs(filter=joiner.join(["metrics.a > 1"] * count))
+        assert "IN (" in str(excinfo.value)  # the way to test many values of one key
+        assert len(str(excinfo.value)) < 500
+
+
+def test_a_filter_and_order_by_at_every_limit_still_run(store_path: Path) -> None:
+    run_id = _logged_run(store_path)
+    terms = ["metrics.a > 1", "params.p = '1'", "tags.t IS NULL", "status = 'FINISHED'"] * 50
+    nested = "(" * 99 + " or ".join(terms) + ")" * 99
+    order_by = ["params.p DESC"] * 20
+
+    found = nbtrack.search_runs(filter=nested, order_by=order_by)
+
+    assert found["run_id"].tolist() == [run_id]
+
+
+def test_order_by_more_than_20_items_raises_naming_the_limit(store_path: Path) -> None:
+    _logged_run(store_path)
+    for order_by in (["params.p"] * 21, ", ".join(["metrics.a DESC"] * 1000)):
+        with pytest.raises(nbtrack.InvalidValueError, match="20 items") as excinfo:
+            nbtrack.search_runs(order_by=order_by)
+        assert len(str(excinfo.value)) < 500
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["metrics.a > 1e400", "metrics.a < -1e400", "params.p in (1, 1e999)"],
+    ids=["big", "negative", "in"],
+)
+def test_a_number_beyond_float64_in_a_filter_raises_instead_of_becoming_inf(
+    store_path: Path, text: str
+) -> None:
+    with pytest.raises(nbtrack.InvalidValueError, match="float64"):
+        nbtrack.search_runs(filter=text)
+    nbtrack.search_runs(filter="metrics.a < inf and metrics.a > -Infinity")
+
+
+@pytest.mark.parametrize(
+    "search",
+    [
+        {"filter": "params.p = 'a\ud800'"},
+        {"filter": "params.`a\ud800` = 'x'"},
+        {"order_by": "params.`a\ud800`"},
+    ],
+    ids=["filter-value", "filter-key", "order-by"],
+)
+def test_a_filter_or_order_by_with_invalid_unicode_raises(
+    store_path: Path, search: dict[str, str]
+) -> None:
+    with pytest.raises(nbtrack.InvalidValueError, match="unicode"):
+        nbtrack.search_runs(**search)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "search",
+    [
+        {"experiment": 5},
+        {"experiment": [["Default"]]},
+        {"experiment": "lone \ud800 surrogate"},
+        {"max_results": 10**30},
+        {"max_results": 2.0},
+    ],
+    ids=repr,
+)
+def test_search_runs_with_an_experiment_or_max_results_of_the_wrong_kind_raises(
+    store_path: Path, search: dict[str, object]
+) -> None:
+    with pytest.raises(nbtrack.InvalidValueError, match=next(iter(search))):
+        nbtrack.search_runs(**search)  # type: ignore[arg-type]
+
+
+def test_search_runs_takes_a_numpy_int_as_max_results(store_path: Path) -> None:
+    np = pytest.importorskip("numpy")
+    _logged_run(store_path)
+    _logged_run(store_path)
+
+    assert len(nbtrack.search_runs(max_results=np.int64(1))) == 1
