@@ -153,18 +153,31 @@ class TrackedCells:
             )
         magic_body = read.magic.body if read.magic is not None else None
         cell = _Cell(run, args, read.literal_source, magic_body)
+        try:
+            self._prepare(cell, info)
+        except BaseException as exc:
+            # The run was opened for a cell that will now run untracked: it must not stay open.
+            run.end_after(exc)
+            raise
+        return cell
+
+    def _prepare(self, cell: _Cell, info: ExecutionInfo) -> None:
+        run, args, namespace = cell.run, cell.args, self.shell.user_ns
         context = {KERNEL_ID_TAG: kernel_id(), CELL_ID_TAG: getattr(info, "cell_id", None)}
         if run.source_name is None:
             context[CWD_TAG] = os.getcwd()
         run.set_tags({key: value for key, value in context.items() if value})
-        before = {name: namespace[name] for name in args.params if name in namespace}
         missing = [name for name in args.params if name not in namespace]
         if missing:
             cell.warnings.append(
                 f"--params: no variable named {', '.join(missing)} before the cell"
             )
-        if before:
-            run.log_params(before)
+        for name in args.params:
+            if name in namespace:
+                try:
+                    run.log_param(name, namespace[name])
+                except InvalidValueError as exc:
+                    cell.warnings.append(f"--params {name}: not logged: {exc}")
         _write_history(run, namespace)
         if args.live:
             from IPython.display import display
@@ -173,7 +186,6 @@ class TrackedCells:
 
             cell.live = widgets.live_metrics(run)
             display(cell.live.widget)
-        return cell
 
     def _close(self, cell: _Cell, error: BaseException | None) -> None:
         run = cell.run

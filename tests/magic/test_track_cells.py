@@ -243,3 +243,16 @@ def test_run_naming_a_deleted_run_says_the_cell_is_not_tracked_and_how_to_restor
     assert "this cell is not tracked" in shown
     assert f"nbtrack.restore_run('{deleted.id}')" in shown
     assert ip.user_ns["y"] == 2
+
+
+def test_a_params_variable_that_cannot_be_logged_is_a_warning_and_the_cell_is_still_tracked(
+    ip: InteractiveShell, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cell(ip, "loop = []\nloop.append(loop)\nlr = 0.1")
+    capsys.readouterr()
+    assert cell(ip, "%%track --params loop,lr\nx = 1").success
+    run = last()
+    assert run.status == "FINISHED"
+    assert run.params == {"lr": 0.1, "x": 1}  # x: a literal the cell assigns
+    assert "--params loop: not logged" in capsys.readouterr().out
+    assert nbtrack.active_run() is None
