@@ -5,13 +5,16 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import html
+import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 from IPython.lib.pretty import pretty
 
 from nbtrack.entities import Run, format_duration, format_number
+from nbtrack.tracking.models import ModelInfo
 
 START = dt.datetime(2024, 5, 1, 12, 0, 3, tzinfo=dt.UTC)
 EVIL = "<script>alert(1)</script>"
@@ -197,3 +200,59 @@ def test_durations_read_as_a_person_would_say_them(seconds: float, said: str) ->
 )  # fmt: skip
 def test_metric_values_show_four_significant_digits(value: float, shown: str) -> None:
     assert format_number(value) == shown
+
+
+# -- ModelInfo: what log_model returns, in one line ------------------------------------------------
+
+
+def _model_info(**changes: Any) -> ModelInfo:
+    inputs = [{"type": "double", "name": f"x{i}", "required": True} for i in range(1, 7)]
+    outputs = [{"type": "tensor", "tensor-spec": {"dtype": "int64", "shape": [-1]}}]
+    info = ModelInfo(
+        model_uri="runs:/3f2a9c1e8b1d0e774c2a9f1e8b1d0e77/model",
+        run_id="3f2a9c1e8b1d0e774c2a9f1e8b1d0e77",
+        artifact_path="model",
+        flavor="sklearn",
+        model_uuid="u",
+        signature={"inputs": json.dumps(inputs), "outputs": json.dumps(outputs), "params": None},
+        registered_model_version=2,
+    )
+    return dataclasses.replace(info, **changes)
+
+
+def test_a_model_info_is_one_line_with_uri_flavor_version_and_signature_summary() -> None:
+    text = repr(_model_info())
+
+    assert text == (
+        "<ModelInfo runs:/3f2a9c1e8b1d0e774c2a9f1e8b1d0e77/model · sklearn · registered "
+        "version 2 · inputs: 6 columns (x1 double, x2 double, x3 double, x4 double, … 2 more) "
+        "· outputs: tensor int64 (-1)>"
+    )
+    assert pretty(_model_info()) == text
+
+
+def test_a_model_info_without_signature_or_registration_says_less() -> None:
+    text = repr(_model_info(signature=None, registered_model_version=None))
+    assert text == "<ModelInfo runs:/3f2a9c1e8b1d0e774c2a9f1e8b1d0e77/model · sklearn>"
+    garbled = repr(_model_info(signature={"inputs": "{not json", "outputs": None}))
+    assert "inputs: unreadable" in garbled and "outputs" not in garbled
+
+
+def test_a_logged_and_registered_model_prints_as_one_short_line(store_path: Path) -> None:
+    import pandas as pd
+    from sklearn.linear_model import LogisticRegression
+
+    import nbtrack
+
+    features = pd.DataFrame({"x1": [0.0, 1, 2, 3], "x2": [1, 2, 3, 4], "x3": [0.5, 1, 1, 0]})
+    with nbtrack.start_run() as run:
+        info = nbtrack.log_model(
+            LogisticRegression().fit(features, [0, 0, 1, 1]),
+            input_example=features,
+            registered_model_name="churn",
+        )
+
+    text = pretty(info)
+    assert "\n" not in text and len(text) < 200 and "{" not in text
+    assert text.startswith(f"<ModelInfo runs:/{run.id}/model · sklearn · registered version 1")
+    assert "inputs: 3 columns (x1 double, x2 long, x3 double)" in text

@@ -3,6 +3,7 @@ hashes in the store; ``load_model`` checks them before anything is unpickled."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,40 @@ class ModelInfo:
     model_uuid: str
     signature: dict[str, Any] | None
     registered_model_version: int | None = None
+
+    def __repr__(self) -> str:
+        # One line: the signature's JSON is for MLmodel files, not for a notebook cell.
+        parts = [self.model_uri, self.flavor]
+        if self.registered_model_version is not None:
+            parts.append(f"registered version {self.registered_model_version}")
+        if self.signature:
+            parts += [
+                f"{side}: {schema_summary(self.signature.get(side))}"
+                for side in ("inputs", "outputs")
+                if self.signature.get(side)
+            ]
+        return f"<ModelInfo {' · '.join(parts)}>"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(repr(self))
+
+
+def schema_summary(schema: object, limit: int = 4) -> str:
+    """One side of a signature in a few words: ``4 columns (x1 double, x2 long, ...)`` or
+    ``tensor float64 (-1, 4)``. ``schema`` is MLmodel's JSON text of specs (or its list)."""
+    try:
+        specs = json.loads(schema) if isinstance(schema, str) else schema
+    except ValueError:
+        return "unreadable"
+    if not isinstance(specs, list) or not all(isinstance(spec, dict) for spec in specs):
+        return "unreadable"
+    if len(specs) == 1 and specs[0].get("type") == "tensor":
+        tensor = specs[0].get("tensor-spec") or {}
+        shape = tuple(tensor.get("shape") or ())
+        return f"tensor {tensor.get('dtype', '?')} {shape}".replace(",)", ")")
+    columns = [" ".join(str(spec[k]) for k in ("name", "type") if spec.get(k)) for spec in specs]
+    shown = columns[:limit] + ([f"… {len(columns) - limit} more"] if len(columns) > limit else [])
+    return f"{len(columns)} column{'' if len(columns) == 1 else 's'} ({', '.join(shown)})"
 
 
 def log_model(
