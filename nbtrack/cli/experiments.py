@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nbtrack.cli.output import json_flag, print_rows
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from nbtrack.entities import Experiment
 
 
 def add_commands(commands: Any) -> None:
@@ -15,7 +20,9 @@ def add_commands(commands: Any) -> None:
     create.add_argument("--experiment-name", "-n", required=True)
     create.set_defaults(handler=create_experiment)
     listing = actions.add_parser("list", help="list experiments")
-    listing.add_argument("--all", action="store_true", help="include deleted experiments")
+    listing.add_argument("--include-deleted", action="store_true", help="deleted ones too")
+    # The older spelling, kept: here "all experiments" cannot be misread.
+    listing.add_argument("--all", action="store_true", help=argparse.SUPPRESS)
     json_flag(listing)
     listing.set_defaults(handler=list_experiments)
     for action in ("delete", "restore"):
@@ -36,13 +43,19 @@ def list_experiments(args: argparse.Namespace) -> int:
     from nbtrack.store import experiments as store_experiments
     from nbtrack.store.store import current_store
 
-    experiments = current_store().read(store_experiments.list_experiments, include_deleted=args.all)
+    def query(con: duckdb.DuckDBPyConnection) -> tuple[list[Experiment], dict[str, int]]:
+        # With how many runs each holds: the way to see where the runs went.
+        every = store_experiments.list_experiments(con, args.include_deleted or args.all)
+        return every, dict(store_experiments.run_counts(con))
+
+    experiments, counts = current_store().read(query)
     rows = [
         {
             "experiment_id": e.id,
             "name": e.name,
+            "runs": counts.get(e.name),
             "lifecycle_stage": e.lifecycle_stage,
-            "created_at": e.created_at.isoformat(timespec="seconds"),
+            "created_at": e.created_at,
         }
         for e in experiments
     ]

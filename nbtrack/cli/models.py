@@ -37,7 +37,7 @@ def _version_row(version: Any) -> dict[str, Any]:
         "status": version.status,
         "run_id": version.run_id,
         "tags": ", ".join(f"{k}={v}" for k, v in sorted(version.tags.items())),
-        "created_at": version.created_at.isoformat(timespec="seconds"),
+        "created_at": version.created_at,
     }
 
 
@@ -52,7 +52,7 @@ def list_models(args: argparse.Namespace) -> int:
             "aliases": ", ".join(f"{a}={v}" for a, v in sorted(model.aliases.items())),
             "tags": ", ".join(f"{k}={v}" for k, v in sorted(model.tags.items())),
             "description": model.description or "",
-            "updated_at": model.updated_at.isoformat(timespec="seconds"),
+            "updated_at": model.updated_at,
         }
         for model in search_registered_models()
     ]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
+import shutil
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +19,7 @@ def json_flag(parser: argparse.ArgumentParser) -> None:
 
 def print_rows(rows: list[dict[str, Any]], as_json: bool) -> int:
     if as_json:
-        print(json.dumps(rows, default=str))
+        print(json.dumps(rows, default=_json_value))
         return 0
     if not rows:
         print("nothing to show")
@@ -28,15 +30,27 @@ def print_rows(rows: list[dict[str, Any]], as_json: bool) -> int:
     return 0
 
 
-def table(frame: pd.DataFrame) -> str:
-    import pandas as pd
+def _json_value(value: object) -> str:
+    if isinstance(value, dt.datetime):
+        return value.isoformat(timespec="seconds")
+    return str(value)
 
-    shown = frame.copy()
-    for column in shown.columns:
-        if isinstance(shown[column].dtype, pd.DatetimeTZDtype):
-            shown[column] = shown[column].dt.strftime("%Y-%m-%d %H:%M:%S")
-    with pd.option_context("display.width", 200, "display.max_columns", 40):
-        return shown.to_string(index=False, na_rep="")
+
+def terminal_width() -> int | None:
+    """The width to fit a table in: COLUMNS, else the terminal's; None (every column) when
+    stdout is a file or a pipe, whose reader scrolls or cuts as they like."""
+    return shutil.get_terminal_size(fallback=(0, 0)).columns or None
+
+
+def table(frame: pd.DataFrame) -> str:
+    """``frame`` as the runs list shows runs: local times, ``-`` where a value is missing,
+    numbers on the right, within the terminal's width."""
+    from nbtrack.tracking.formatting import cell_text, right_aligned
+    from nbtrack.tracking.run_listing import text_table
+
+    cells = {str(c): [cell_text(str(c), value) for value in frame[c]] for c in frame.columns}
+    right = {str(c) for c in frame.columns if right_aligned(frame, c)}
+    return text_table(cells, right, terminal_width())
 
 
 def progress(label: str, done: int, total: int, detail: str = "") -> None:

@@ -4,20 +4,38 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
-from nbtrack.cli.output import json_flag, table
+from nbtrack.cli.output import json_flag, terminal_width
 
 
 def add_commands(commands: Any) -> None:
     group = commands.add_parser("runs", help="list, show, rename, delete runs")
     actions = group.add_subparsers(dest="action", required=True, metavar="ACTION")
-    listing = actions.add_parser("list", help="list the runs of an experiment")
-    listing.add_argument("--experiment-name", "-n", help="default: Default")
+    listing = actions.add_parser(
+        "list",
+        help="list the runs of an experiment",
+        description="The runs of an experiment (Default unless -n), newest first, as a table "
+        "that fits the terminal (every column when printing to a file or a pipe).",
+    )
+    which = listing.add_mutually_exclusive_group()
+    which.add_argument("--experiment-name", "-n", help="name or id (default: Default)")
+    which.add_argument(
+        "--all-experiments", "-A", action="store_true", help="the runs of every experiment"
+    )
     listing.add_argument("--filter", "-f", help="e.g. \"metrics.acc > 0.9 and params.lr = '0.1'\"")
     listing.add_argument("--order-by", "-o", action="append", help='e.g. "metrics.acc DESC"')
     listing.add_argument("--max-results", type=int)
-    listing.add_argument("--all", action="store_true", help="include deleted runs")
+    listing.add_argument(
+        "--columns",
+        "-c",
+        metavar="C1,C2",
+        help="columns by name or prefix, e.g. run_name,params.lr,metrics. (also for --json)",
+    )
+    listing.add_argument("--include-deleted", action="store_true", help="deleted runs too")
+    # Deprecated: read as "all experiments" by people who got no runs; kept for scripts.
+    listing.add_argument("--all", action="store_true", help=argparse.SUPPRESS)
     json_flag(listing)
     listing.set_defaults(handler=list_runs)
     show = actions.add_parser("show", help="everything about one run")
@@ -35,26 +53,60 @@ def add_commands(commands: Any) -> None:
 
 
 def list_runs(args: argparse.Namespace) -> int:
+    from nbtrack.tracking.formatting import choose_columns, with_duration
+    from nbtrack.tracking.run_listing import RunListing
     from nbtrack.tracking.search import search_runs
 
+    include_deleted = args.include_deleted or args.all
+    if args.all:
+        print(ALL_IS_DEPRECATED, file=sys.stderr)
+    wanted = _every_experiment(include_deleted) if args.all_experiments else args.experiment_name
     frame = search_runs(
-        experiment=args.experiment_name,
+        experiment=wanted,
         filter=args.filter,
         order_by=args.order_by,
         max_results=args.max_results,
-        include_deleted=args.all,
+        include_deleted=include_deleted,
     )
     if args.json:
+        if args.columns and len(frame):  # raw values still; the duration in seconds
+            frame = with_duration(frame)
+            frame = frame[choose_columns(frame, args.columns)]
         print(frame.to_json(orient="records", date_format="iso", date_unit="us"))
         return 0
     if not len(frame):
-        print("no runs")
+        print(_nothing_listed(args))
         return 0
-    # A terminal table: the duration instead of the end, and no system tags (--json has all).
-    frame.insert(5, "duration", (frame["end_time"] - frame["start_time"]).dt.total_seconds())
-    shown = [c for c in frame.columns if c not in ("end_time", "experiment")]
-    print(table(frame[[c for c in shown if not c.startswith("tags.nbtrack.")]]))
+    print(RunListing(frame, args.columns).text(terminal_width()))
     return 0
+
+
+ALL_IS_DEPRECATED = (
+    "nbtrack: --all is deprecated: it means --include-deleted (deleted runs too); "
+    "the runs of every experiment are --all-experiments"
+)
+
+
+def _every_experiment(include_deleted: bool) -> list[str]:
+    from nbtrack.store import experiments
+    from nbtrack.store.store import current_store
+
+    every = current_store().read(experiments.list_experiments, include_deleted=include_deleted)
+    return [experiment.id for experiment in every]
+
+
+def _nothing_listed(args: argparse.Namespace) -> str:
+    """Why the table is empty: another experiment holds the runs, the filter, or no runs."""
+    from nbtrack.tracking.fluent import current_experiment_name
+    from nbtrack.tracking.search import empty_experiment_hint
+
+    if args.all_experiments:
+        where = "any experiment"
+    elif hint := empty_experiment_hint(args.experiment_name, command_line=True):
+        return hint
+    else:
+        where = f"experiment {args.experiment_name or current_experiment_name()!r}"
+    return f"no run in {where} matches the filter" if args.filter else f"no runs in {where}"
 
 
 def show_run(args: argparse.Namespace) -> int:

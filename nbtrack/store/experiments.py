@@ -106,3 +106,14 @@ def set_experiment_stage(con: duckdb.DuckDBPyConnection, name_or_id: str, stage:
         [stage, time.time_ns() // 1000, experiment.id],
     )
     return get_experiment(con, experiment.id)
+
+
+def run_counts(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
+    """(name, number of runs) of each active experiment, deleted runs left out; most runs
+    first, then by name. Experiments without runs are listed with 0."""
+    rows = con.execute(
+        "SELECT e.name, count(r.run_id) AS n FROM experiments e "
+        "LEFT JOIN runs r ON r.experiment_id = e.experiment_id AND r.lifecycle_stage = 'active' "
+        "WHERE e.lifecycle_stage = 'active' GROUP BY e.name ORDER BY n DESC, e.name"
+    ).fetchall()
+    return [(name, int(count)) for name, count in rows]

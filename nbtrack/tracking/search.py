@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import shlex
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -174,3 +175,63 @@ def metric_histories(
 def changes_marker() -> Path:
     """The file the current store touches after each change (for pollers)."""
     return current_store().marker
+
+
+def empty_experiment_hint(
+    experiment: str | None = None, *, command_line: bool = False
+) -> str | None:
+    """What to say when ``experiment`` (name or id; the current one by default) has no runs
+    while others have: which experiments hold runs and how to pick one. None when it has
+    runs, or when no experiment has any (then "no runs yet" says it all).
+
+    The words are a notebook's (``nbtrack.set_experiment``, ``%%track --experiment``) unless
+    ``command_line``, which gives the ``nbtrack runs list`` options instead.
+
+    Examples
+    --------
+    >>> nbtrack.tracking.search.empty_experiment_hint()  # doctest: +SKIP
+    "The current experiment 'Default' has no runs; runs are in 'sweep' (35 runs). ..."
+    """
+    wanted = (
+        _current.experiment_name() if experiment is None else check_name(experiment, "experiment")
+    )
+
+    def query(con: duckdb.DuckDBPyConnection) -> tuple[str, list[tuple[str, int]]]:
+        found = experiments.find_experiment(con, wanted)
+        return (wanted if found is None else found.name), experiments.run_counts(con)
+
+    name, counts = current_store().read(query)
+    if dict(counts).get(name, 0):
+        return None
+    others = [(other, count) for other, count in counts if count and other != name]
+    if not others:
+        return None
+    where = _where_runs_are(others)
+    best = others[0][0]
+    if command_line:
+        subject = f"Experiment {name!r}" + (" (used without -n)" if experiment is None else "")
+        how = (
+            f"List them with nbtrack runs list -n {shlex.quote(best)}, or those of every "
+            "experiment with --all-experiments."
+        )
+    else:
+        current = name == _current.experiment_name()
+        subject = f"{'The current experiment' if current else 'Experiment'} {name!r}"
+        how = (
+            f"Make one current with nbtrack.set_experiment({best!r}) or %%track --experiment "
+            f"{shlex.quote(best)}, or name it in compare(experiment={best!r}) or %nbtrack runs "
+            f"--experiment {shlex.quote(best)}."
+        )
+    return f"{subject} has no runs; runs are in {where}. {how}"
+
+
+def _where_runs_are(counts: list[tuple[str, int]]) -> str:
+    """``'sweep' (35 runs), 'iris' (3 runs) and 2 more``."""
+    listed = [f"{name!r} ({count} run{'' if count == 1 else 's'})" for name, count in counts]
+    if len(listed) > _HINT_EXPERIMENTS:
+        listed = [*listed[:_HINT_EXPERIMENTS], f"{len(listed) - _HINT_EXPERIMENTS} more"]
+    return listed[0] if len(listed) == 1 else f"{', '.join(listed[:-1])} and {listed[-1]}"
+
+
+# The experiments a hint names, most runs first; more would not be read.
+_HINT_EXPERIMENTS = 5

@@ -153,7 +153,7 @@ def test_nbtrack_line_magic_shows_the_store_and_recent_runs(
     cell(ip, "%nbtrack")
     assert str(store_path) in capsys.readouterr().out
     result = cell(ip, "%nbtrack runs 5")
-    assert "listed" in set(result.result["run_name"])
+    assert "listed" in set(result.result.frame["run_name"])
     bad = cell(ip, "%nbtrack frobnicate")
     assert type(bad.error_in_exec).__name__ == "UsageError"
 
