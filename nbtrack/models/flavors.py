@@ -20,6 +20,7 @@ it accepts; without one, only ``predict``.
 from __future__ import annotations
 
 import importlib
+import inspect
 import keyword
 import warnings
 from collections.abc import Mapping
@@ -79,14 +80,31 @@ class Flavor(Protocol):
 
 
 class Method:
-    """A model with one of its methods, chosen by ``predict_fn``, as its ``predict``."""
+    """A model with one of its methods, chosen by ``predict_fn``, as its ``predict``; params
+    reach the method when it takes them, as MLflow passes them."""
 
     def __init__(self, model: object, method: str) -> None:
         self.model = model
         self._method = getattr(model, method)
+        self._takes_params = takes_params(self._method)
 
-    def predict(self, data: Any, /) -> Any:
+    def predict(self, data: Any, /, params: dict[str, Any] | None = None) -> Any:
+        if self._takes_params:
+            return self._method(data, params=params)
         return self._method(data)
+
+
+def takes_params(function: Any) -> bool:
+    """Whether ``function`` has a ``params`` parameter, which is how MLflow decides to pass a
+    prediction's params to a model."""
+    try:
+        parameter = inspect.signature(function).parameters.get("params")
+    except (TypeError, ValueError):  # a builtin or a callable without a signature
+        return False
+    return parameter is not None and parameter.kind not in (
+        inspect.Parameter.VAR_KEYWORD,
+        inspect.Parameter.POSITIONAL_ONLY,
+    )
 
 
 PUBLIC_METHODS = "any public method of the model"

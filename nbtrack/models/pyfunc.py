@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
-from nbtrack.models.flavors import Predictor
+from nbtrack.models.flavors import Predictor, takes_params
 from nbtrack.models.params import ParamSpec, check_params, param_specs
 from nbtrack.models.signatures import ColSpec, Signature
 
@@ -38,7 +37,7 @@ class PyFuncModel:
         self.flavor = flavor
         self.signature = signature
         self.params: tuple[ParamSpec, ...] = param_specs(metadata.get("signature"))
-        self._takes_params = _takes_params(predictor)
+        self._takes_params = takes_params(predictor.predict)
 
     def check_params(self, params: object) -> dict[str, Any]:
         """``params`` as the signature declares them (defaults filled in); an error names
@@ -65,15 +64,3 @@ class PyFuncModel:
             for spec in inputs
         )
         return f"<PyFuncModel flavor={self.flavor!r} inputs=({described})>"
-
-
-def _takes_params(predictor: Predictor) -> bool:
-    """Whether ``predict`` has a ``params`` parameter, as MLflow decides to pass them."""
-    try:
-        parameter = inspect.signature(predictor.predict).parameters.get("params")
-    except (TypeError, ValueError):  # a builtin or a callable without a signature
-        return False
-    return parameter is not None and parameter.kind not in (
-        inspect.Parameter.VAR_KEYWORD,
-        inspect.Parameter.POSITIONAL_ONLY,
-    )

@@ -115,18 +115,32 @@ class Echo:
         return [repr(sorted((params or {}).items()))] * len(data)
 
 
+class EchoByAnotherName:
+    """The same, from a method chosen with pyfunc_predict_fn."""
+
+    def predict(self, data: pd.DataFrame) -> list[int]:
+        return [0] * len(data)
+
+    def echo(self, data: pd.DataFrame, params: dict[str, Any] | None = None) -> list[str]:
+        return Echo().predict(data, params)
+
+
 class NoParams:
     def predict(self, data: pd.DataFrame) -> list[int]:
         return [0] * len(data)
 
 
-def with_params(model: object, folder: Path, params: str = PARAMS_JSON) -> Path:
+def with_params(
+    model: object, folder: Path, params: str = PARAMS_JSON, pyfunc_predict_fn: str | None = None
+) -> Path:
     """A model folder whose MLmodel declares ``params``, as MLflow writes a params schema.
 
     nbtrack's own save does not write one yet (its signatures keep inputs and outputs), so the
     MLmodel is edited after saving; the folder then loads only as trusted.
     """
-    save_model(model, folder, input_example=pd.DataFrame({"x": [1.0]}))
+    save_model(
+        model, folder, input_example=pd.DataFrame({"x": [1.0]}), pyfunc_predict_fn=pyfunc_predict_fn
+    )
     mlmodel = yaml.safe_load((folder / "MLmodel").read_text(encoding="utf-8"))
     mlmodel["signature"]["params"] = params
     (folder / "MLmodel").write_text(yaml.safe_dump(mlmodel), encoding="utf-8")
@@ -178,3 +192,13 @@ def test_each_conversion_is_mlflows(kind: str, value: object) -> None:
     except InvalidValueError:
         ours = InvalidValueError
     assert (ours, type(ours)) == (theirs, type(theirs))
+
+
+def test_a_method_chosen_with_pyfunc_predict_fn_gets_params_when_it_takes_them(
+    tmp_path: Path,
+) -> None:
+    folder = with_params(EchoByAnotherName(), tmp_path / "model", pyfunc_predict_fn="echo")
+    model = load_model(folder, trusted=True)
+    assert model.predict(pd.DataFrame({"x": [1.0]}), {"k": 9}) == [
+        repr(sorted({**check_params(SPECS, {}), "k": 9}.items()))
+    ]
