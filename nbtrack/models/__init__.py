@@ -8,6 +8,7 @@
 ``pickles``         cloudpickle payloads: the python flavor, and what skops cannot hold
 ``python``          any object with ``predict``, or a function, cloudpickled
 ``signatures``      ``Signature``, ``infer_signature``; ``enforcement``: ``enforce``
+``params``          inference params a signature declares, and a prediction's checked
 ``integrity``       payload hashes, checked before anything is deserialized
 ==================  ==========================================================
 

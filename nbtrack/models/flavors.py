@@ -11,11 +11,17 @@ saves it: the catch-all ``python`` flavor comes first, so every later one is mor
 
 Loading never imports the module an ``MLmodel`` names: ``loader_module`` is looked up among
 the registered flavors (an allow-list), so a model directory cannot choose the code that runs.
+
+A flavor may let ``python_function.predict_fn`` name another method than ``predict`` (MLflow's
+``pyfunc_predict_fn``, e.g. ``predict_proba``): its ``predict_fns`` attribute lists the names
+it accepts; without one, only ``predict``.
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
+import keyword
 import warnings
 from collections.abc import Mapping
 from importlib.metadata import entry_points
@@ -71,6 +77,72 @@ class Flavor(Protocol):
     def requirements(self) -> list[str]:
         """Distribution names a model of this flavor needs installed; versions are pinned."""
         ...
+
+
+class Method:
+    """A model with one of its methods, chosen by ``predict_fn``, as its ``predict``; params
+    reach the method when it takes them, as MLflow passes them."""
+
+    def __init__(self, model: object, method: str) -> None:
+        self.model = model
+        self._method = getattr(model, method)
+        self._takes_params = takes_params(self._method)
+
+    def predict(self, data: Any, /, params: dict[str, Any] | None = None) -> Any:
+        if self._takes_params:
+            return self._method(data, params=params)
+        return self._method(data)
+
+
+def takes_params(function: Any) -> bool:
+    """Whether ``function`` has a ``params`` parameter, which is how MLflow decides to pass a
+    prediction's params to a model."""
+    try:
+        parameter = inspect.signature(function).parameters.get("params")
+    except (TypeError, ValueError):  # a builtin or a callable without a signature
+        return False
+    return parameter is not None and parameter.kind not in (
+        inspect.Parameter.VAR_KEYWORD,
+        inspect.Parameter.POSITIONAL_ONLY,
+    )
+
+
+PUBLIC_METHODS = "any public method of the model"
+
+
+def predict_fns(flavor: Flavor) -> tuple[str, ...] | str:
+    """The method names ``flavor`` lets ``predict_fn`` choose: a tuple, or ``PUBLIC_METHODS``."""
+    names: object = getattr(flavor, "predict_fns", ("predict",))
+    if names == PUBLIC_METHODS:
+        return PUBLIC_METHODS
+    return tuple(names) if isinstance(names, tuple | list) else ("predict",)
+
+
+def check_predict_fn(flavor: Flavor, method: str, model: object = None) -> str:
+    """``method`` if ``flavor`` lets ``predict_fn`` name it (and ``model``, when given, has it).
+
+    A name read from MLmodel is checked too: even a public-method flavor never calls a
+    private or special method (``__reduce__``) by a name a file gives.
+    """
+    accepted = predict_fns(flavor)
+    allowed = (
+        isinstance(method, str)
+        and method.isidentifier()
+        and not keyword.iskeyword(method)
+        and not method.startswith("_")
+        and (accepted == PUBLIC_METHODS or method in accepted)
+    )
+    if not allowed:
+        choices = accepted if isinstance(accepted, str) else ", ".join(accepted)
+        raise InvalidValueError(
+            f"pyfunc_predict_fn {method!r} is not accepted for the {flavor.name} flavor; "
+            f"give one of: {choices}"
+        )
+    if model is not None and not callable(getattr(model, method, None)):
+        raise InvalidValueError(
+            f"pyfunc_predict_fn {method!r}: a {type(model).__qualname__} has no such method"
+        )
+    return method
 
 
 def register(flavor: Flavor) -> None:

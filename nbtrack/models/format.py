@@ -29,7 +29,7 @@ from nbtrack._version import __version__
 from nbtrack.errors import InvalidValueError, NotFoundError
 from nbtrack.models.environment import pinned, write_environment
 from nbtrack.models.examples import write_input_example
-from nbtrack.models.flavors import flavor_for, flavor_loading, flavor_named
+from nbtrack.models.flavors import check_predict_fn, flavor_for, flavor_loading, flavor_named
 from nbtrack.models.integrity import ModelFiles, hash_files
 from nbtrack.models.mlmodel import MLMODEL, dump_yaml, loader_module, parse_mlmodel
 from nbtrack.models.pyfunc import PyFuncModel
@@ -61,12 +61,16 @@ def save_model(
     signature: Signature | Mapping[str, Any] | None = None,
     run_id: str | None = None,
     artifact_path: str | None = None,
+    pyfunc_predict_fn: str | None = None,
 ) -> SavedModel:
     """Write ``model`` to the new (or empty) folder ``path``.
 
     The flavor is found from the model unless named. ``signature`` is a ``Signature``, an
     MLmodel ``signature`` dict or MLflow's ModelSignature; without one, it is inferred from
-    ``input_example`` and the model's predictions on it.
+    ``input_example`` and the model's predictions on it. ``pyfunc_predict_fn`` names the method
+    that ``predict`` of the loaded model calls (``predict_proba``, ...; MLflow's name, written
+    as ``python_function.predict_fn``): scikit-learn models take MLflow's list, other objects
+    any public method they have.
 
     Examples
     --------
@@ -80,16 +84,21 @@ def save_model(
         raise InvalidValueError(
             f"the {chosen.name} flavor cannot save a {type(model).__qualname__}"
         )
+    method = "predict" if pyfunc_predict_fn is None else pyfunc_predict_fn
+    # A plain function has no predict attribute, yet is served by its default.
+    check_predict_fn(chosen, method, model if method != "predict" else None)
     if signature is not None:
         signature = as_signature(signature)
     elif input_example is not None:
-        signature = _infer(model, input_example)
+        signature = _infer(model, input_example, method)
     model_uuid = uuid.uuid4().hex
     with _new_folder(target) as folder:
         flavors = chosen.save(model, folder)
         pyfunc = flavors.setdefault("python_function", {})
         # The flavor's own loader, always: load_model finds the flavor by this name.
         pyfunc["loader_module"] = chosen.loader_module
+        if pyfunc_predict_fn is not None:
+            pyfunc["predict_fn"] = method
         pyfunc["python_version"] = platform.python_version()
         pyfunc["env"] = write_environment(folder, pinned(chosen.requirements()))
         mlmodel: dict[str, object] = {"flavors": flavors, "model_uuid": model_uuid}
@@ -150,11 +159,12 @@ def load_model(
     return PyFuncModel(flavor.load(files, mlmodel), mlmodel, flavor.name, signature)
 
 
-def _infer(model: object, example: object) -> Signature:
+def _infer(model: object, example: object, method: str) -> Signature:
     from nbtrack.models.inputs import as_model_input
 
     inputs = infer_signature(example).inputs
-    predict: Any = getattr(model, "predict", model)
+    # The outputs of the method served, not of predict: predict_proba returns probabilities.
+    predict: Any = getattr(model, method, model)
     try:
         return infer_signature(example, predict(as_model_input(example, "input_example")))
     except Exception as exc:

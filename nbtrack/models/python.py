@@ -2,6 +2,8 @@
 
 Payloads are cloudpickled, so a class or function written in a notebook loads in another
 process. ``_load_pyfunc`` lets MLflow load these models too, where nbtrack is installed.
+``python_function.predict_fn`` may name another public method of the object
+(``pyfunc_predict_fn``); MLflow calls that one too.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from nbtrack.models import pickles
-from nbtrack.models.flavors import Predictor
+from nbtrack.models.flavors import PUBLIC_METHODS, Method, Predictor, check_predict_fn
 from nbtrack.models.integrity import ModelFiles
 from nbtrack.models.mlmodel import MLMODEL, parse_mlmodel
 
@@ -24,6 +26,7 @@ class PythonFlavor:
 
     name = "python"
     loader_module = "nbtrack.models.python"
+    predict_fns = PUBLIC_METHODS
 
     def accepts(self, model: object) -> bool:
         # A class is callable and has predict, but predicting needs an instance.
@@ -43,10 +46,20 @@ class PythonFlavor:
         }
 
     def load(self, files: ModelFiles, mlmodel: Mapping[str, Any]) -> Predictor:
+        model, method = self.read(files, mlmodel)
+        return as_predictor(model) if method == "predict" else Method(model, method)
+
+    def read(self, files: ModelFiles, mlmodel: Mapping[str, Any]) -> tuple[object, str]:
+        """The unpickled object and the method ``predict_fn`` chose, which it has."""
         conf = mlmodel["flavors"].get(self.name) or {}
         payload = conf.get("pickled_model", PAYLOAD)
+        method = mlmodel["flavors"]["python_function"].get("predict_fn") or "predict"
+        # Checked before unpickling: the name comes from a file.
+        check_predict_fn(self, method)
         model = pickles.load(files, payload, conf.get("serialization_format", "cloudpickle"))
-        return as_predictor(model)
+        if method != "predict":
+            check_predict_fn(self, method, model)
+        return model, method
 
     def requirements(self) -> list[str]:
         return ["cloudpickle", "nbtrack"]
@@ -69,7 +82,7 @@ class _Function:
         return self.function(data)
 
 
-def _load_pyfunc(path: str) -> Predictor:
+def _load_pyfunc(path: str) -> object:
     """MLflow's entry point: ``mlflow.pyfunc.load_model`` calls it with the model directory.
 
     MLflow has no payload hashes; it loads under its own rule, as for its flavors: no
@@ -84,7 +97,9 @@ def _load_pyfunc(path: str) -> Predictor:
     folder = Path(path)
     folder = folder.parent if folder.is_file() else folder
     mlmodel = parse_mlmodel((folder / MLMODEL).read_text("utf-8"), str(folder))
-    return FLAVOR.load(ModelFiles(folder, expected=None), mlmodel)
+    model, method = FLAVOR.read(ModelFiles(folder, expected=None), mlmodel)
+    # MLflow calls the predict_fn method of what this returns.
+    return as_predictor(model) if method == "predict" else model
 
 
 FLAVOR = PythonFlavor()

@@ -18,14 +18,14 @@ from typing import Any
 
 from nbtrack.errors import InvalidValueError
 from nbtrack.models import pickles, skops_payloads
-from nbtrack.models.flavors import Predictor
+from nbtrack.models.flavors import Method, Predictor, check_predict_fn
 from nbtrack.models.integrity import ModelFiles
 
 PICKLED = "model.pkl"
 # The formats MLflow's sklearn flavor writes, all of which nbtrack reads.
 _FORMATS = (skops_payloads.SERIALIZATION, *pickles.READABLE)
-# The methods MLflow lets python_function.predict_fn name.
-_PREDICT_FNS = ("predict", "predict_proba", "predict_log_proba", "predict_joint_log_proba", "score")
+# The methods MLflow lets python_function.predict_fn (pyfunc_predict_fn) name.
+PREDICT_FNS = ("predict", "predict_proba", "predict_log_proba", "predict_joint_log_proba", "score")
 
 
 class SklearnFlavor:
@@ -33,6 +33,7 @@ class SklearnFlavor:
 
     name = "sklearn"
     loader_module = "mlflow.sklearn"
+    predict_fns = PREDICT_FNS
 
     def accepts(self, model: object) -> bool:
         # Read from the class hierarchy: nothing is imported to decide.
@@ -63,11 +64,7 @@ class SklearnFlavor:
         pyfunc = mlmodel["flavors"]["python_function"]
         conf = mlmodel["flavors"].get(self.name) or {}
         payload = conf.get("pickled_model") or pyfunc.get("model_path") or PICKLED
-        method = pyfunc.get("predict_fn") or "predict"
-        if method not in _PREDICT_FNS:
-            raise InvalidValueError(
-                f"MLmodel names predict_fn {method!r}; it may be one of {', '.join(_PREDICT_FNS)}"
-            )
+        method = check_predict_fn(self, pyfunc.get("predict_fn") or "predict")
         # MLflow reads a missing format as pickle, the only one it wrote before the key existed.
         serialization = conf.get("serialization_format", "pickle")
         if serialization not in _FORMATS:
@@ -79,23 +76,12 @@ class SklearnFlavor:
             model = skops_payloads.load(files, payload, conf.get("skops_trusted_types"))
         else:
             model = pickles.load(files, payload, serialization)
-        return _Method(model, method)
+        return Method(model, check_predict_fn(self, method, model))
 
     def requirements(self) -> list[str]:
         # Both serializers: the list is the flavor's, not the payload's. skops is pinned only
         # where it is installed, which is where a skops payload can be written.
         return ["scikit-learn", "skops", "cloudpickle", "scipy"]
-
-
-class _Method:
-    """The estimator with the method MLmodel chose as its ``predict``."""
-
-    def __init__(self, model: object, method: str) -> None:
-        self.model = model
-        self._method = getattr(model, method)
-
-    def predict(self, data: Any, /) -> Any:
-        return self._method(data)
 
 
 FLAVOR = SklearnFlavor()

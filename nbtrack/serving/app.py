@@ -1,11 +1,16 @@
 """The scoring app: MLflow's endpoints on Starlette, behind the checks of ``guard``.
 
 Endpoints: ``POST /invocations`` (see ``protocol``), ``GET /ping`` and ``/health`` (200 while
-a model is loaded), ``/version`` (nbtrack's version, plain text) and ``/metadata`` (what is
-served: name, version, alias, run id, signature). Every error is MLflow's JSON shape, with a
-short message; tracebacks go to the server's log (logger ``nbtrack.serve``), never to the
-client. One access-log line per request goes to the same logger. A request body has a size
-limit and a deadline.
+a model is loaded), ``/version`` (the MLflow version whose protocol this server speaks, plain
+text, as MLflow's server answers its own) and ``/metadata`` (what is served: name, version,
+alias, run id, signature, the method predict calls, nbtrack's version). Every error is MLflow's
+JSON shape, with a short message; tracebacks go to the server's log (logger ``nbtrack.serve``),
+never to the client. One access-log line per request goes to the same logger. A request body
+has a size limit and a deadline.
+
+As in MLflow, an input the signature refuses and a model that raises on its input are the
+client's error (400), and ``params`` the signature declares reach a model whose ``predict``
+takes them; unlike MLflow, params it does not declare are refused rather than dropped.
 """
 
 from __future__ import annotations
@@ -13,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import weakref
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -25,19 +29,21 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from nbtrack._version import __version__
 from nbtrack.errors import InvalidValueError
-from nbtrack.models.pyfunc import PyFuncModel
 from nbtrack.serving.connections import Capacity
 from nbtrack.serving.following import Served
 from nbtrack.serving.guard import CLIENT_CLOSED, Guard
 from nbtrack.serving.protocol import (
+    BAD_REQUEST,
     CSV,
     INPUTS,
     INSTANCES,
+    INVALID_PARAMETER_VALUE,
     JSON,
+    MLFLOW_VERSION,
     ScoringError,
     body_format,
+    decode_binary,
     error_body,
     parse_csv,
     parse_json,
@@ -45,7 +51,7 @@ from nbtrack.serving.protocol import (
     single_column,
 )
 from nbtrack.serving.settings import Settings
-from nbtrack.serving.verdicts import verdict
+from nbtrack.serving.verdicts import verdict, verdict_code
 
 log = logging.getLogger("nbtrack.serve")
 
@@ -74,14 +80,13 @@ def create_app(
     --------
     >>> app = create_app(Follower.start(target("churn")), check_settings(...))  # doctest: +SKIP
     """
-    warned_params: weakref.WeakSet[PyFuncModel] = weakref.WeakSet()
 
     async def metadata(request: Request) -> Response:
         return Response(json.dumps(source.current.metadata).encode(), media_type=JSON)
 
     async def invocations(request: Request) -> Response:
         # Read once: a version swapped in meanwhile answers the next request, not this one.
-        return await _invocations(request, source.current, settings, warned_params)
+        return await _invocations(request, source.current, settings)
 
     routes = [
         Route("/invocations", invocations, methods=["POST"]),
@@ -102,23 +107,20 @@ async def _ping(request: Request) -> Response:
 
 
 async def _version(request: Request) -> Response:
-    return Response(__version__, media_type="text/plain")
+    # MLflow's clients ask for the version of MLflow they talk to; nbtrack's own is in
+    # /metadata. Plain text: the body is no JSON document (MLflow labels it JSON all the same).
+    return Response(MLFLOW_VERSION, media_type="text/plain")
 
 
-async def _invocations(
-    request: Request,
-    served: Served,
-    settings: Settings,
-    warned_params: weakref.WeakSet[PyFuncModel],
-) -> Response:
+async def _invocations(request: Request, served: Served, settings: Settings) -> Response:
     try:
         body_type = body_format(request.headers.get("content-type"))
         body = await read_body(request, settings.max_body, settings.body_timeout)
-        data = _model_input(body_type, body, served, warned_params)
+        data, params = _model_input(body_type, body, served)
         if len(body) <= INLINE_BODY_BYTES:
-            predictions = served.model.predict(data)
+            predictions = _predict(served, data, params)
         else:
-            predictions = await run_in_threadpool(served.model.predict, data)
+            predictions = await run_in_threadpool(_predict, served, data, params)
         content = predictions_json(predictions)
     except ClientDisconnect:
         # Nobody to answer: the status only names the case in the access log.
@@ -127,28 +129,46 @@ async def _invocations(
         # What is left of the body is not read: the connection cannot carry another request.
         headers = {"connection": "close"} if exc.status in (408, 413) else None
         return Response(exc.body(), exc.status, headers=headers, media_type=JSON)
-    except InvalidValueError as exc:
-        # The signature's verdict on the input, reworded to name columns and types, not values.
-        return _error(400, _short(verdict(str(exc), served.model.signature)))
-    except Exception as exc:
-        log.exception("the model failed on a request to /invocations")
-        return _error(500, f"the model raised {type(exc).__name__}; the server log has the details")
     return Response(content, media_type=JSON)
 
 
-def _model_input(
-    body_type: str, body: bytes, served: Served, warned_params: weakref.WeakSet[PyFuncModel]
-) -> Any:
-    """The body as the model's input; ``params`` are dropped, with one warning per model."""
+def _model_input(body_type: str, body: bytes, served: Served) -> tuple[Any, dict[str, Any]]:
+    """The body as the model's input, and the params the model's signature accepts."""
     if body_type == CSV:
-        return parse_csv(body, served.csv_dtypes)
-    data, params, key = parse_json(body)
-    if key in (INSTANCES, INPUTS):
-        data = single_column(data, served.single_column)
-    if params and served.model not in warned_params:
-        warned_params.add(served.model)
-        log.warning("params are ignored: the model's predict takes none")
-    return data
+        data = parse_csv(body, served.csv_dtypes)
+        params = None
+    else:
+        data, params, key = parse_json(body)
+        if key in (INSTANCES, INPUTS):
+            data = single_column(data, served.single_column)
+    data = decode_binary(data, served.binary_columns)
+    try:
+        # Before predicting: a model would otherwise run on a request it then refuses.
+        return data, served.model.check_params(params)
+    except InvalidValueError as exc:
+        # Worded by nbtrack.models.params: declared names and types, never a value.
+        raise ScoringError(400, _short(str(exc)), INVALID_PARAMETER_VALUE) from None
+
+
+def _predict(served: Served, data: Any, params: dict[str, Any]) -> Any:
+    """The model's predictions; what goes wrong is the request's error, as in MLflow."""
+    try:
+        return served.model.predict(data, params)
+    except InvalidValueError as exc:
+        # The signature's verdict on the input, reworded to name columns and types, not values.
+        code, error_class = verdict_code(str(exc))
+        message = _short(verdict(str(exc), served.model.signature))
+        raise ScoringError(400, message, code, error_class) from None
+    except Exception as exc:
+        # A model raising on an input is MLflow's 400 too: the input is what differs between a
+        # request that works and one that does not. Its message stays in the log.
+        log.exception("the model failed on a request to /invocations")
+        raise ScoringError(
+            400,
+            f"the model raised {type(exc).__name__} on this input; check that the input is what "
+            "the model takes (GET /metadata); the server log has the details",
+            BAD_REQUEST,
+        ) from None
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

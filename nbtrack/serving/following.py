@@ -98,8 +98,11 @@ class Served:
     loaded_at: dt.datetime
     # The column a flat list of values fills, for a model that takes one named column.
     single_column: str | None
-    # Text columns read from CSV as text ("007" stays "007").
+    # Text columns read from CSV as text ("007" stays "007"), of object dtype as MLflow's
+    # server reads them.
     csv_dtypes: dict[str, str]
+    # Columns typed binary, sent as base64 text.
+    binary_columns: tuple[str, ...]
     metadata: dict[str, Any] = field(repr=False)
 
 
@@ -111,6 +114,12 @@ def load(requested: Target) -> Served:
         version = resolve_model_version(requested.uri)
         uri = version.model_uri
     return _served(requested, load_model(uri), uri, version)
+
+
+def served(model: PyFuncModel, uri: str) -> Served:
+    """A model the caller loaded itself (a trusted folder, say), as a server holds it; it
+    follows nothing. ``uri`` names it in ``/metadata``."""
+    return _served(Target(uri), model, uri, None)
 
 
 def _served(
@@ -132,6 +141,8 @@ def _served(
         "run_id": run_id,
         "flavor": model.flavor,
         "signature": _signature(model.metadata.get("signature")),
+        # The method predict calls (MLflow's pyfunc_predict_fn): predict_proba answers otherwise.
+        "predict_fn": _predict_fn(model.metadata),
         "loaded_at": loaded_at.isoformat(timespec="seconds"),
         "nbtrack_version": __version__,
     }
@@ -143,9 +154,22 @@ def _served(
         run_id=run_id if isinstance(run_id, str) else None,
         loaded_at=loaded_at,
         single_column=named[0] if len(columns) == 1 and len(named) == 1 else None,
-        csv_dtypes={spec.name: "str" for spec in columns if spec.name and spec.type == "string"},
+        # Binary columns too: their base64 text must not be read as a number.
+        csv_dtypes={
+            spec.name: "object"
+            for spec in columns
+            if spec.name and spec.type in ("string", "binary")
+        },
+        binary_columns=tuple(spec.name for spec in columns if spec.name and spec.type == "binary"),
         metadata=metadata,
     )
+
+
+def _predict_fn(mlmodel: dict[str, Any]) -> str:
+    flavors = mlmodel.get("flavors")
+    pyfunc = flavors.get("python_function") if isinstance(flavors, dict) else None
+    method = pyfunc.get("predict_fn") if isinstance(pyfunc, dict) else None
+    return method if isinstance(method, str) else "predict"
 
 
 def _signature(entry: object) -> dict[str, Any] | None:

@@ -1,9 +1,11 @@
 """MLflow's scoring protocol: a request body in, the model's input out; predictions back.
 
 A body is JSON holding exactly one of ``dataframe_split``, ``dataframe_records``,
-``instances`` or ``inputs`` (plus optional ``params``), or CSV with a header row; the answer
-is ``{"predictions": [...]}``. Errors carry MLflow's JSON shape,
-``{"error_code": "BAD_REQUEST", "message": "..."}``, so MLflow's clients print the message.
+``instances`` or ``inputs`` (plus optional ``params``; any other key is ignored, as MLflow
+ignores it), or CSV with a header row; the answer is ``{"predictions": [...]}``. A column the
+signature types ``binary`` arrives base64-encoded, as MLflow's client sends bytes. Errors carry
+MLflow's JSON shape, ``{"error_code": "BAD_REQUEST", "message": "...", "error_class": ...,
+"sqlstate": ...}``, so MLflow's clients print the message.
 
 No message repeats the request: a body may hold personal data, and an error message ends up
 in client logs. Messages name what is accepted instead.
@@ -12,6 +14,7 @@ in client logs. Messages name what is accepted instead.
 from __future__ import annotations
 
 import base64
+import binascii
 import datetime as dt
 import io
 import json
@@ -35,6 +38,16 @@ _SPLIT_KEYS = frozenset({"columns", "data", "index"})
 _CSV_FIELDS = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 _CSV_QUOTE = re.compile(r"EOF inside string starting at row (\d+)")
 
+# The MLflow release whose scoring protocol and model format this server is checked against
+# (tests/serving/test_mlflow_scoring_parity.py); GET /version answers it, as MLflow's own
+# server answers its version, and MLflow's ScoringServerClient.get_version reads it.
+MLFLOW_VERSION = "3.17.2"
+
+BAD_REQUEST = "BAD_REQUEST"
+INVALID_PARAMETER_VALUE = "INVALID_PARAMETER_VALUE"
+# MLflow's error class of an input its signature refuses (a missing column, a wrong shape).
+SCHEMA_ENFORCEMENT_FAILED = "SCHEMA_ENFORCEMENT_FAILED"
+
 # MLflow's error codes (mlflow.protos.databricks_pb2), by HTTP status.
 ERROR_CODES = {
     400: "BAD_REQUEST",
@@ -49,23 +62,53 @@ ERROR_CODES = {
 }
 
 
-class ScoringError(Exception):
-    """A request that gets an error answer: its HTTP status and a message safe to send."""
+# What MLflow 3's exceptions add to an error code (mlflow.error_classification): the error
+# class and the SQLSTATE its dashboards group by. Codes it does not map get neither.
+_CLASSIFICATION = {
+    BAD_REQUEST: (INVALID_PARAMETER_VALUE, "KAM00"),
+    INVALID_PARAMETER_VALUE: (INVALID_PARAMETER_VALUE, "KAM00"),
+    "ENDPOINT_NOT_FOUND": ("RESOURCE_NOT_FOUND", "KAM00"),
+    "PERMISSION_DENIED": ("PERMISSION_DENIED", "KAM00"),
+    "INTERNAL_ERROR": ("CLIENT_INTERNAL_ERROR", "XXM00"),
+    "TEMPORARILY_UNAVAILABLE": ("CLIENT_INTERNAL_ERROR", "XXM00"),
+}
+_SQLSTATES = {SCHEMA_ENFORCEMENT_FAILED: "KAM01"}
 
-    def __init__(self, status: int, message: str) -> None:
+
+class ScoringError(Exception):
+    """A request that gets an error answer: its HTTP status, a message safe to send, and
+    MLflow's error code and class when they are not the status's own."""
+
+    def __init__(
+        self, status: int, message: str, code: str | None = None, error_class: str | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.code = code
+        self.error_class = error_class
 
     def body(self) -> bytes:
         """MLflow's error JSON for this error."""
-        return error_body(self.status, self.message)
+        return error_body(self.status, self.message, self.code, self.error_class)
 
 
-def error_body(status: int, message: str) -> bytes:
-    """``{"error_code": ..., "message": ...}`` as MLflow's scoring server answers errors."""
-    code = ERROR_CODES.get(status, "BAD_REQUEST" if status < 500 else "INTERNAL_ERROR")
-    return json.dumps({"error_code": code, "message": message}).encode()
+def error_body(
+    status: int, message: str, code: str | None = None, error_class: str | None = None
+) -> bytes:
+    """``{"error_code": ..., "message": ..., "error_class": ..., "sqlstate": ...}`` as MLflow's
+    scoring server answers errors; the code follows from ``status`` unless given."""
+    if code is None:
+        code = ERROR_CODES.get(status, BAD_REQUEST if status < 500 else "INTERNAL_ERROR")
+    error: dict[str, str] = {"error_code": code, "message": message}
+    default_class, sqlstate = _CLASSIFICATION.get(code, (None, None))
+    error_class = error_class or default_class
+    sqlstate = _SQLSTATES.get(error_class or "", sqlstate)
+    if sqlstate is not None:
+        error["sqlstate"] = sqlstate
+    if error_class is not None:
+        error["error_class"] = error_class
+    return json.dumps(error).encode()
 
 
 def body_format(content_type: str | None) -> str:
@@ -116,12 +159,10 @@ def parse_json(body: bytes) -> tuple[Any, dict[str, Any] | None, str]:
         raise ScoringError(
             400, f"the body is {what}; send a JSON object with exactly one of {_ACCEPTED_KEYS}"
         )
+    # Other keys are ignored, as MLflow ignores them: clients send their own beside the input.
     present = [key for key in INPUT_KEYS if key in decoded]
-    others = len(decoded) - len(present) - (PARAMS in decoded)
-    if len(present) != 1 or others:
+    if len(present) != 1:
         held = f"it holds {' and '.join(present) if present else 'none of them'}"
-        if others:
-            held += f" and {others} other key{'s' if others > 1 else ''}"
         raise ScoringError(
             400,
             f"send a JSON object with exactly one of {_ACCEPTED_KEYS} (and optionally "
@@ -163,6 +204,45 @@ def _csv_detail(exc: BaseException) -> str:
     if found:
         return f": a quoted field that starts at row {found[1]} is never closed"
     return ""
+
+
+def decode_binary(data: Any, columns: tuple[str, ...]) -> Any:
+    """``data`` with the base64 text of each of ``columns`` decoded into bytes.
+
+    MLflow's client sends bytes as base64 (with line breaks every 76 characters), and MLflow's
+    server decodes them for ``dataframe_split`` and ``dataframe_records``; here every input
+    shape with named columns is decoded, since a model never wants the base64 text itself.
+    Text that is not base64 is refused, where MLflow decodes what it can and drops the rest.
+    """
+    if not columns:
+        return data
+    if isinstance(data, pd.DataFrame):
+        decoded = {
+            name: [_base64(name, value) for value in data[name].tolist()]
+            for name in columns
+            if name in data
+        }
+        return data.assign(**decoded) if decoded else data
+    if isinstance(data, dict):
+        return {
+            name: value if name not in columns
+            else [_base64(name, item) for item in value] if isinstance(value, list)
+            else _base64(name, value)
+            for name, value in data.items()
+        }  # fmt: skip
+    return data
+
+
+def _base64(name: str, value: object) -> bytes:
+    # Missing values too are refused, as MLflow refuses them.
+    try:
+        if not isinstance(value, str):
+            raise TypeError(value)
+        return base64.b64decode("".join(value.split()), validate=True)
+    except (binascii.Error, TypeError, ValueError):
+        raise ScoringError(
+            400, f"column {name!r} is binary: each value is sent as base64 text, and some are not"
+        ) from None
 
 
 def single_column(data: Any, column: str | None) -> Any:

@@ -13,6 +13,11 @@ from __future__ import annotations
 import re
 
 from nbtrack.models.signatures import ColSpec, Signature
+from nbtrack.serving.protocol import (
+    BAD_REQUEST,
+    INVALID_PARAMETER_VALUE,
+    SCHEMA_ENFORCEMENT_FAILED,
+)
 
 # A dtype or kind as enforcement names it (float64, str, empty, datetime64[ns, UTC], <U21):
 # a closed list, so that no other word can pass for one.
@@ -48,6 +53,19 @@ _REASONS = re.compile(
 _NO_CONVERSION = re.compile(rf"no conversion from ({_TYPE}) to (\w+) keeps every value")
 # numpy's fixed-width text dtype carries the longest string's length: "str" says enough.
 _TEXT_DTYPE = re.compile(r"[<>|=]?U\d+")
+
+
+def verdict_code(message: str) -> tuple[str, str | None]:
+    """MLflow's error code (and error class) for enforcement's ``message``.
+
+    MLflow's server converts each column to the signature's type while it reads the request,
+    and a value that does not convert is a ``BAD_REQUEST`` there; what its schema enforcement
+    refuses afterwards (a missing column, a wrong shape) is ``INVALID_PARAMETER_VALUE`` with
+    the class ``SCHEMA_ENFORCEMENT_FAILED``. The same split is kept here.
+    """
+    if _CAST.fullmatch(message) or _DATES.fullmatch(message) or _UNREAD.fullmatch(message):
+        return BAD_REQUEST, None
+    return INVALID_PARAMETER_VALUE, SCHEMA_ENFORCEMENT_FAILED
 
 
 def verdict(message: str, signature: Signature | None) -> str:

@@ -75,12 +75,15 @@ def log_model(
     artifact_path: str = "model",
     input_example: Any = None,
     signature: Any = None,
+    pyfunc_predict_fn: str | None = None,
 ) -> ModelInfo:
     """Save ``model`` in MLflow's format under the active run and record its payload hashes.
 
     scikit-learn estimators and pipelines are saved so that MLflow loads them too; any other
     object with ``predict`` (or a plain function) is saved with cloudpickle. A signature is
     inferred from ``input_example`` and the model's output when none is given.
+    ``pyfunc_predict_fn`` chooses the method the loaded (and served) model's ``predict`` calls,
+    such as ``"predict_proba"``, as in MLflow.
 
     Examples
     --------
@@ -97,7 +100,12 @@ def log_model(
     if not target.resolve().is_relative_to(folder):
         raise InvalidValueError(f"artifact_path {artifact_path!r} leaves the run's folder")
     saved = save_model(
-        model, target, input_example=input_example, signature=signature, run_id=run.id
+        model,
+        target,
+        input_example=input_example,
+        signature=signature,
+        run_id=run.id,
+        pyfunc_predict_fn=pyfunc_predict_fn,
     )
     store = current_store()
     store.write(

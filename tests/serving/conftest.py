@@ -15,6 +15,7 @@ import requests
 from sklearn.linear_model import LogisticRegression
 
 import nbtrack
+from nbtrack.serving.following import Served
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,24 @@ def churn(store_path: Path, classification_data: tuple[pd.DataFrame, np.ndarray]
     assert (first, second) == (1, 2)
     nbtrack.promote("churn", 1)
     return Churn(features, v1, v2, store_path)
+
+
+# MLflow 3's error JSON: a code and a message, and the class and SQLSTATE it derives from the
+# code (MLflow's own adds a stack trace, which nbtrack never sends).
+ERROR_KEYS = frozenset({"error_code", "message", "error_class", "sqlstate"})
+
+
+def is_mlflow_error(error: object) -> bool:
+    """Whether ``error`` is MLflow's error JSON, with nothing else in it."""
+    return isinstance(error, dict) and {"error_code", "message"} <= set(error) <= ERROR_KEYS
+
+
+@dataclass
+class Fixed:
+    """A server's model source that never changes: ``create_app(Fixed(served(model, uri)), ...)``
+    serves a model the test loaded itself."""
+
+    current: Served
 
 
 def free_port() -> int:

@@ -11,14 +11,20 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.linear_model import LogisticRegression
 from starlette.testclient import TestClient
 
 import nbtrack
 from nbtrack._version import __version__
+from nbtrack.models import load_model
+from nbtrack.models.params import check_params
 from nbtrack.serving.app import create_app
-from nbtrack.serving.following import Follower, Served, target
+from nbtrack.serving.following import Follower, Served, served, target
+from nbtrack.serving.protocol import MLFLOW_VERSION
 from nbtrack.serving.settings import Settings, check_settings
-from tests.serving.conftest import Churn
+from tests.models.test_params import Echo as EchoParams
+from tests.models.test_params import with_params
+from tests.serving.conftest import Churn, Fixed, is_mlflow_error
 
 BASE = "http://127.0.0.1:5001"
 SECRET = "SECRET-7f3a"
@@ -66,7 +72,9 @@ def _shapes(features: pd.DataFrame) -> dict[str, object]:
         "inputs as records": {"inputs": rows},
         "inputs as columns": {"inputs": columns},
         "inputs as rows": {"inputs": features.to_numpy().tolist()},
-        "inputs with params": {"inputs": rows, "params": {"threshold": 0.5}},
+        # Clients send keys of their own beside the input; MLflow ignores them.
+        "inputs and another key": {"inputs": rows, "client_request_id": "a"},
+        "empty params": {"inputs": rows, "params": {}},
     }
 
 
@@ -107,16 +115,60 @@ def test_columns_in_another_order_and_extra_columns_are_fine(
     assert response.json() == {"predictions": churn.v1[:3].tolist()}
 
 
-def test_params_are_ignored_with_one_warning_as_mlflow_does(
-    client: TestClient, churn: Churn, caplog: pytest.LogCaptureFixture
+def test_params_the_signature_does_not_declare_are_refused_saying_how_to_choose_a_method(
+    client: TestClient, churn: Churn
 ) -> None:
-    payload = {"inputs": _rows(churn.features.head(1)), "params": {"k": 1}}
-    with caplog.at_level(logging.WARNING, logger="nbtrack.serve"):
-        for _ in range(3):
-            assert client.post("/invocations", json=payload).status_code == 200
-    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
-        "params are ignored: the model's predict takes none"
-    ]
+    # MLflow drops them with a line in its log, and the caller believes predict_proba answered.
+    payload = {"inputs": _rows(churn.features.head(1)), "params": {"method": "predict_proba"}}
+    response = client.post("/invocations", json=payload)
+    assert response.status_code == 400
+    assert response.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert response.json()["message"] == (
+        "1 param sent, but the model's signature declares no params: it would change nothing; "
+        "a prediction method (predict_proba, ...) is chosen when the model is logged: "
+        "log_model(..., pyfunc_predict_fn='predict_proba')"
+    )
+    # Names are counted, not repeated: they are the request's.
+    payload["params"] = {SECRET: SECRET_NUMBER, "k": 1}
+    response = client.post("/invocations", json=payload)
+    assert response.json()["message"].startswith("2 params sent")
+    assert_safe_error(response)
+
+
+def test_a_model_logged_with_predict_proba_serves_probabilities(
+    store_path: Path, classification_data: tuple[pd.DataFrame, np.ndarray]
+) -> None:
+    features, labels = classification_data
+    model = LogisticRegression().fit(features, labels)
+    with nbtrack.start_run():
+        info = nbtrack.log_model(
+            model, "model", input_example=features.head(2), pyfunc_predict_fn="predict_proba"
+        )
+    follower = Follower.start(target(info.model_uri))
+    try:
+        with _client(follower, check_settings("127.0.0.1", None, False, 4096)) as client:
+            response = client.post("/invocations", json={"inputs": _rows(features.head(3))})
+            metadata = client.get("/metadata").json()
+    finally:
+        follower.stop()
+    assert response.json() == {"predictions": model.predict_proba(features.head(3)).tolist()}
+    assert metadata["predict_fn"] == "predict_proba"
+
+
+def test_declared_params_reach_a_model_whose_predict_takes_them(tmp_path: Path) -> None:
+    folder = with_params(EchoParams(), tmp_path / "model")
+    model = load_model(folder, trusted=True)
+    app = create_app(
+        Fixed(served(model, str(folder))), check_settings("127.0.0.1", None, False, 4096)
+    )
+    with TestClient(app, base_url=BASE) as client:
+        given = client.post("/invocations", json={"inputs": {"x": [1.0]}, "params": {"k": 9}})
+        wrong = client.post("/invocations", json={"inputs": {"x": [1.0]}, "params": {"k": "9"}})
+    expected = {**check_params(model.params, {}), "k": 9}
+    assert given.json() == {"predictions": [repr(sorted(expected.items()))]}
+    assert wrong.status_code == 400
+    assert wrong.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert wrong.json()["message"] == "param 'k' takes type long; the value sent is a string"
 
 
 def test_a_dataframe_output_becomes_records_and_numpy_values_plain_json(
@@ -170,9 +222,13 @@ def test_ping_health_version_and_metadata(client: TestClient, churn: Churn) -> N
     for path in ("/ping", "/health"):
         assert client.get(path).status_code == 200
     version = client.get("/version")
-    assert version.text == __version__
+    # The MLflow version whose protocol is spoken, as MLflow's server answers; nbtrack's own
+    # is in /metadata.
+    assert version.text == MLFLOW_VERSION
     assert version.headers["content-type"].startswith("text/plain")
     metadata = client.get("/metadata").json()
+    assert metadata["nbtrack_version"] == __version__
+    assert metadata["predict_fn"] == "predict"
     expected_run = nbtrack.get_model_version("churn", 1).run_id
     assert metadata["name"] == "churn" and metadata["version"] == 1
     assert metadata["alias"] == "champion" and metadata["follows"] == "champion"
@@ -215,7 +271,7 @@ def test_an_unexpected_failure_is_a_json_500_without_detail() -> None:
 
 def assert_safe_error(response: httpx.Response) -> None:
     """MLflow's error shape, and nothing of the request in it: no value, no path, no trace."""
-    assert set(response.json()) == {"error_code", "message"}
+    assert is_mlflow_error(response.json()), response.text
     assert response.headers["content-type"] == "application/json"
     for echo in (SECRET, SECRET_NUMBER, "Traceback", 'File "'):
         assert echo not in response.text, response.text
@@ -229,11 +285,9 @@ BAD_REQUESTS: dict[str, tuple[bytes, str, int, str]] = {
                     "exactly one of dataframe_split, dataframe_records, instances, inputs"),
     "a JSON string": (json.dumps(SECRET).encode(), "application/json", 400, "exactly one of"),
     "no input key": (json.dumps({SECRET: [1]}).encode(), "application/json", 400,
-                     "it holds none of them and 1 other key"),
+                     "it holds none of them"),
     "two input keys": (json.dumps({"inputs": [SECRET], "instances": [1]}).encode(),
                        "application/json", 400, "it holds instances and inputs"),
-    "an extra key": (json.dumps({"inputs": [{"x": 1, "z": 1}], SECRET: 1}).encode(),
-                     "application/json", 400, "1 other key"),
     "params not an object": (json.dumps({"inputs": [{"x": 1}], "params": [SECRET]}).encode(),
                              "application/json", 400, "params must be a JSON object"),
     "split without data": (json.dumps({"dataframe_split": {"columns": [SECRET]}}).encode(),
@@ -303,10 +357,14 @@ def test_bad_requests_get_a_clear_error_without_echo_or_traceback(
     response = client.post("/invocations", content=body, headers={"content-type": content_type})
     assert response.status_code == status, response.text
     error = response.json()
-    assert set(error) == {"error_code", "message"}
-    assert error["error_code"] == "BAD_REQUEST"
+    # What the signature refuses after the input is read is MLflow's INVALID_PARAMETER_VALUE.
+    code = "INVALID_PARAMETER_VALUE" if case in SCHEMA_REFUSALS else "BAD_REQUEST"
+    assert error["error_code"] == code
     assert message in error["message"]
     assert_safe_error(response)
+
+
+SCHEMA_REFUSALS = {"a missing column", "rows of the wrong width", "CSV without the column"}
 
 
 # The signature's verdicts as the server words them: the column and the types, never a value.
@@ -397,7 +455,7 @@ def test_no_content_type_is_415(client: TestClient) -> None:
     assert "no Content-Type" in response.json()["message"]
 
 
-def test_a_model_exception_is_a_short_500_and_its_traceback_goes_to_the_log(
+def test_a_model_exception_is_a_short_400_and_its_traceback_goes_to_the_log(
     store_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     with nbtrack.start_run():
@@ -414,10 +472,14 @@ def test_a_model_exception_is_a_short_500_and_its_traceback_goes_to_the_log(
             fine = client.post("/invocations", json={"inputs": {"x": [1.0]}})
     finally:
         follower.stop()
-    assert response.status_code == 500
+    # MLflow answers a model that raises with 400: the input is what made it fail.
+    assert response.status_code == 400
     assert response.json() == {
-        "error_code": "INTERNAL_ERROR",
-        "message": "the model raised RuntimeError; the server log has the details",
+        "error_code": "BAD_REQUEST",
+        "message": "the model raised RuntimeError on this input; check that the input is what "
+        "the model takes (GET /metadata); the server log has the details",
+        "error_class": "INVALID_PARAMETER_VALUE",
+        "sqlstate": "KAM00",
     }
     assert fine.json() == {"predictions": [1.0]}
     failure = next(r for r in caplog.records if r.levelno == logging.ERROR)

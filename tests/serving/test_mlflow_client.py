@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 import nbtrack
+from nbtrack.serving.protocol import MLFLOW_VERSION
 from tests.serving.conftest import Churn
 
 
@@ -19,6 +20,6 @@ def test_mlflows_scoring_client_predicts_and_reads_errors(churn: Churn) -> None:
         predictions = client.invoke(features).get_predictions()
         assert isinstance(predictions, pd.DataFrame)
         assert predictions.iloc[:, 0].tolist() == churn.v1[:5].tolist()
-        assert client.get_version() == nbtrack.__version__
+        assert client.get_version() == MLFLOW_VERSION
         with pytest.raises(Exception, match=r"error code 400.*missing column 'z'"):
             client.invoke(features[["x"]])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from nbtrack.models.signatures import ColSpec, Signature, TensorSpec
-from nbtrack.serving.verdicts import verdict
+from nbtrack.serving.verdicts import verdict, verdict_code
 
 COLUMNS = Signature(inputs=(ColSpec("long", "n"), ColSpec("double", "x")))
 TENSOR = Signature(inputs=(TensorSpec("int64", (-1, 2)),))
@@ -68,3 +68,25 @@ def test_without_a_signature_the_metadata_endpoint_is_named() -> None:
         "the input cannot be read as a table or an array; the model takes an array of int64, "
         "shape (-1, 2)"
     )
+
+
+@pytest.mark.parametrize(
+    ("message", "code"),
+    [
+        # A value that does not convert: MLflow's reader refuses it (BAD_REQUEST).
+        ("column 'n' holds float64 values, which cannot become long: 2.5 has a fractional part",
+         ("BAD_REQUEST", None)),
+        ("column 'w' holds str values that are not ISO 8601 dates; the model expects datetime",
+         ("BAD_REQUEST", None)),
+        ("input cannot be read as a table or an array: ragged", ("BAD_REQUEST", None)),
+        # What MLflow's schema enforcement refuses after reading: INVALID_PARAMETER_VALUE.
+        ("input is missing column 'x'; the model takes n (long), x (double)",
+         ("INVALID_PARAMETER_VALUE", "SCHEMA_ENFORCEMENT_FAILED")),
+        ("input has shape (1, 3); the model takes shape (-1, 2) (-1: any length)",
+         ("INVALID_PARAMETER_VALUE", "SCHEMA_ENFORCEMENT_FAILED")),
+    ],
+)  # fmt: skip
+def test_each_verdict_carries_mlflows_error_code_for_it(
+    message: str, code: tuple[str, str | None]
+) -> None:
+    assert verdict_code(message) == code
