@@ -1,9 +1,14 @@
 """Bring input to what a model's signature promises it, or say exactly why not.
 
-Missing columns are named; extra columns are dropped; the rest are put in the signature's
-order (scikit-learn checks feature order). A value changes type only when nothing is lost:
-int → float while exact, float → int while whole, narrower → wider. Everything else (text
-into a number column, 2.5 into a long column) is refused, naming the column and both types.
+Named columns, as in MLflow: a missing required column is named, extra columns are dropped,
+the rest put in the signature's order (scikit-learn checks feature order). A signature whose
+columns have no names takes the input's first columns in order, and refuses fewer. Tensor
+signatures are read by ``tensors``.
+
+A value changes type only when nothing is lost (see ``conversions``): int → float while
+exact, float → int while whole, narrower → wider, datetimes of any resolution → ns. Text for
+a number column, 2.5 for a long column, 0.1 for a float32 column are refused, naming the
+column and both types, never the values.
 """
 
 from __future__ import annotations
@@ -15,8 +20,10 @@ import pandas as pd
 from pandas.api import types
 
 from nbtrack.errors import InvalidValueError
+from nbtrack.models.conversions import as_datetimes, cast_numeric, exact_floats
 from nbtrack.models.inputs import as_model_input
-from nbtrack.models.signatures import ColSpec, Signature, TensorSpec
+from nbtrack.models.signatures import NESTED_TYPES, ColSpec, Signature, TensorSpec
+from nbtrack.models.tensors import enforce_tensors
 
 _NUMERIC = {"double": "float64", "float": "float32", "long": "int64", "integer": "int32"}
 # pandas' infer_dtype names for object columns, grouped into the kinds the rules below use.
@@ -27,16 +34,25 @@ _KINDS = {
     "integer": "integer",
     "floating": "floating",
     "mixed-integer-float": "floating",
+    "decimal": "decimal",
     "empty": "empty",
     "datetime": "datetime",
     "datetime64": "datetime",
     "date": "datetime",
 }
+# What each non-numeric column type takes besides missing values. MLflow lets any object
+# column through as string, boolean or binary; nbtrack checks what it holds.
+_ACCEPTED = {
+    "boolean": {"boolean"},
+    "string": {"string"},
+    "binary": {"bytes"},
+    "datetime": {"datetime", "string"},  # dates as ISO 8601 text, as JSON sends them
+}
 
 Array = np.ndarray[Any, Any]
 
 
-def enforce(signature: Signature | None, data: object) -> pd.DataFrame | Array:
+def enforce(signature: Signature | None, data: object) -> pd.DataFrame | Array | dict[str, Array]:
     """``data`` as the model's signature describes its input; unchanged without one.
 
     Examples
@@ -46,124 +62,126 @@ def enforce(signature: Signature | None, data: object) -> pd.DataFrame | Array:
     0  1.0
     """
     specs = signature.inputs if signature is not None else None
-    if specs and isinstance(specs[0], TensorSpec) and len(specs) == 1:
-        return _tensor(specs[0], data)
-    columns = [spec for spec in specs or () if isinstance(spec, ColSpec)]
-    # Unchecked: no signature, MLflow's dicts of tensors, and its unnamed columns.
-    if not columns or any(spec.name is None for spec in columns):
+    if not specs:
         return as_model_input(data, "input")
-    return _columns(columns, data)
+    tensors = tuple(spec for spec in specs if isinstance(spec, TensorSpec))
+    if tensors:
+        return enforce_tensors(tensors, data)
+    columns = [spec for spec in specs if isinstance(spec, ColSpec)]
+    if isinstance(data, dict) and any(spec.type in ("array", "object") for spec in columns):
+        data = [data]  # a dict for array or object columns is one row, as in MLflow
+    table, shape = _table(data)
+    if columns[0].name is None:
+        return _unnamed(columns, table)
+    if shape is not None:
+        table = _positional(table, shape, [spec.name for spec in columns])
+    return _named(columns, table)
 
 
-def _columns(specs: list[ColSpec], data: object) -> pd.DataFrame:
-    frame = as_model_input(data, "input")
-    names = [spec.name for spec in specs]
-    if isinstance(frame, np.ndarray):
-        frame = _positional(frame, names)
-    missing = [spec.name for spec in specs if spec.required and spec.name not in frame.columns]
+def _table(data: object) -> tuple[pd.DataFrame, tuple[int, ...] | None]:
+    """The input as a frame, and the shape it had if its columns carry no names."""
+    if isinstance(data, str | bytes | int | float | np.generic):
+        return pd.DataFrame([data]), (1,)  # one value: one row of one column, as in MLflow
+    if isinstance(data, list | tuple) and data and not any(isinstance(r, dict) for r in data):
+        return _rows(list(data))
+    table = as_model_input(data, "input")
+    if isinstance(table, pd.DataFrame):
+        return table, None
+    if table.ndim > 2:
+        raise InvalidValueError(
+            f"input is an array of shape {table.shape}; the model takes columns: give rows of "
+            "values or a DataFrame"
+        )
+    return pd.DataFrame(table), table.shape
+
+
+def _rows(rows: list[Any]) -> tuple[pd.DataFrame, tuple[int, ...]]:
+    # Built by pandas column by column, so [1.0, "a"] keeps a number and a text (numpy would
+    # make both text). A flat list is one column.
+    nested = [isinstance(row, list | tuple | np.ndarray) for row in rows]
+    if not any(nested):
+        return pd.DataFrame({0: rows}), (len(rows),)
+    widths = {len(row) for row in rows if isinstance(row, list | tuple | np.ndarray)}
+    if not all(nested) or len(widths) != 1:
+        raise InvalidValueError(
+            "input cannot be read as a table or an array: its rows have different lengths"
+        )
+    return pd.DataFrame([list(row) for row in rows]), (len(rows), widths.pop())
+
+
+def _positional(
+    frame: pd.DataFrame, shape: tuple[int, ...], names: list[str | None]
+) -> pd.DataFrame:
+    # nbtrack's extension: rows without names (a 2-D array, a list of lists) of exactly the
+    # signature's width are its columns in order. MLflow refuses them ("missing inputs").
+    if len(shape) != 2 or shape[1] != len(names):
+        raise InvalidValueError(
+            f"input is an array of shape {shape}; the model takes {len(names)} columns "
+            f"({', '.join(map(str, names))}): give a DataFrame or records with those names"
+        )
+    return frame.set_axis(names, axis="columns")
+
+
+def _named(specs: list[ColSpec], table: pd.DataFrame) -> pd.DataFrame:
+    missing = [spec.name for spec in specs if spec.required and spec.name not in table.columns]
     if missing:
         expected = ", ".join(f"{spec.name} ({spec.type})" for spec in specs)
         raise InvalidValueError(
             f"input is missing column {', '.join(map(repr, missing))}; the model takes {expected}"
         )
-    converted = {spec.name: _column(frame[spec.name], spec) for spec in specs if spec.name in frame}
+    converted = {
+        spec.name: _column(table[spec.name], spec, f"column {spec.name!r}")
+        for spec in specs
+        if spec.name in table.columns
+    }
+    return pd.DataFrame(converted, index=table.index)
+
+
+def _unnamed(specs: list[ColSpec], frame: pd.DataFrame) -> pd.DataFrame:
+    if len(frame.columns) < len(specs):
+        raise InvalidValueError(
+            f"input has {len(frame.columns)} columns; the model takes {len(specs)}, in order "
+            f"({', '.join(spec.type for spec in specs)}); its signature names none"
+        )
+    # Taken by position; the input's own labels stay, and columns past the signature's go.
+    converted = {
+        label: _column(frame[label], spec, f"input column {position}")
+        for position, (label, spec) in enumerate(zip(frame.columns, specs, strict=False))
+    }
     return pd.DataFrame(converted, index=frame.index)
 
 
-def _positional(array: Array, names: list[str | None]) -> pd.DataFrame:
-    # A plain 2-D array has no column names: its columns are taken in the signature's order.
-    if array.ndim != 2 or array.shape[1] != len(names):
-        raise InvalidValueError(
-            f"input is an array of shape {array.shape}; the model takes {len(names)} columns "
-            f"({', '.join(map(str, names))}): give a DataFrame or records with those names"
-        )
-    return pd.DataFrame(array, columns=names)
-
-
-def _column(column: pd.Series[Any], spec: ColSpec) -> pd.Series[Any]:
+def _column(column: pd.Series[Any], spec: ColSpec, label: str) -> pd.Series[Any]:
     kind = _kind(column)
     source = str(column.dtype) if column.dtype != object else kind
-    label = f"column {spec.name!r}"
-    if spec.type in _NUMERIC and kind in ("boolean", "integer", "floating", "empty"):
-        cast = cast_numeric(
-            _numbers(column, kind), np.dtype(_NUMERIC[spec.type]), label, source, spec.type
-        )
+    if spec.type in _NUMERIC and kind in ("boolean", "integer", "floating", "decimal", "empty"):
+        numbers = _numbers(column, kind, label, spec.type)
+        target = np.dtype(_NUMERIC[spec.type])
+        cast = cast_numeric(numbers, target, label, source, spec.type)
         return pd.Series(cast, index=column.index, name=column.name)
-    accepted = _ACCEPTED.get(spec.type, {kind})  # MLflow's nested types are not checked
-    if spec.type in _NUMERIC or kind not in {*accepted, "empty"}:
-        raise InvalidValueError(f"{label} holds {source} values, which cannot become {spec.type}")
-    if spec.type == "datetime" and kind == "string":
-        try:
-            return pd.to_datetime(column, format="ISO8601")
-        except (ValueError, TypeError):
-            raise InvalidValueError(
-                f"{label} holds {source} values that are not ISO 8601 dates; "
-                "the model expects datetime"
-            ) from None
+    if spec.type in NESTED_TYPES:
+        return column  # not checked (see the README's "nbtrack and MLflow")
+    if spec.type in _NUMERIC or kind not in {*_ACCEPTED[spec.type], "empty"}:
+        refused = f"{label} holds {source} values, which cannot become {spec.type}"
+        if kind == "other":  # lists, arrays, a mix of types: say what pandas sees
+            refused += f": pandas infers {types.infer_dtype(column, skipna=True)!r} for them"
+        raise InvalidValueError(refused)
+    if spec.type == "datetime":
+        return as_datetimes(column, label, source)
+    if spec.type == "boolean" and column.dtype == object:
+        return column.infer_objects()  # bool when nothing is missing, as MLflow gives it
     return column
 
 
-def _numbers(column: pd.Series[Any], kind: str) -> Array:
+def _numbers(column: pd.Series[Any], kind: str, label: str, to: str) -> Array:
+    if kind == "decimal":
+        return exact_floats(column.to_numpy(), label, to)
     if kind == "empty" or column.isna().any():
         # Missing values become NaN: a float column keeps them, an integer column refuses them.
         return column.to_numpy(dtype="float64", na_value=np.nan)
     values = column.to_numpy()
     # An object column of Python numbers: numpy picks bool, int64 or float64 from the values.
     return np.asarray(values.tolist()) if values.dtype == object else values
-
-
-def cast_numeric(values: Array, target: np.dtype[Any], label: str, source: str, to: str) -> Array:
-    """``values`` as ``target`` when every value survives the conversion; else an error."""
-
-    def refuse(reason: str) -> InvalidValueError:
-        return InvalidValueError(
-            f"{label} holds {source} values, which cannot become {to}: {reason}"
-        )
-
-    kind = values.dtype.kind
-    if values.dtype == target or kind == "b":
-        return values.astype(target)
-    if kind in "iuf" and target.kind in "iu":
-        if kind == "f" and not np.all(np.isfinite(values)):
-            raise refuse("some are missing (NaN) or infinite")
-        fractional = values[values != np.floor(values)] if kind == "f" else values[:0]
-        if fractional.size:
-            raise refuse(f"{float(fractional[0])!r} has a fractional part")
-        info = np.iinfo(target)
-        if values.size and (values.min() < info.min or values.max() > info.max):
-            raise refuse(f"they do not fit in {target}")
-        return values.astype(target)
-    if kind in "iu" and target.kind == "f":
-        exact = 2 ** (np.finfo(target).nmant + 1)
-        if values.size and (values.min() < -exact or values.max() > exact):
-            raise refuse(f"beyond ±{exact} a {target} loses digits")
-        return values.astype(target)
-    if kind == "f" and target.kind == "f":
-        with np.errstate(over="ignore"):
-            narrowed = values.astype(target)
-        if np.any(np.isfinite(values) & ~np.isfinite(narrowed)):
-            raise refuse(f"some are too large for {target}")
-        return narrowed
-    raise refuse(f"no conversion from {values.dtype} to {target} keeps every value")
-
-
-def _tensor(spec: TensorSpec, data: object) -> Array:
-    table = as_model_input(data, "input")
-    array = table.to_numpy() if isinstance(table, pd.DataFrame) else table
-    try:
-        target = np.dtype(spec.dtype)
-    except TypeError:
-        target = array.dtype  # a dtype numpy does not know here: not checked
-    if target.kind in "biuf":
-        array = cast_numeric(array, target, "input", str(array.dtype), spec.dtype)
-    fits = array.ndim == len(spec.shape) and all(
-        want in (-1, got) for want, got in zip(spec.shape, array.shape, strict=False)
-    )
-    if not fits:
-        raise InvalidValueError(
-            f"input has shape {array.shape}; the model takes shape {spec.shape} (-1: any length)"
-        )
-    return array
 
 
 def _kind(column: pd.Series[Any]) -> str:
@@ -180,10 +198,3 @@ _BY_DTYPE = (
     (types.is_float_dtype, "floating"),
     (types.is_datetime64_any_dtype, "datetime"),
 )
-# What each non-numeric column type takes (datetimes also as ISO 8601 text, as JSON sends them).
-_ACCEPTED = {
-    "boolean": {"boolean"},
-    "string": {"string"},
-    "binary": {"bytes"},
-    "datetime": {"datetime", "string"},
-}

@@ -1,39 +1,35 @@
-"""Inference params: the ones a model's signature declares, and a request's checked against them.
+"""Inference parameters: the ``params`` part of a signature, read, written and enforced.
 
-MLflow keeps them in MLmodel beside the signature's inputs and outputs::
+In MLmodel they are one JSON string, written exactly as MLflow writes it::
 
-    signature:
-      params: '[{"name": "threshold", "type": "double", "default": 0.5, "shape": null}]'
+    params: '[{"name": "k", "default": 3, "shape": null, "type": "long"}]'
 
-A declared param may be sent with a prediction; one left out takes its default. Values are
-converted as MLflow converts them (an integer may become a long, float or double, a long a
-float or double, a float a double; a datetime is read from ISO 8601 text), and nothing else.
-Unlike MLflow, which drops a param its signature does not declare with a line in the server's
-log, nbtrack refuses it: the caller would otherwise believe it had an effect.
+A param is one value (``shape`` null) or a list (``shape`` ``[-1]``) of one MLflow type.
+``enforce_params`` follows MLflow's rules: a value is taken when its Python or numpy type is
+the param's own or a narrower one (an int for a double), missing params get their default,
+and params the signature does not name are dropped. One difference: an int too large for a
+float to hold exactly is refused, where MLflow rounds it.
 
-Messages name a param only when the signature declares it, and never repeat a value.
+A prediction's params go through ``check_params``, which is stricter than MLflow in one more
+way: a param the signature does not declare is refused, where MLflow drops it with a line in
+the server's log — the caller would otherwise believe it had an effect. Messages name a param
+only when the signature declares it, and never repeat a value.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import math
-import numbers
+import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from nbtrack.errors import InvalidValueError
 
-# The conversions MLflow allows for a param value, by the param's type (besides the exact type).
-_NUMBERS: dict[str, type] = {
-    "integer": numbers.Integral,
-    "long": numbers.Integral,
-    "float": numbers.Real,
-    "double": numbers.Real,
-}
-_EXACT: dict[str, type] = {"boolean": bool, "string": str}
+# Beyond this an int is rounded by a float (53 bits of mantissa).
+_EXACT_IN_FLOAT = 2**53
 _HINT = (
     "a prediction method (predict_proba, ...) is chosen when the model is logged: "
     "log_model(..., pyfunc_predict_fn='predict_proba')"
@@ -42,65 +38,86 @@ _HINT = (
 
 @dataclass(frozen=True)
 class ParamSpec:
-    """One declared param: its name, MLflow type name, default and shape (None: a scalar,
-    ``(-1,)``: a list)."""
+    """One inference parameter: its name, MLflow type, default and shape.
+
+    ``default`` is kept as MLmodel holds it (datetimes as ISO 8601 text); ``shape`` is None
+    for one value and ``(-1,)`` for a list. An ``object`` param keeps MLflow's
+    ``properties`` as written; nbtrack checks only that its value is a dict.
+    """
 
     name: str
     type: str
-    default: Any = None
+    default: Any
     shape: tuple[int, ...] | None = None
+    properties: Mapping[str, Any] | None = field(default=None, hash=False)
 
-    def describe(self) -> str:
-        """``name (type)``, or ``name (list of type)``."""
-        return f"{self.name} ({'list of ' if self.shape else ''}{self.type})"
+
+def dumps_params(specs: tuple[ParamSpec, ...] | None) -> str | None:
+    """The ``params`` JSON string of MLmodel, key for key as MLflow's ``ParamSchema`` writes it."""
+    if specs is None:
+        return None
+    items = []
+    for spec in specs:
+        shape = None if spec.shape is None else list(spec.shape)
+        item = {"name": spec.name, "default": spec.default, "shape": shape, "type": spec.type}
+        items.append(item if spec.properties is None else {**item, "properties": spec.properties})
+    return json.dumps(items)
+
+
+def loads_params(text: object) -> tuple[ParamSpec, ...] | None:
+    """The specs in MLmodel's ``params`` string (MLflow also wrote ``dtype`` for ``type``)."""
+    if text is None:
+        return None
+    try:
+        items = json.loads(text) if isinstance(text, str) else None
+        if not isinstance(items, list):
+            raise TypeError("not a list of params")
+        return tuple(
+            ParamSpec(
+                str(item["name"]),
+                str(item.get("type") or item["dtype"]),
+                item["default"],
+                None if item.get("shape") is None else tuple(int(n) for n in item["shape"]),
+                item.get("properties"),
+            )
+            for item in items
+        )
+    except (TypeError, KeyError, ValueError) as exc:
+        raise InvalidValueError(f"MLmodel params {text!r:.80} cannot be read: {exc}") from None
 
 
 def param_specs(signature_entry: object) -> tuple[ParamSpec, ...]:
-    """The params MLmodel's ``signature`` entry declares; none when it has no ``params``.
+    """The params MLmodel's ``signature`` entry declares (none without ``params``); a default
+    that its own type cannot hold makes the entry unreadable, as it does for MLflow.
 
     Examples
     --------
     >>> param_specs({"params": '[{"name": "k", "type": "long", "default": 3, "shape": null}]'})
-    (ParamSpec(name='k', type='long', default=3, shape=None),)
+    (ParamSpec(name='k', type='long', default=3, shape=None, properties=None),)
     """
     text = signature_entry.get("params") if isinstance(signature_entry, Mapping) else None
-    if text is None:
-        return ()
-    try:
-        items = json.loads(text) if isinstance(text, str) else text
-        if not isinstance(items, list):
-            raise TypeError("not a list of params")
-        specs = []
-        for item in items:
-            shape = item.get("shape")
-            spec = ParamSpec(
-                str(item["name"]),
-                str(item["type"]),
-                shape=None if shape is None else tuple(int(n) for n in shape),
-            )
-            # The default as a value sent would become: MLflow converts it when it reads it too.
-            specs.append(replace(spec, default=_value(spec, item.get("default"))))
-        return tuple(specs)
-    except (TypeError, KeyError, ValueError) as exc:  # InvalidValueError is a ValueError
-        raise InvalidValueError(
-            f"MLmodel signature params {text!r:.80} cannot be read: {exc}"
-        ) from None
+    specs = loads_params(text) or ()
+    for spec in specs:
+        try:
+            _value(spec, spec.default)
+        except InvalidValueError as exc:
+            raise InvalidValueError(f"MLmodel params {text!r:.80} cannot be read: {exc}") from None
+    return specs
 
 
 def check_params(specs: tuple[ParamSpec, ...], params: object) -> dict[str, Any]:
-    """``params`` converted to what ``specs`` declare, with the defaults of those not given.
+    """A prediction's ``params``: each must be one the signature declares (refused otherwise,
+    where MLflow drops it), converted as MLflow converts it, with defaults for those not sent.
 
     Examples
     --------
-    >>> check_params((ParamSpec("k", "long", 3),), {})
+    >>> check_params(infer_params({"k": 3}), {})
     {'k': 3}
     """
-    if params is None:
-        params = {}
-    if not isinstance(params, Mapping):
+    if params is not None and not isinstance(params, Mapping):
         raise InvalidValueError("params must be a mapping of param names to values")
     declared = {spec.name for spec in specs}
-    undeclared = sum(1 for name in params if name not in declared)
+    undeclared = sum(1 for name in params or {} if str(name) not in declared)
     if undeclared:
         # The names are the request's own: they are counted, not repeated.
         what = f"{undeclared} param{'s' if undeclared > 1 else ''}"
@@ -111,77 +128,218 @@ def check_params(specs: tuple[ParamSpec, ...], params: object) -> dict[str, Any]
             )
         raise InvalidValueError(
             f"{what} that the model's signature does not declare; it declares "
-            f"{', '.join(spec.describe() for spec in specs)}"
+            f"{', '.join(_describe(spec) for spec in specs)}"
         )
-    return {
-        spec.name: _value(spec, params[spec.name]) if spec.name in params else spec.default
-        for spec in specs
-    }
+    return enforce_params(specs, params) if specs else {}
 
 
-def _value(spec: ParamSpec, value: object) -> object:
+def _describe(spec: ParamSpec) -> str:
+    return f"{spec.name} ({'list of ' if spec.shape else ''}{spec.type})"
+
+
+def infer_params(values: Mapping[str, Any]) -> tuple[ParamSpec, ...]:
+    """Param specs whose defaults are ``values``, typed as MLflow's ``infer_signature`` types them.
+
+    Examples
+    --------
+    >>> [(spec.type, spec.shape) for spec in infer_params({"k": 3, "labels": ["a", "b"]})]
+    [('long', None), ('string', (-1,))]
+    """
+    return tuple(_inferred(str(name), value) for name, value in values.items())
+
+
+def enforce_params(specs: tuple[ParamSpec, ...] | None, params: object) -> dict[str, Any]:
+    """``params`` as the signature's param specs describe them, defaults filled in.
+
+    Without specs the model takes no params and the result is empty, as in MLflow (which
+    logs a warning; the caller decides whether to). Names the specs do not have are dropped.
+
+    Examples
+    --------
+    >>> enforce_params(infer_params({"k": 3, "scale": 1.0}), {"scale": 2})
+    {'k': 3, 'scale': 2.0}
+    """
+    if specs is None:
+        return {}
+    if params is None:
+        params = {}
+    if not isinstance(params, Mapping):
+        raise InvalidValueError(
+            f"params must be a dict of parameter names to values; got {_type_name(params)}"
+        )
+    given = {str(name): value for name, value in params.items()}
+    result: dict[str, Any] = {}
+    errors = []
+    for spec in specs:
+        try:
+            result[spec.name] = _value(spec, given.get(spec.name, spec.default))
+        except InvalidValueError as exc:
+            errors.append(str(exc))
+    if errors:
+        raise InvalidValueError("; ".join(errors))
+    return result
+
+
+def _value(spec: ParamSpec, value: Any) -> Any:
+    import numpy as np
+
     if value is None:
         return None
+    if spec.type == "object":
+        if not isinstance(value, Mapping):
+            raise InvalidValueError(
+                f"param {spec.name!r} is {_type_name(value)}; it takes a dict (an object)"
+            )
+        return value
     if spec.shape is None:
         return _scalar(spec, value)
-    if not isinstance(value, list) or any(isinstance(item, list | dict) for item in value):
+    if not isinstance(value, list | np.ndarray) or not _flat(value):
         raise InvalidValueError(
-            f"param {spec.name!r} takes a list of {spec.type} values; the value sent is "
-            f"{_json_type(value)}"
+            f"param {spec.name!r} takes a list of {spec.type} values (shape (-1,)); "
+            f"it is {_type_name(value)}"
         )
     return [_scalar(spec, item) for item in value]
 
 
-def _scalar(spec: ParamSpec, value: object) -> object:
-    refusal = InvalidValueError(
-        f"param {spec.name!r} takes type {spec.type}; the value sent is {_json_type(value)}"
-    )
-    if spec.type == "datetime":
-        return _datetime(spec, value, refusal)
-    if spec.type in _NUMBERS:
-        # bool is an int to Python, not a number to JSON.
-        if isinstance(value, bool) or not isinstance(value, _NUMBERS[spec.type]):
-            raise refusal
-        if spec.type in ("float", "double"):
-            return float(value)  # type: ignore[arg-type]  # a Real
-        return int(value)  # type: ignore[call-overload]  # an Integral
-    exact = _EXACT.get(spec.type)
-    if exact is not None and type(value) is not exact:
-        raise refusal
-    # MLflow's object params (and types this version does not know) are passed as sent.
-    return value
-
-
-def _datetime(spec: ParamSpec, value: object, refusal: InvalidValueError) -> object:
-    if isinstance(value, dt.date):
-        return value
-    if not isinstance(value, str):
-        raise refusal
+def _flat(value: Any) -> bool:
     import numpy as np
 
     try:
-        converted = np.datetime64(value).item()
-    except ValueError:
+        return bool(np.ndim(value) == 1)
+    except ValueError:  # rows of different lengths
+        return False
+
+
+def _scalar(spec: ParamSpec, value: Any) -> Any:
+    import numpy as np
+
+    if spec.type == "datetime":
+        return _datetime(spec, value)
+    if not np.isscalar(value):
+        raise InvalidValueError(
+            f"param {spec.name!r} takes one {spec.type} value; it is {_type_name(value)}"
+        )
+    # The exact type, as MLflow checks it: a bool is not an int, an np.float64 not a float32.
+    accepted = _accepted().get(spec.type, ())
+    if type(value) not in accepted:
+        raise InvalidValueError(
+            f"param {spec.name!r} is {_type_name(value)}, which cannot become {spec.type}"
+        )
+    if spec.type in ("float", "double") and _beyond_exact(value):
+        raise InvalidValueError(
+            f"param {spec.name!r} is an int beyond ±2**53, which a {spec.type} cannot hold exactly"
+        )
+    convert: type = _PYTHON[spec.type]
+    return convert(value)
+
+
+def _beyond_exact(value: object) -> bool:
+    import numpy as np
+
+    # (A bool never gets here: it is refused for a number param.)
+    return isinstance(value, int | np.integer) and abs(int(value)) > _EXACT_IN_FLOAT
+
+
+def _datetime(spec: ParamSpec, value: Any) -> dt.date:
+    import numpy as np
+
+    try:
+        with warnings.catch_warnings():
+            # numpy warns that it drops a time zone offset; MLflow converts such text to UTC too.
+            warnings.simplefilter("ignore", UserWarning)
+            converted = np.datetime64(value).item()
+    except (ValueError, TypeError):
         converted = None
     if not isinstance(converted, dt.date):
         raise InvalidValueError(
-            f"param {spec.name!r} takes type datetime; the text sent is not an ISO 8601 date or "
-            "time"
+            f"param {spec.name!r} is {_type_name(value)} that is not a date or datetime; "
+            "give a datetime, a date or ISO 8601 text"
         )
     return converted
 
 
-def _json_type(value: object) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a number" if math.isfinite(value) else "a non-finite number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    return f"a {type(value).__name__}"
+def _inferred(name: str, value: Any) -> ParamSpec:
+    import numpy as np
+
+    if isinstance(value, list | np.ndarray):
+        if not _flat(value):
+            raise InvalidValueError(f"param {name!r}: a list param must be flat (one dimension)")
+        if len(value) and all(_is_datetime(item) for item in value):
+            return ParamSpec(name, "datetime", [_iso(item) for item in value], (-1,))
+        items = np.asarray(value)
+        return ParamSpec(name, _type_of(name, items.dtype), items.tolist(), (-1,))
+    if _is_datetime(value):
+        return ParamSpec(name, "datetime", _iso(value))
+    if np.isscalar(value):
+        array = np.asarray(value)
+        return ParamSpec(name, _type_of(name, array.dtype), array.item())
+    raise InvalidValueError(
+        f"param {name!r} is {_type_name(value)}; a param is a string, number, bool, datetime "
+        "or a flat list of one of them"
+    )
+
+
+def _type_of(name: str, dtype: Any) -> str:
+    # MLflow's _infer_numpy_dtype, for the types a param may have (binary is not one).
+    size: int = dtype.itemsize
+    if dtype.kind == "b":
+        return "boolean"
+    if dtype.kind in "iu" and (size < 4 or (dtype.kind == "i" and size == 4)):
+        return "integer"
+    if dtype.kind in "iu" and (size < 8 or dtype.kind == "i"):
+        return "long"
+    if dtype.kind == "f":
+        return "float" if size <= 4 else "double"
+    if dtype.kind == "U":
+        return "string"
+    raise InvalidValueError(
+        f"param {name!r} holds {dtype} values; a param is a string, number, bool or datetime"
+    )
+
+
+def _is_datetime(value: Any) -> bool:
+    import numpy as np
+
+    return isinstance(value, dt.date | np.datetime64)
+
+
+def _iso(value: Any) -> str:
+    import numpy as np
+
+    # MLflow keeps datetime defaults as datetime.date/datetime and writes their isoformat().
+    converted = np.datetime64(value).item() if isinstance(value, np.datetime64) else value
+    text: str = converted.isoformat()
+    return text
+
+
+def _type_name(value: Any) -> str:
+    name = type(value).__name__
+    return f"an {name}" if name[0] in "aeiou" else f"a {name}"
+
+
+@cache
+def _accepted() -> dict[str, tuple[type, ...]]:
+    import numpy as np
+
+    # MLflow's DataType.check_type plus its allowed conversions (int -> long, float, double;
+    # long -> float, double; float -> double), by exact type.
+    ints: tuple[type, ...] = (int, np.int32)
+    longs = (*ints, np.int64)
+    return {
+        "string": (str, np.str_),
+        "boolean": (bool, np.bool_),
+        "integer": ints,
+        "long": longs,
+        "float": (float, np.float32, *longs),
+        "double": (float, np.float64, np.float32, *longs),
+    }
+
+
+_PYTHON: dict[str, type] = {
+    "string": str,
+    "boolean": bool,
+    "integer": int,
+    "long": int,
+    "float": float,
+    "double": float,
+}

@@ -6,7 +6,7 @@ from typing import Any
 
 from nbtrack.models.flavors import Predictor, takes_params
 from nbtrack.models.params import ParamSpec, check_params, param_specs
-from nbtrack.models.signatures import ColSpec, Signature
+from nbtrack.models.signatures import ColSpec, Signature, Spec
 
 
 class PyFuncModel:
@@ -59,8 +59,11 @@ class PyFuncModel:
         inputs = self.signature.inputs if self.signature is not None else None
         if not inputs:
             return f"<PyFuncModel flavor={self.flavor!r}>"
-        described = ", ".join(
-            f"{spec.name}: {spec.type}" if isinstance(spec, ColSpec) else f"tensor {spec.dtype}"
-            for spec in inputs
-        )
+        described = ", ".join(_described(spec) for spec in inputs)
         return f"<PyFuncModel flavor={self.flavor!r} inputs=({described})>"
+
+
+def _described(spec: Spec) -> str:
+    named = "" if spec.name is None else f"{spec.name}: "
+    kind = spec.type if isinstance(spec, ColSpec) else f"tensor {spec.dtype}"
+    return f"{named}{kind}"

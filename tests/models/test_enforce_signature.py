@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -52,9 +54,11 @@ def test_whole_floats_fit_an_integer_column() -> None:
 def test_a_float_with_a_fraction_is_refused_for_a_long_column_naming_both_types() -> None:
     with pytest.raises(
         InvalidValueError,
-        match=r"column 'n' holds float64 values, which cannot become long: 2.5 has a fractional",
-    ):
+        match=r"column 'n' holds float64 values, which cannot become long: at least one has a "
+        "fractional part",
+    ) as refused:
         enforce(TABLE, pd.DataFrame({"x": [1.0], "n": [2.5]}))
+    assert "2.5" not in str(refused.value)  # the value is the caller's data, never repeated
 
 
 def test_text_is_refused_for_a_double_column_naming_both_types() -> None:
@@ -91,6 +95,115 @@ def test_iso_dates_become_datetimes() -> None:
     result = enforce(signature, [{"t": "2024-05-01T10:00:00"}])
     assert isinstance(result, pd.DataFrame)
     assert result["t"][0] == pd.Timestamp("2024-05-01 10:00:00")
+    assert result["t"].dtype == np.dtype("datetime64[ns]")
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        pd.Series(np.array(["2024-05-01T10:00:00.123456"], dtype="datetime64[us]")),
+        pd.Series(np.array(["2024-05-01"], dtype="datetime64[D]")),
+        pd.Series([dt.date(2024, 5, 1)]),
+        pd.Series([None], dtype=object),
+    ],
+    ids=["microseconds", "days", "dates", "missing"],
+)
+def test_datetimes_of_any_resolution_become_nanoseconds_as_mlflow_gives_them(
+    column: pd.Series,
+) -> None:
+    result = enforce(Signature(inputs=(ColSpec("datetime", "t"),)), pd.DataFrame({"t": column}))
+    assert isinstance(result, pd.DataFrame)
+    assert result["t"].dtype == np.dtype("datetime64[ns]")
+
+
+def test_a_time_zone_is_refused_rather_than_dropped() -> None:
+    signature = Signature(inputs=(ColSpec("datetime", "t"),))
+    with pytest.raises(InvalidValueError, match="the model takes datetimes without a time zone"):
+        enforce(signature, pd.DataFrame({"t": [pd.Timestamp("2024-01-01", tz="UTC")]}))
+    with pytest.raises(InvalidValueError, match="without a time zone"):
+        enforce(signature, [{"t": "2024-05-01T10:00:00+02:00"}])
+
+
+def test_a_float64_becomes_float32_only_when_it_holds_the_same_number() -> None:
+    signature = Signature(inputs=(ColSpec("float", "x"),))
+    exact = enforce(signature, pd.DataFrame({"x": [0.5, 2.0, np.nan]}))
+    assert isinstance(exact, pd.DataFrame)
+    assert exact["x"].dtype == np.dtype("float32")
+    with pytest.raises(
+        InvalidValueError,
+        match="column 'x' holds float64 values, which cannot become float: no conversion from "
+        "float64 to float32 keeps every value",
+    ):
+        enforce(signature, pd.DataFrame({"x": [0.1]}))
+
+
+def test_a_float64_tensor_is_not_rounded_to_float32_either() -> None:
+    signature = Signature(inputs=(TensorSpec("float32", (-1, 2)),))
+    result = enforce(signature, np.array([[0.5, 1.0]]))
+    assert isinstance(result, np.ndarray) and result.dtype == np.dtype("float32")
+    with pytest.raises(InvalidValueError, match="input holds float64 values, which cannot become"):
+        enforce(signature, [[0.1, 0.2]])
+
+
+def test_a_float_beyond_int64_is_refused_not_wrapped() -> None:
+    with pytest.raises(InvalidValueError, match="they do not fit in int64"):
+        enforce(TABLE, pd.DataFrame({"x": [1.0], "n": [2.0**63]}))
+
+
+def test_rows_keep_each_columns_own_type() -> None:
+    signature = Signature(inputs=(ColSpec("double", "x"), ColSpec("string", "s")))
+    result = enforce(signature, [[1.5, "a"], [2.0, "b"]])
+    assert isinstance(result, pd.DataFrame)
+    assert result.to_dict("list") == {"x": [1.5, 2.0], "s": ["a", "b"]}
+    with pytest.raises(InvalidValueError, match="its rows have different lengths"):
+        enforce(signature, [[1.5, "a"], [2.0]])
+
+
+UNNAMED = Signature(inputs=(ColSpec("double"), ColSpec("long")))
+
+
+def test_unnamed_columns_are_checked_by_position() -> None:
+    result = enforce(UNNAMED, [[1, 2, "extra"]])
+    assert isinstance(result, pd.DataFrame)
+    assert result.dtypes.tolist() == [np.dtype("float64"), np.dtype("int64")]
+    assert list(result.columns) == [0, 1]
+
+
+def test_unnamed_columns_refuse_too_few_columns_and_wrong_types() -> None:
+    with pytest.raises(
+        InvalidValueError, match=r"input has 1 columns; the model takes 2, in order"
+    ):
+        enforce(UNNAMED, [[1.0]])
+    with pytest.raises(
+        InvalidValueError, match="input column 1 holds float64 values, which cannot become long"
+    ):
+        enforce(UNNAMED, pd.DataFrame({"a": [1.0], "b": [2.5]}))
+
+
+def test_named_tensors_become_a_dict_of_arrays() -> None:
+    signature = Signature(
+        inputs=(TensorSpec("float32", (-1, 2), "image"), TensorSpec("int64", (-1,), "label"))
+    )
+    result = enforce(signature, {"image": [[1.0, 2.0]], "label": np.array([3]), "other": 1})
+    assert isinstance(result, dict)
+    assert set(result) == {"image", "label"}
+    assert result["image"].dtype == np.dtype("float32")
+    with pytest.raises(InvalidValueError, match="input is missing array 'label'"):
+        enforce(signature, {"image": [[1.0, 2.0]]})
+
+
+def test_an_unnamed_tensor_refuses_named_columns() -> None:
+    signature = Signature(inputs=(TensorSpec("float64", (-1, 2)),))
+    with pytest.raises(InvalidValueError, match="input is named columns; the model takes one"):
+        enforce(signature, {"a": [1.0], "b": [2.0]})
+
+
+def test_a_text_tensor_takes_text_of_any_length_and_nothing_else() -> None:
+    signature = Signature(inputs=(TensorSpec("str", (-1,)),))
+    result = enforce(signature, np.array(["a", "bcd"]))
+    assert isinstance(result, np.ndarray)
+    with pytest.raises(InvalidValueError, match="input holds int64 values, which cannot become"):
+        enforce(signature, np.array([1, 2]))
 
 
 def test_a_tensor_is_checked_for_shape_and_converted_safely() -> None:

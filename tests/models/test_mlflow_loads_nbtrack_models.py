@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import warnings
 from pathlib import Path
 from types import ModuleType
@@ -12,7 +13,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
-from nbtrack.models import load_model, save_model
+from nbtrack.models import infer_signature, load_model, save_model
 from tests.models.estimators import DOUBLER
 
 
@@ -141,3 +142,30 @@ def test_an_mlflow_signature_is_saved_as_mlflow_wrote_it(
     saved = save_model(classifier, tmp_path / "model", signature=theirs)
     assert saved.signature is not None
     assert saved.signature.to_mlmodel() == theirs.to_dict()
+
+
+PARAMS = {"k": 3, "labels": ["a", "b"], "since": dt.datetime(2024, 1, 1), "scale": 0.5}
+
+
+def test_a_params_schema_is_saved_as_mlflow_wrote_it_and_loaded_back(
+    mlflow: ModuleType, tmp_path: Path, classifier: LogisticRegression, frame: pd.DataFrame
+) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # MLflow's hint about integer columns
+        theirs = mlflow.models.infer_signature(frame, classifier.predict(frame), params=PARAMS)
+    saved = save_model(classifier, tmp_path / "model", signature=theirs)
+    assert saved.signature is not None and saved.signature.params is not None
+    assert saved.signature.to_mlmodel() == theirs.to_dict()
+    assert mlflow.models.Model.load(str(saved.path)).signature == theirs
+    loaded = load_model(saved.path, expected_hashes=saved.payload_files)
+    assert loaded.signature == saved.signature
+
+
+def test_params_nbtrack_infers_are_the_ones_mlflow_infers(
+    mlflow: ModuleType, tmp_path: Path, frame: pd.DataFrame
+) -> None:
+    saved = save_model(
+        Halves(), tmp_path / "model", signature=infer_signature(frame, params=PARAMS)
+    )
+    mlflow_params = mlflow.models.infer_signature(frame, params=PARAMS).params
+    assert mlflow.models.Model.load(str(saved.path)).signature.params == mlflow_params

@@ -10,6 +10,7 @@ import pytest
 
 from nbtrack.errors import InvalidValueError
 from nbtrack.models import ColSpec, Signature, TensorSpec, infer_signature
+from nbtrack.models.params import ParamSpec
 from nbtrack.models.signatures import as_signature
 
 
@@ -86,8 +87,68 @@ def test_from_mlmodel_reads_what_mlflow_writes() -> None:
         "params": None,
     }
     signature = Signature.from_mlmodel(entry)
-    assert signature.inputs == (ColSpec("string", "s"), ColSpec("array", "v"))
+    array = ColSpec("array", "v", detail={"items": {"type": "double"}})
+    assert signature.inputs == (ColSpec("string", "s"), array)
     assert signature.outputs == (ColSpec("long"),)
+    # Written back, a nested type keeps what MLflow wrote beside it.
+    assert signature.to_mlmodel()["inputs"] == (
+        '[{"type": "string", "name": "s", "required": true}, {"type": "array", "items": '
+        '{"type": "double"}, "name": "v", "required": true}]'
+    )
+
+
+def test_params_are_read_and_written_as_mlflow_writes_them() -> None:
+    params = (
+        '[{"name": "k", "default": 3, "shape": null, "type": "long"}, '
+        '{"name": "when", "default": "2023-06-26T00:00:00", "shape": null, "type": "datetime"}, '
+        '{"name": "labels", "default": ["a", "b"], "shape": [-1], "type": "string"}]'
+    )
+    signature = Signature.from_mlmodel({"inputs": None, "outputs": None, "params": params})
+    assert signature.params == (
+        ParamSpec("k", "long", 3),
+        ParamSpec("when", "datetime", "2023-06-26T00:00:00"),
+        ParamSpec("labels", "string", ["a", "b"], (-1,)),
+    )
+    assert signature.to_mlmodel()["params"] == params
+
+
+def test_params_are_inferred_from_their_default_values() -> None:
+    signature = infer_signature(
+        pd.DataFrame({"x": [1.0]}),
+        params={"k": 3, "scale": np.float32(0.5), "when": dt.date(2024, 1, 2), "on": [True]},
+    )
+    assert signature.params == (
+        ParamSpec("k", "long", 3),
+        ParamSpec("scale", "float", 0.5),
+        ParamSpec("when", "datetime", "2024-01-02"),
+        ParamSpec("on", "boolean", [True], (-1,)),
+    )
+    with pytest.raises(InvalidValueError, match="param 'bad' is a dict"):
+        infer_signature(pd.DataFrame({"x": [1.0]}), params={"bad": {"a": 1}})
+
+
+@pytest.mark.parametrize(
+    ("inputs", "problem"),
+    [
+        ('[{"type": "double", "name": "x"}, {"type": "double"}]', "some specs are named"),
+        (
+            '[{"type": "double", "name": "x"}, {"type": "tensor", "name": "t", '
+            '"tensor-spec": {"dtype": "float64", "shape": [-1]}}]',
+            "it mixes columns and tensors",
+        ),
+        (
+            '[{"type": "tensor", "tensor-spec": {"dtype": "float64", "shape": [-1]}}, '
+            '{"type": "tensor", "tensor-spec": {"dtype": "float64", "shape": [-1]}}]',
+            "several tensors must each be named",
+        ),
+        ('[{"type": "double", "required": false}]', "an unnamed column cannot be optional"),
+        ("[]", "it has no specs"),
+        ('[{"type": "decimal", "name": "x"}]', "'decimal' is not an MLflow column type"),
+    ],
+)
+def test_a_signature_mlflow_would_refuse_is_refused(inputs: str, problem: str) -> None:
+    with pytest.raises(InvalidValueError, match=problem):
+        Signature.from_mlmodel({"inputs": inputs, "outputs": None})
 
 
 def test_an_unreadable_signature_says_so() -> None:
