@@ -93,7 +93,7 @@ def con() -> Iterator[duckdb.DuckDBPyConnection]:
     for name, metrics in METRICS.items():
         for key, number in metrics.items():
             connection.execute(
-                "INSERT INTO latest_metrics VALUES (?, ?, ?, 0, 0, 1, ?, ?, 1)",
+                "INSERT INTO latest_metrics VALUES (?, ?, ?, 0, 0, 1, ?, ?, 1, 1)",
                 [f"id-{name}", key, number, number, number],
             )
     for name, tags in TAGS.items():
