@@ -74,6 +74,7 @@ def recent_runs(count: int) -> pd.DataFrame:
     frame.insert(5, "duration", frame["end_time"] - frame["start_time"])
     keep = [
         c for c in frame.columns
-        if c not in ("experiment", "end_time") and not c.startswith("tags.nbtrack.")
+        if c not in ("experiment", "end_time", "experiment_id", "artifact_uri")
+        and not c.startswith("tags.nbtrack.")
     ]  # fmt: skip
     return frame[keep].set_index("run_id")
