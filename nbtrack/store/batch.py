@@ -70,29 +70,36 @@ _TAGS = f"""
     DROP TABLE nbtrack_new_tags
 """  # noqa: S608
 
-# latest_metrics keeps one row per (run, key): the point with the highest sequence number, plus
-# min, max (NaN left out) and count over the whole history.
+# latest_metrics keeps one row per (run, key): the point MLflow calls the latest, the one with
+# the highest step, then the latest time, then (where MLflow would compare values) the one
+# logged last; plus min, max (NaN left out), count, and the highest sequence number of the
+# key, from which a process that reopens the run goes on numbering.
 _METRICS = f"""
     INSERT INTO metrics SELECT r, n, v, s, t, q FROM {_BATCH} WHERE k = 'm';
     CREATE OR REPLACE TEMP TABLE nbtrack_new_latest AS
     WITH batch AS (
         SELECT r AS run_id, n AS key,
-               arg_max(v, q) AS value, arg_max(s, q) AS step, arg_max(t, q) AS timestamp,
-               max(q) AS seq,
+               arg_max(v, (s, t, q)) AS value, max((s, t, q)) AS point,
                min(v) FILTER (WHERE NOT isnan(v)) AS min_value,
                max(v) FILTER (WHERE NOT isnan(v)) AS max_value,
-               count(*) AS count
+               count(*) AS count, max(q) AS last_seq
         FROM {_BATCH} WHERE k = 'm' GROUP BY r, n
+    ), compared AS (
+        SELECT b.*, l.value AS l_value, l.step, l.timestamp, l.seq, l.min_value AS l_min,
+               l.max_value AS l_max, l.count AS l_count, l.last_seq AS l_last_seq,
+               l.run_id IS NULL OR b.point > (l.step, l.timestamp, l.seq) AS newer
+        FROM batch b LEFT JOIN latest_metrics l ON l.run_id = b.run_id AND l.key = b.key
     )
-    SELECT b.run_id, b.key,
-           CASE WHEN l.seq IS NULL OR b.seq >= l.seq THEN b.value ELSE l.value END,
-           CASE WHEN l.seq IS NULL OR b.seq >= l.seq THEN b.step ELSE l.step END,
-           CASE WHEN l.seq IS NULL OR b.seq >= l.seq THEN b.timestamp ELSE l.timestamp END,
-           greatest(b.seq, l.seq),
-           least(b.min_value, l.min_value),
-           greatest(b.max_value, l.max_value),
-           b.count + coalesce(l.count, 0)
-    FROM batch b LEFT JOIN latest_metrics l ON l.run_id = b.run_id AND l.key = b.key;
+    SELECT run_id, key,
+           CASE WHEN newer THEN value ELSE l_value END,
+           CASE WHEN newer THEN point[1] ELSE step END,
+           CASE WHEN newer THEN point[2] ELSE timestamp END,
+           CASE WHEN newer THEN point[3] ELSE seq END,
+           least(min_value, l_min),
+           greatest(max_value, l_max),
+           count + coalesce(l_count, 0),
+           greatest(last_seq, l_last_seq)
+    FROM compared;
     DELETE FROM latest_metrics WHERE EXISTS (SELECT 1 FROM nbtrack_new_latest n
         WHERE n.run_id = latest_metrics.run_id AND n.key = latest_metrics.key);
     INSERT INTO latest_metrics SELECT * FROM nbtrack_new_latest;

@@ -34,14 +34,16 @@ class SqlFragment:
     params: list[object]
 
 
-# attribute -> its column; the SQL text only ever holds these fixed column names
+# attribute -> its column; the SQL text only ever holds these fixed column names. MLflow's
+# first, then nbtrack's own. ``r.artifact_uri`` is whatever the query's ``r`` holds: search
+# gives it the absolute folder, as Run.artifact_uri shows it.
 ATTRIBUTES = {
     "status": "r.status",
     "run_name": "r.run_name",
     "run_id": "r.run_id",
     "start_time": "r.start_time",
     "end_time": "r.end_time",
-    "user": "r.user_id",
+    "artifact_uri": "r.artifact_uri",
     "user_id": "r.user_id",
     "source_name": "r.source_name",
     "git_commit": "r.git_commit",
@@ -51,6 +53,7 @@ ATTRIBUTES = {
 TIMES = {"start_time", "end_time"}
 _TABLES = {"metric": ("latest_metrics", "m"), "param": ("params", "p"), "tag": ("tags", "t")}
 ORDERING = {"<", "<=", ">", ">="}
+_PARAM_NUMBER = "TRY_CAST(p.value AS DOUBLE)"
 
 
 # -- the tree ---------------------------------------------------------------------------------
@@ -129,11 +132,9 @@ def emit(node: Node, params: list[object]) -> str:
         return exists if node.op == "IS NOT NULL" else f"(NOT {exists})"
     alias = _TABLES[key.entity][1]
     numeric = not isinstance(node.values[0], str)
-    subject = (
-        f"TRY_CAST({alias}.value_json AS DOUBLE)"
-        if key.entity == "param" and numeric
-        else f"{alias}.value"
-    )
+    # A param compares with a number by its text read as a number: '0.1' logged as text (as
+    # MLflow's client logs every param) matches params.lr > 0.05 as 0.1 logged as a float does.
+    subject = _PARAM_NUMBER if key.entity == "param" and numeric else f"{alias}.value"
     condition = _condition(subject, node, params, can_be_nan=numeric)
     return f"EXISTS ({_lookup(key.entity, '1', ' AND ' + condition)})"
 
@@ -142,15 +143,17 @@ def order_terms(key: Key, descending: bool, params: list[object]) -> list[str]:
     direction = "DESC NULLS LAST" if descending else "ASC NULLS LAST"
     if key.entity == "attribute":
         return [f"{ATTRIBUTES[key.name]} {direction}"]
-    # max() keeps a duplicated key from turning the search into an error; NaN sorts with NULL.
+    # max() keeps a duplicated key from turning the search into an error.
     expressions = {
-        "metric": ["max(NULLIF(m.value, CAST('NaN' AS DOUBLE)))"],
-        # Numbers in numeric order first ('9' before '10'), then everything else by its text.
-        "param": [
-            "max(NULLIF(TRY_CAST(p.value_json AS DOUBLE), CAST('NaN' AS DOUBLE)))",
-            "max(p.value)",
-        ],
+        # As in MLflow, NaN comes after the numbers and before runs without the metric, both
+        # ways: DuckDB sorts NaN above every number, so descending is the negation ascending.
+        "metric": ["-max(m.value)" if descending else "max(m.value)"],
+        # Values that read as numbers first, in numeric order ('9' before '10'), then
+        # everything else by its text (NaN among the texts, as 'nan').
+        "param": [f"max(NULLIF({_PARAM_NUMBER}, CAST('NaN' AS DOUBLE)))", "max(p.value)"],
         "tag": ["max(t.value)"],
     }[key.entity]
     params.extend(key.name for _ in expressions)
+    if key.entity == "metric":
+        direction = "ASC NULLS LAST"
     return [f"({_lookup(key.entity, expression)}) {direction}" for expression in expressions]

@@ -141,8 +141,10 @@ def resume_state(con: duckdb.DuckDBPyConnection, run_id: str) -> ResumeState:
     params_json = dict(
         con.execute("SELECT key, value_json FROM params WHERE run_id = ?", [run_id]).fetchall()
     )
+    # A key's default step goes on after its highest step, so the next point becomes its
+    # latest; numbering goes on after the highest seq of any key.
     rows = con.execute(
-        "SELECT key, step, seq FROM latest_metrics WHERE run_id = ?", [run_id]
+        "SELECT key, step, last_seq FROM latest_metrics WHERE run_id = ?", [run_id]
     ).fetchall()
     last_seq = max((seq for _, _, seq in rows), default=0)
     return ResumeState(run, params_json, last_seq, {key: step for key, step, _ in rows})

@@ -12,7 +12,7 @@ from nbtrack.errors import SchemaVersionError, StoreCorruptError
 if TYPE_CHECKING:
     import duckdb
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
 ARTIFACTS_FOLDER = "nbtrack-artifacts"
@@ -92,6 +92,32 @@ MIGRATIONS: dict[int, str] = {
     # it holds of each segment. NULL: a segment ingested whole before version 5.
     4: """
     ALTER TABLE journal_segments ADD COLUMN IF NOT EXISTS bytes BIGINT;
+    """,
+    # The latest value of a metric is MLflow's: the point at the highest step (then the latest
+    # time, then the last logged), no longer the last logged. Every row is computed again from
+    # the full history, which ``metrics`` holds; last_seq keeps the numbering a reopened run
+    # continues from. Dropped and made anew: a store re-labelled by hand may have either shape.
+    5: """
+    DROP TABLE IF EXISTS latest_metrics;
+    CREATE TABLE latest_metrics (
+        run_id VARCHAR NOT NULL,
+        key VARCHAR NOT NULL,
+        value DOUBLE NOT NULL,
+        step BIGINT NOT NULL,
+        timestamp BIGINT NOT NULL,
+        seq BIGINT NOT NULL,
+        min_value DOUBLE,
+        max_value DOUBLE,
+        count BIGINT NOT NULL,
+        last_seq BIGINT NOT NULL
+    );
+    INSERT INTO latest_metrics
+    SELECT run_id, key, arg_max(value, (step, timestamp, seq)),
+           max((step, timestamp, seq))[1], max((step, timestamp, seq))[2],
+           max((step, timestamp, seq))[3],
+           min(value) FILTER (WHERE NOT isnan(value)), max(value) FILTER (WHERE NOT isnan(value)),
+           count(*), max(seq)
+    FROM metrics GROUP BY run_id, key;
     """,
 }
 

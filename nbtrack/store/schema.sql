@@ -1,4 +1,4 @@
--- The nbtrack store, schema version 5 (a new store is created from this file; an older one is
+-- The nbtrack store, schema version 6 (a new store is created from this file; an older one is
 -- brought up to date by the migrations in schema.py).
 -- Times are BIGINT microseconds since the epoch (UTC): DuckDB's TIMESTAMPTZ makes pandas 3 warn
 -- and needs pytz to fetch. No PRIMARY KEY or UNIQUE constraints: uniqueness is kept by the
@@ -64,6 +64,10 @@ CREATE TABLE metrics (
     seq BIGINT NOT NULL
 );
 
+-- One row per (run, key): the latest point as MLflow defines it (highest step, then latest
+-- timestamp, then highest seq), and a summary of the whole history. last_seq is the key's
+-- highest seq, whichever point holds it (version 6: before, the latest point was the last
+-- logged one).
 CREATE TABLE latest_metrics (
     run_id VARCHAR NOT NULL,
     key VARCHAR NOT NULL,
@@ -73,7 +77,8 @@ CREATE TABLE latest_metrics (
     seq BIGINT NOT NULL,
     min_value DOUBLE,
     max_value DOUBLE,
-    count BIGINT NOT NULL
+    count BIGINT NOT NULL,
+    last_seq BIGINT NOT NULL
 );
 
 CREATE TABLE tags (

@@ -13,12 +13,17 @@ from typing import TYPE_CHECKING, Any
 
 from nbtrack.errors import InvalidValueError
 from nbtrack.store import gateway
+from nbtrack.store.schema import ARTIFACTS_FOLDER
 
 if TYPE_CHECKING:
     import duckdb
     import pandas as pd
 
-BASE_COLUMNS = ["run_id", "run_name", "experiment", "status", "start_time", "end_time"]
+# MLflow's columns (run_name and the experiment's name are nbtrack's own), then the data.
+BASE_COLUMNS = [
+    "run_id", "run_name", "experiment", "status", "start_time", "end_time", "experiment_id",
+    "artifact_uri",
+]  # fmt: skip
 
 # The tables `sql()` shows, with times as TIMESTAMP (UTC) and bookkeeping columns left out.
 PUBLIC_VIEWS = {
@@ -68,9 +73,13 @@ def search_runs(
     order: tuple[str, list[Any]],
     max_results: int | None,
     include_deleted: bool,
+    artifacts_root: str,
     with_min_max: bool = False,
 ) -> pd.DataFrame:
     """One row per matching run: the base columns, then params.*, metrics.*, tags.*.
+
+    ``artifacts_root`` is the store's artifact folder as an absolute path: the runs' artifact
+    URIs, stored relative to the store's folder, are shown (and filtered on) below it.
 
     The matching runs are chosen first; then only their params, metrics and tags are read,
     long (row, key, value), and laid out wide in numpy: one column per key, named from the
@@ -79,7 +88,7 @@ def search_runs(
     """
     import pandas as pd
 
-    _select_runs(con, experiment_ids, where, order, max_results, include_deleted)
+    _select_runs(con, experiment_ids, where, order, max_results, include_deleted, artifacts_root)
     try:
         base = con.execute(
             f"SELECT {', '.join(BASE_COLUMNS)} FROM {_SELECTED} ORDER BY ord"  # noqa: S608
@@ -105,22 +114,36 @@ def _select_runs(
     order: tuple[str, list[Any]],
     max_results: int | None,
     include_deleted: bool,
+    artifacts_root: str,
 ) -> None:
     where_sql, where_params = where
     order_sql, order_params = order
+    # Every run's artifact_uri starts with the artifact folder's name (nbtrack-artifacts/...,
+    # as tracking.run.artifact_folder insists): that prefix becomes the absolute folder.
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {_SELECTED} AS
         SELECT row_number() OVER (ORDER BY {order_sql}) AS ord,
-               r.run_id, r.run_name, e.name AS experiment, r.status, r.start_time, r.end_time
-        FROM runs r JOIN experiments e ON e.experiment_id = r.experiment_id
+               r.run_id, r.run_name, e.name AS experiment, r.status, r.start_time, r.end_time,
+               r.experiment_id, r.artifact_uri
+        FROM (
+            SELECT * REPLACE (? || substr(artifact_uri, ?) AS artifact_uri) FROM runs
+        ) r JOIN experiments e ON e.experiment_id = r.experiment_id
         WHERE list_contains(?, r.experiment_id)
           AND (? OR (r.lifecycle_stage = 'active' AND e.lifecycle_stage = 'active'))
           AND ({where_sql})
         ORDER BY ord
         LIMIT ?
         """,  # noqa: S608 (fragments are fixed SQL from nbtrack's grammar; values are bound)
-        [*order_params, list(experiment_ids), include_deleted, *where_params, max_results],
+        [
+            *order_params,
+            artifacts_root,
+            len(ARTIFACTS_FOLDER) + 1,
+            list(experiment_ids),
+            include_deleted,
+            *where_params,
+            max_results,
+        ],
     )
 
 

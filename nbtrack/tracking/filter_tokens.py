@@ -13,6 +13,7 @@ __all__ = ["Token", "syntax_error", "tokenize"]
 
 
 _WORD = re.compile(r"[^\W\d][\w\-./:]*")
+_KEY = re.compile(r"[\w\-./:]*")
 _NUMBER = re.compile(
     r"[-+](?i:infinity|inf|nan)(?![\w.])|[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 )
@@ -58,6 +59,15 @@ def _read_quoted(text: str, start: int, what: str) -> tuple[str, int]:
     )
 
 
+def _read_key(text: str, pos: int, what: str) -> tuple[str, int]:
+    """The key after an entity's dot: quoted in backticks or double quotes, or bare."""
+    if text[pos : pos + 1] in ("`", '"'):
+        return _read_quoted(text, pos, what)
+    key = _KEY.match(text, pos)
+    assert key is not None  # the pattern matches the empty string
+    return key.group(), key.end()
+
+
 def _unexpected(text: str, pos: int) -> str:
     if text.startswith("--", pos) or text.startswith("/*", pos):
         return "comments are not part of the syntax"
@@ -83,13 +93,18 @@ def tokenize(text: str, what: str) -> list[Token]:
             pos += 1
         elif char in _QUOTE_KINDS:
             content, end = _read_quoted(text, pos, what)
-            tokens.append(Token(_QUOTE_KINDS[char], text[pos:end], pos, content))
+            if char == "`" and text.startswith(".", end):
+                # A backticked entity, as MLflow takes it: `metrics`.acc, `tags`.`a b`.
+                key, end = _read_key(text, end + 1, what)
+                tokens.append(Token("name", text[pos:end], pos, key, content))
+            else:
+                tokens.append(Token(_QUOTE_KINDS[char], text[pos:end], pos, content))
             pos = end
         elif word := _WORD.match(text, pos):
             end = word.end()
             prefix, dot, key = word.group().partition(".")
-            if dot and not key and text[end : end + 1] in ("`", '"'):
-                key, end = _read_quoted(text, end, what)
+            if dot and not key:
+                key, end = _read_key(text, end, what)
             kind = "name" if dot else "word"
             tokens.append(Token(kind, text[pos:end], pos, key, prefix))
             pos = end

@@ -10,9 +10,15 @@ The grammar, loosest binding first (keywords are case-insensitive)::
                 | key ["NOT"] "IN" "(" value ("," value)* ")"
                 | key ["NOT"] ("LIKE" | "ILIKE") string
                 | key "IS" ["NOT"] "NULL"
-    key        := entity "." name | bare attribute
+    key        := entity "." name | `entity` "." name | attribute | `attribute` | "attribute"
+    name       := bare | `quoted` | "quoted"
     value      := 'text' | "text" | number | NaN | inf | -inf
     order_item := key ["ASC" | "DESC"]
+
+Every spelling MLflow takes means what it means there (``run.status``, ``attributes.created``,
+`` attributes.`Run name` ``, ``tags.mlflow.runName`` for the run name); and what MLflow refuses
+as meaningless is refused here too: ``< <= > >=`` against text, a key named twice in
+``order_by``. What nbtrack takes beyond MLflow is listed in the README's "nbtrack and MLflow".
 
 Limits, each refused with an error that names it: a filter holds at most ``MAX_COMPARISONS``
 comparisons (each one on a logged key is a subquery, and DuckDB plans a query of about 1,000 of
@@ -51,18 +57,32 @@ from nbtrack.tracking.validation import shown
 __all__ = ["compile_filter", "compile_order_by"]
 
 
+# Every spelling MLflow takes for an entity, in any case.
 _ENTITIES = {
     "metrics": "metric",
     "metric": "metric",
     "params": "param",
     "param": "param",
+    "parameters": "param",
+    "parameter": "param",
     "tags": "tag",
     "tag": "tag",
     "attributes": "attribute",
     "attribute": "attribute",
     "attr": "attribute",
+    "run": "attribute",
 }
-_BARE_ATTRIBUTES = ("status", "run_name", "run_id", "start_time", "end_time")
+# Other names MLflow gives attributes: "created" is the start time; "Run name" the run name;
+# nbtrack's "user" was here before MLflow's "user_id".
+_ATTRIBUTE_ALIASES = {"created": "start_time", "run name": "run_name", "user": "user_id"}
+# Attributes that may go without "attributes.", as in MLflow.
+_BARE_ATTRIBUTES = (
+    "status", "run_name", "run_id", "start_time", "end_time", "artifact_uri", "user_id",
+    "created", "run name",
+)  # fmt: skip
+# MLflow keeps the run name in this tag as well, and its users filter on it: here it is the
+# run name itself, whatever tags the run has.
+RUN_NAME_TAG = "mlflow.runName"
 _KEYWORDS = {"and", "or", "not", "in", "is", "null", "like", "ilike", "asc", "desc"}
 _SPECIAL_NUMBERS = {"nan", "inf", "infinity"}
 _OPERATORS = {
@@ -82,7 +102,7 @@ MAX_COMPARISONS = 200
 MAX_ORDER_ITEMS = 20
 _VALID_KEYS = (
     "keys look like metrics.acc, params.lr, tags.team or attributes.status "
-    "(also metric., param., tag., attribute., attr.)"
+    "(also metric., param., parameter(s)., tag., attribute., attr., run.)"
 )
 
 
@@ -178,34 +198,50 @@ class _Parser:
         if token.kind == "name":
             entity = _ENTITIES.get(token.prefix.lower())
             if entity is None:
-                raise self.error(
-                    token,
-                    f"unknown entity {_shown(token.prefix)} in {_shown(token.source)}; "
-                    + _VALID_KEYS,
-                )
+                raise self.error(token, self.unknown_entity(token))
             name = str(token.value)
             if not name:
                 raise self.error(token, f"empty key after {token.prefix + '.'!r}")
             if entity == "attribute":
-                if name.lower() not in ATTRIBUTES:
-                    raise self.error(
-                        token,
-                        f"unknown attribute {_shown(name)}; attributes are {', '.join(ATTRIBUTES)}",
-                    )
-                name = name.lower()
+                return self.attribute(token, name)
+            if entity == "tag" and name == RUN_NAME_TAG:
+                return Key("attribute", "run_name", token.source)
             return Key(entity, name, token.source)
+        if token.kind in ("backtick", "dquoted") and str(token.value).lower() in _BARE_ATTRIBUTES:
+            return self.attribute(token, str(token.value))
         if token.kind == "word" and token.source.lower() in _BARE_ATTRIBUTES:
-            return Key("attribute", token.source.lower(), token.source)
+            return self.attribute(token, token.source)
         if token.kind == "word" and token.source.lower() not in _KEYWORDS | _SPECIAL_NUMBERS:
             word = token.source if len(token.source) <= 40 else "<key>"
             raise self.error(
                 token,
                 f"unknown attribute {_shown(token.source)}: a logged key needs its entity, "
                 f"e.g. metrics.{word}, "
-                f"params.{word} or tags.{word}; without one only {', '.join(_BARE_ATTRIBUTES)} "
-                "are accepted",
+                f"params.{word} or tags.{word}; without one only "
+                f"{', '.join(_BARE_ATTRIBUTES[:-1])} are accepted",
             )
         raise self.error(token, f"expected a key, found {self.found(token)}; {_VALID_KEYS}")
+
+    def attribute(self, token: Token, name: str) -> Key:
+        lowered = name.lower()
+        lowered = _ATTRIBUTE_ALIASES.get(lowered, lowered)
+        if lowered not in ATTRIBUTES:
+            raise self.error(
+                token,
+                f"unknown attribute {_shown(name)}; attributes are {', '.join(ATTRIBUTES)} "
+                "(also created for start_time, `Run name` for run_name, user for user_id)",
+            )
+        return Key("attribute", lowered, token.source)
+
+    def unknown_entity(self, token: Token) -> str:
+        if token.prefix.lower() in ("dataset", "datasets"):
+            # Refused rather than matching no run: the filter could never mean anything here.
+            return (
+                f"{_shown(token.source)}: nbtrack does not record dataset inputs, so it cannot "
+                "filter on them; log what identifies a dataset as a param or tag and filter on "
+                "that"
+            )
+        return f"unknown entity {_shown(token.prefix)} in {_shown(token.source)}; " + _VALID_KEYS
 
     def value(self) -> tuple[str | float, Token]:
         token = self.advance()
@@ -297,6 +333,17 @@ class _Parser:
             raise self.error(
                 numbers[0], "an IN list holds either quoted texts or numbers, not both"
             )
+        if op in ORDERING and texts:
+            # As in MLflow: text in that order would put '10' before '9'.
+            hint = (
+                f"compare it with an unquoted number instead (e.g. {key.source} > 0.5), which "
+                "compares the values that read as numbers"
+                if key.entity == "param"
+                else "text compares with =, !=, LIKE, ILIKE, IN or NOT IN"
+            )
+            raise self.error(
+                operator, f"{op} compares numbers, not the text {texts[0].source}: {hint}"
+            )
         if op in ORDERING and any(
             isinstance(value, float) and math.isnan(value) for value, _ in values
         ):
@@ -374,7 +421,14 @@ def compile_order_by(items: str | Sequence[str] | None) -> SqlFragment:
                 f"order_by has more than {MAX_ORDER_ITEMS} items; it takes at most "
                 f"{MAX_ORDER_ITEMS} items"
             )
+    seen: set[tuple[str, str]] = set()
     for key, descending in parsed:
+        if (key.entity, key.name) in seen:
+            # As in MLflow: the second item could never change the order.
+            raise InvalidValueError(
+                f"order_by names {key.source!r} twice (or two names of one key): give each key once"
+            )
+        seen.add((key.entity, key.name))
         terms += order_terms(key, descending, params)
         by_start_time = by_start_time or (_is_time(key) and key.name == "start_time")
     if not by_start_time:

@@ -94,8 +94,9 @@ class ActiveRun:
         self.artifact_dir = artifact_folder(store, run.artifact_uri)
         # The stages marker when this run was last known to be neither deleted nor purged.
         self._stages_seen = stages_seen
-        # What this process logged, for a summary that needs no store read.
-        self._latest: dict[str, float] = {}
+        # What this process logged, for a summary that needs no store read: per key the
+        # (step, value) of its latest point by MLflow's rule (highest step, then newest).
+        self._latest: dict[str, tuple[int, float]] = {}
         # Called with (key, step, value) for every point, e.g. by a live chart.
         self._watchers: list[Callable[[str, int, float], None]] = []
         self._tags: dict[str, str] = {}
@@ -120,7 +121,9 @@ class ActiveRun:
         elif type(step) is not int or not _INT64_MIN <= step <= _INT64_MAX:
             step = step_value(key, step)
         self._last_step[key] = step
-        self._latest[key] = value
+        latest = self._latest.get(key)
+        if latest is None or step >= latest[0]:
+            self._latest[key] = (step, value)
         self._append(
             records.metric_line(
                 self._prefix, key_json, value, step, time.time_ns() // 1000, next(self._seq)
@@ -145,7 +148,9 @@ class ActiveRun:
         for key_json, key, value in checked:
             point_step = self._last_step.get(key, -1) + 1 if step is None else step
             self._last_step[key] = point_step
-            self._latest[key] = value
+            latest = self._latest.get(key)
+            if latest is None or point_step >= latest[0]:
+                self._latest[key] = (point_step, value)
             for watch in self._watchers:
                 watch(key, point_step, value)
             lines.append(
@@ -323,7 +328,7 @@ class ActiveRun:
             status=self._status,
             end_time=from_micros(self._end_time),
             params={key: json.loads(value) for key, value in self._params.items()},
-            metrics=dict(self._latest),
+            metrics={key: value for key, (_, value) in self._latest.items()},
             tags={**self._run.tags, **self._tags},
             error=self._error,
             artifact_uri=str(self.artifact_dir),

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from nbtrack.errors import InvalidValueError
 from nbtrack.store import experiments
 from nbtrack.store import search as store_search
+from nbtrack.store.schema import ARTIFACTS_FOLDER
 from nbtrack.store.store import current_store
 from nbtrack.tracking import _current
 from nbtrack.tracking.filters import compile_filter, compile_order_by
@@ -36,8 +37,10 @@ def search_runs(
     ``"metrics.acc > 0.9 and (params.optimizer = 'adam' or tags.team = 'vision')"``.
     ``order_by``: e.g. ``["metrics.acc DESC", "start_time"]``; newest first by default.
     Columns: ``run_id``, ``run_name``, ``experiment``, ``status``, ``start_time``,
-    ``end_time``, then ``params.<key>`` (values as logged), ``metrics.<key>`` (latest value;
-    ``with_min_max`` adds ``metrics.<key>.min`` / ``.max``) and ``tags.<key>``.
+    ``end_time``, ``experiment_id``, ``artifact_uri``, then ``params.<key>`` (values as
+    logged), ``metrics.<key>`` (the latest value as MLflow defines it: the point at the highest
+    step, then the newest; ``with_min_max`` adds ``metrics.<key>.min`` / ``.max``) and
+    ``tags.<key>``.
 
     Examples
     --------
@@ -49,6 +52,11 @@ def search_runs(
     where = compile_filter(filter)
     order = compile_order_by(list(order_by) if isinstance(order_by, (list, tuple)) else order_by)
 
+    store = current_store()
+    # Resolved as tracking.run.artifact_folder resolves a run's folder: the same text as
+    # Run.artifact_uri, even where the artifact folder is a symbolic link.
+    artifacts_root = str((store.folder / ARTIFACTS_FOLDER).resolve())
+
     def query(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         ids = [experiments.get_experiment(con, str(name)).id for name in wanted]
         return store_search.search_runs(
@@ -58,10 +66,11 @@ def search_runs(
             (order.sql, order.params),
             max_results,
             include_deleted,
+            artifacts_root,
             with_min_max,
         )
 
-    return current_store().read(query)
+    return store.read(query)
 
 
 def _max_results(value: object) -> int:

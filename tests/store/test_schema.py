@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shutil
@@ -366,3 +367,50 @@ def test_a_store_of_an_older_schema_is_migrated_and_keeps_its_runs(store_path: P
             "SELECT value FROM nbtrack_meta WHERE key = 'schema_version'"
         ).fetchone() == (str(SCHEMA_VERSION),)
         assert con.execute("SELECT count(*) FROM model_payloads").fetchone() == (0,)
+
+
+def test_a_version_5_store_gets_mlflows_latest_metric_values_and_keeps_its_numbering(
+    store_path: Path,
+) -> None:
+    nbtrack.set_tracking_uri(store_path)
+    with nbtrack.start_run() as run:
+        for value, step in [(3.0, 2), (4.0, 8), (8.0, 3)]:
+            nbtrack.log_metric("m", value, step=step)
+        nbtrack.log_metric("nan", math.nan, step=5)
+        nbtrack.log_metric("nan", 1.0, step=4)
+    store_module.close_all()
+    with duckdb.connect(str(store_path)) as con:
+        # what version 5 kept: the last logged point, and no last_seq
+        con.execute("DROP TABLE latest_metrics")
+        con.execute(
+            "CREATE TABLE latest_metrics (run_id VARCHAR NOT NULL, key VARCHAR NOT NULL, "
+            "value DOUBLE NOT NULL, step BIGINT NOT NULL, timestamp BIGINT NOT NULL, "
+            "seq BIGINT NOT NULL, min_value DOUBLE, max_value DOUBLE, count BIGINT NOT NULL)"
+        )
+        con.execute(
+            "INSERT INTO latest_metrics SELECT run_id, key, arg_max(value, seq), "
+            "arg_max(step, seq), arg_max(timestamp, seq), max(seq), min(value), max(value), "
+            "count(*) FROM metrics GROUP BY ALL"
+        )
+        con.execute("UPDATE nbtrack_meta SET value = '5' WHERE key = 'schema_version'")
+        (seq_before,) = con.execute("SELECT max(seq) FROM metrics").fetchone() or (0,)
+
+    got = nbtrack.get_run(run.id)
+
+    assert got.metrics["m"] == 4.0
+    assert math.isnan(got.metrics["nan"])
+    with nbtrack.start_run(run_id=run.id):
+        nbtrack.log_metric("m", 5.0)  # the step after the highest: 9
+    assert nbtrack.get_run(run.id).metrics["m"] == 5.0
+    nbtrack.flush()
+    store_module.close_all()
+    with duckdb.connect(str(store_path), read_only=True) as con:
+        assert con.execute("SELECT step, seq FROM metrics WHERE value = 5").fetchall() == [
+            (9, seq_before + 1)
+        ]
+        assert con.execute(
+            "SELECT min_value, max_value, count, last_seq FROM latest_metrics WHERE key = 'm'"
+        ).fetchall() == [(3.0, 8.0, 4, seq_before + 1)]
+        assert con.execute(
+            "SELECT value FROM nbtrack_meta WHERE key = 'schema_version'"
+        ).fetchone() == (str(SCHEMA_VERSION),)

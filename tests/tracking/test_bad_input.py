@@ -867,7 +867,7 @@ def test_a_filter_and_order_by_at_every_limit_still_run(store_path: Path) -> Non
     run_id = _logged_run(store_path)
     terms = ["metrics.a > 1", "params.p = '1'", "tags.t IS NULL", "status = 'FINISHED'"] * 50
     nested = "(" * 99 + " or ".join(terms) + ")" * 99
-    order_by = ["params.p DESC"] * 20
+    order_by = [f"params.p{i} DESC" for i in range(20)]  # each key once, as order_by takes
 
     found = nbtrack.search_runs(filter=nested, order_by=order_by)
 

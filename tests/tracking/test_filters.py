@@ -93,7 +93,7 @@ def con() -> Iterator[duckdb.DuckDBPyConnection]:
     for name, metrics in METRICS.items():
         for key, number in metrics.items():
             connection.execute(
-                "INSERT INTO latest_metrics VALUES (?, ?, ?, 0, 0, 1, ?, ?, 1)",
+                "INSERT INTO latest_metrics VALUES (?, ?, ?, 0, 0, 1, ?, ?, 1, 1)",
                 [f"id-{name}", key, number, number, number],
             )
     for name, tags in TAGS.items():
@@ -202,6 +202,24 @@ def test_keywords_and_entity_names_are_case_insensitive(text: str, same_as: str)
         ("metrics.acc>1", "metrics.acc > 1"),
         ("metrics.`acc` > 1", "metrics.acc > 1"),
         ('metrics."acc" > 1', "metrics.acc > 1"),
+        ("run.status = 'x'", "attributes.status = 'x'"),
+        ("`metric`.acc > 1", "metrics.acc > 1"),
+        ("`tags`.team = 'x'", "tags.team = 'x'"),
+        ("`params`.`my key` = 'x'", "params.`my key` = 'x'"),
+        ("parameter.lr = '1'", "params.lr = '1'"),
+        ("parameters.lr = '1'", "params.lr = '1'"),
+        ("attributes.created > 1", "attributes.start_time > 1"),
+        ("attributes.Created > 1", "attributes.start_time > 1"),
+        ("created > 1", "start_time > 1"),
+        ("attributes.`Run name` = 'x'", "run_name = 'x'"),
+        ("attributes.`Run Name` = 'x'", "run_name = 'x'"),
+        ("attributes.`run NAME` = 'x'", "run_name = 'x'"),
+        ("`Run name` = 'x'", "run_name = 'x'"),
+        ("\"status\" = 'x'", "status = 'x'"),
+        ("user_id = 'x'", "attributes.user_id = 'x'"),
+        ("artifact_uri LIKE '%x'", "attributes.artifact_uri LIKE '%x'"),
+        ("tags.mlflow.runName = 'x'", "run_name = 'x'"),
+        ("tags.`mlflow.runName` != 'x'", "run_name != 'x'"),
     ],
 )
 def test_each_spelling_mlflow_accepts_means_the_same(text: str, same_as: str) -> None:
@@ -315,6 +333,12 @@ def test_user_keys_and_values_never_reach_the_sql_text(text: str) -> None:
         ("tags.team = 5", 13, "'tags.team' is text: quote the value, e.g. tags.team = '5'"),
         ("status = 1", 10, "'status' is text"),
         ("metrics.acc > NaN", 13, "NaN is neither smaller nor larger"),
+        ("params.depth > '5'", 14, "> compares numbers, not the text '5': compare it with an"),
+        ("tags.team <= 'a'", 11, "<= compares numbers, not the text 'a': text compares with ="),
+        ("run_name >= 'a'", 10, ">= compares numbers"),
+        ("datasets.name = 'x'", 1, "nbtrack does not record dataset inputs"),
+        ("`dataset`.name = 'x'", 1, "nbtrack does not record dataset inputs"),
+        ('"metrics".acc > 1', 10, "unexpected '.'"),
         ("params.lr <= nan", 11, "NaN is neither smaller nor larger"),
         ("tags.`x` = 'a' OR 1=1 --", 23, "comments are not part of the syntax"),
         ("tags.`x` = 'a' OR 1=1", 19, "expected a key, found '1'"),
@@ -386,6 +410,10 @@ def test_a_filter_that_is_not_a_string_is_refused(value: object) -> None:
 # -- order_by, compiled -----------------------------------------------------------------------
 
 
+def test_one_key_may_be_ordered_by_as_a_metric_a_param_and_a_tag() -> None:
+    assert compile_order_by(["params.a", "metrics.a", "tags.a"]).params == ["a", "a", "a", "a"]
+
+
 @pytest.mark.parametrize("items", [None, [], "", "  ", ()])
 def test_no_order_by_means_newest_first(items: str | list[str] | None) -> None:
     assert compile_order_by(items) == SqlFragment("r.start_time DESC, r.run_id", [])
@@ -415,6 +443,10 @@ def test_ordering_by_start_time_yourself_keeps_your_direction() -> None:
         ("metrics.acc DESC NULLS FIRST", "expected ASC, DESC, ',' or the end"),
         ("metrics.acc DESC,", "expected a key, found the end"),
         ("foo.acc", "unknown entity 'foo'"),
+        (["metrics.acc", "metrics.acc DESC"], "order_by names 'metrics.acc' twice"),
+        ("status, status DESC", "order_by names 'status' twice"),
+        (["start_time", "attributes.created DESC"], "'attributes.created' twice"),
+        (["run_name", "tags.mlflow.runName"], "'tags.mlflow.runName' twice"),
         (["metrics.acc", ""], "order_by item '' is not accepted: use '<entity>.<key> [ASC|DESC]'"),
         (["metrics.acc", None], "order_by item None is not accepted"),
         (5, "order_by is a list of strings like 'metrics.acc DESC', got 5"),
@@ -481,13 +513,14 @@ def test_a_nan_metric_is_neither_small_nor_large_but_equals_nan(
         ("params.lr = '0.1'", ["alpha"]),
         ("params.lr = '0.5'", ["gamma"]),
         ("params.lr = 0.1", ["alpha"]),
-        ("params.lr > 0.05", ["alpha"]),
-        ("params.lr < 1", ["alpha", "beta"]),
-        ("params.lr != 0.1", ["beta", "it's"]),
+        ("params.lr > 0.05", ["alpha", "gamma"]),
+        ("params.lr = 0.5", ["gamma"]),
+        ("params.lr < 1", ["alpha", "beta", "gamma"]),
+        ("params.lr != 0.1", ["beta", "gamma", "it's"]),
         ("params.lr != '0.1'", ["beta", "gamma", "it's"]),
         ("params.lr = NaN", ["it's"]),
         ("params.depth >= 10", ["alpha"]),
-        ("params.depth > '5'", ["beta", "gamma"]),
+        ("params.depth > 0", ["alpha", "beta"]),
         ("params.depth IN (9, 10)", ["alpha", "beta"]),
         ("params.depth NOT IN (9)", ["alpha"]),
         ("params.early_stop = 'True'", ["alpha"]),
@@ -498,7 +531,7 @@ def test_a_nan_metric_is_neither_small_nor_large_but_equals_nan(
         ("param.`my key` = 'x'", ["it's"]),
     ],
 )
-def test_params_compare_as_text_and_unquoted_numbers_only_match_numbers(
+def test_params_compare_as_text_and_unquoted_numbers_match_values_that_read_as_numbers(
     con: duckdb.DuckDBPyConnection, text: str, expected: list[str]
 ) -> None:
     assert _runs(con, text) == expected
@@ -553,6 +586,14 @@ def test_text_comparisons_like_in_and_is_null_on_params_and_tags(
         ("attributes.experiment_id = '1'", ["delta"]),
         ("attributes.source_name = 'train.ipynb'", ["alpha"]),
         ("attributes.git_commit LIKE 'abc%'", ["alpha"]),
+        (f"created >= {T0 + 2_000_000}", ["delta", "gamma", "it's"]),
+        ("attributes.`Run name` = 'beta'", ["beta"]),
+        ("tags.mlflow.runName = 'beta'", ["beta"]),
+        ("tags.`mlflow.runName` IN ('alpha', 'it''s')", ["alpha", "it's"]),
+        ("tags.mlflow.runName IS NULL", []),
+        ("tags.mlflow.runName IS NOT NULL", ALL),
+        ("attributes.artifact_uri = 'nbtrack-artifacts/1/id-delta'", ["delta"]),
+        ("artifact_uri LIKE '%/id-b%'", ["beta"]),
     ],
 )
 def test_attributes_compare_with_the_run_itself_and_times_in_milliseconds(
@@ -620,19 +661,21 @@ def test_not_matches_exactly_the_runs_the_condition_does_not(
         ("start_time", ["alpha", "beta", "gamma", "delta", "it's"]),
         ("metrics.acc DESC", ["it's", "beta", "alpha", "gamma", "delta"]),
         ("metrics.acc", ["gamma", "alpha", "beta", "it's", "delta"]),
-        ("metrics.loss", ["alpha", "gamma", "it's", "delta", "beta"]),
-        ("metrics.loss DESC", ["gamma", "alpha", "it's", "delta", "beta"]),
+        ("metrics.loss", ["alpha", "gamma", "beta", "it's", "delta"]),
+        ("metrics.loss DESC", ["gamma", "alpha", "beta", "it's", "delta"]),
         ("params.depth", ["beta", "alpha", "gamma", "it's", "delta"]),
         ("params.depth DESC", ["alpha", "beta", "gamma", "it's", "delta"]),
         ("params.optimizer asc", ["gamma", "alpha", "beta", "it's", "delta"]),
         ("tags.team", ["gamma", "beta", "alpha", "it's", "delta"]),
         ("run_name DESC", ["it's", "gamma", "delta", "beta", "alpha"]),
+        ("tags.mlflow.runName DESC", ["it's", "gamma", "delta", "beta", "alpha"]),
+        ("attributes.created", ["alpha", "beta", "gamma", "delta", "it's"]),
         ("attributes.experiment_id", ["it's", "gamma", "beta", "alpha", "delta"]),
         (["attributes.status", "metrics.acc DESC"], ["beta", "alpha", "delta", "it's", "gamma"]),
         ("status, run_name DESC", ["beta", "delta", "alpha", "it's", "gamma"]),
     ],
 )
-def test_order_by_sorts_runs_with_missing_and_nan_values_last(
+def test_order_by_sorts_nan_after_the_numbers_and_missing_values_last(
     con: duckdb.DuckDBPyConnection, order_by: str | list[str] | None, expected: list[str]
 ) -> None:
     assert _runs(con, None, order_by) == expected

@@ -234,7 +234,7 @@ def test_reopening_a_failed_run_clears_its_error_while_it_runs(store_path: Path)
     assert nbtrack.get_run(run.id).status == "FINISHED"
 
 
-def test_a_point_logged_after_reopening_is_the_latest_even_at_an_earlier_step(
+def test_a_point_logged_after_reopening_at_an_earlier_step_is_not_the_latest(
     store_path: Path,
 ) -> None:
     with nbtrack.start_run() as run:
@@ -243,9 +243,24 @@ def test_a_point_logged_after_reopening_is_the_latest_even_at_an_earlier_step(
     with nbtrack.start_run(run_id=run.id):
         nbtrack.log_metric("loss", 0.7, step=3)
 
-    assert nbtrack.get_run(run.id).metrics == {"loss": 0.7}
+    # as in MLflow: the latest value is the one at the highest step
+    assert nbtrack.get_run(run.id).metrics == {"loss": 0.5}
     # the history is in step order, as MLflow returns it
     assert nbtrack.get_metric_history(run.id, "loss")["value"].tolist() == [0.7, 0.5]
+
+
+def test_a_reopened_run_continues_its_default_steps_after_its_highest_step(
+    store_path: Path,
+) -> None:
+    with nbtrack.start_run() as run:
+        nbtrack.log_metric("loss", 0.5, step=10)
+        nbtrack.log_metric("loss", 0.7, step=3)
+
+    with nbtrack.start_run(run_id=run.id):
+        nbtrack.log_metric("loss", 0.4)
+
+    assert nbtrack.get_metric_history(run.id, "loss")["step"].tolist() == [3, 10, 11]
+    assert nbtrack.get_run(run.id).metrics == {"loss": 0.4}
 
 
 def test_a_run_reopened_by_another_process_continues_its_steps_and_keeps_its_params(
@@ -463,23 +478,28 @@ def test_explicit_steps_are_kept_and_the_default_continues_after_them(store_path
     assert nbtrack.get_metric_history(run.id, "loss")["step"].tolist() == [500]
 
 
-def test_many_points_at_one_step_are_all_kept_and_the_last_logged_is_the_latest(
+def test_many_points_at_one_step_are_all_kept_and_the_newest_at_the_highest_is_the_latest(
     store_path: Path,
 ) -> None:
     values = [float(i) for i in range(200)]
     with nbtrack.start_run() as run:
         for value in values:
             nbtrack.log_metric("loss", value, step=7)
+        nbtrack.log_metric("loss", -1.0, step=6)
         nbtrack.log_metrics({"acc": 0.3}, step=1)
         nbtrack.log_metrics({"acc": 0.1}, step=1)
+        nbtrack.log_metrics({"acc": 0.9}, step=0)
 
     history = nbtrack.get_metric_history(run.id, "loss")
-    assert history["value"].tolist() == values
-    assert set(history["step"]) == {7}
+    assert history["value"].tolist() == [-1.0, *values]
+    assert set(history["step"]) == {6, 7}
+    # at the highest step, the newest point: MLflow's rule, with logging order breaking ties
     assert nbtrack.get_run(run.id).metrics == {"loss": 199.0, "acc": 0.1}
 
 
-def test_the_latest_value_is_the_last_logged_across_flushes(store_path: Path) -> None:
+def test_the_latest_value_is_the_newest_at_the_highest_step_across_flushes(
+    store_path: Path,
+) -> None:
     with nbtrack.start_run() as run:
         nbtrack.log_metric("loss", 5.0, step=2)
         nbtrack.log_metric("loss", 9.0, step=2)
@@ -487,8 +507,25 @@ def test_the_latest_value_is_the_last_logged_across_flushes(store_path: Path) ->
         nbtrack.log_metric("loss", 1.0, step=2)
         nbtrack.log_metric("loss", 3.0, step=0)
 
-    assert nbtrack.get_run(run.id).metrics == {"loss": 3.0}
+    assert nbtrack.get_run(run.id).metrics == {"loss": 1.0}
     history = nbtrack.get_metric_history(run.id, "loss")
     # step order; points of one step in the order they were logged
     assert history["value"].tolist() == [3.0, 5.0, 9.0, 1.0]
     assert history["step"].tolist() == [0, 2, 2, 2]
+
+
+def test_the_latest_value_is_mlflows_in_the_run_its_search_and_its_summary(
+    store_path: Path,
+) -> None:
+    with nbtrack.start_run() as run:
+        nbtrack.log_metric("m", 3.0, step=2)
+        nbtrack.log_metric("m", 4.0, step=8)
+        nbtrack.flush()
+        nbtrack.log_metric("m", 8.0, step=3)
+        assert run.local_view().metrics == {"m": 4.0}
+
+    assert nbtrack.get_run(run.id).metrics == {"m": 4.0}
+    frame = nbtrack.search_runs()
+    assert frame["metrics.m"].tolist() == [4.0]
+    assert len(nbtrack.search_runs(filter="metrics.m = 4")) == 1
+    assert len(nbtrack.search_runs(filter="metrics.m > 5")) == 0

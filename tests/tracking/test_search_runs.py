@@ -89,8 +89,47 @@ def test_search_runs_of_an_empty_experiment_is_an_empty_frame(store_path: Path) 
     assert isinstance(frame, pd.DataFrame)
     assert len(frame) == 0
     assert list(frame.columns) == [
-        "run_id", "run_name", "experiment", "status", "start_time", "end_time",
+        "run_id", "run_name", "experiment", "status", "start_time", "end_time", "experiment_id",
+        "artifact_uri",
     ]  # fmt: skip
+
+
+def test_search_runs_has_mlflows_experiment_id_and_artifact_uri_columns(
+    sweep: list[str],
+) -> None:
+    frame = nbtrack.search_runs().set_index("run_id")
+    run = nbtrack.get_run(sweep[1])
+
+    assert list(frame.columns[5:7]) == ["experiment_id", "artifact_uri"]
+    assert set(frame["experiment_id"]) == {nbtrack.get_experiment("sweep").id}
+    assert frame.loc[sweep[1], "artifact_uri"] == run.artifact_uri
+    assert Path(run.artifact_uri).is_absolute()
+
+
+def test_the_artifact_uri_a_run_shows_finds_it(sweep: list[str]) -> None:
+    uri = nbtrack.get_run(sweep[2]).artifact_uri
+
+    assert nbtrack.search_runs(filter=f"attributes.artifact_uri = '{uri}'")["run_id"].tolist() == [
+        sweep[2]
+    ]
+    assert len(nbtrack.search_runs(filter=f"artifact_uri LIKE '%{sweep[2][-16:]}%'")) == 1
+
+
+def test_the_mlflow_run_name_tag_finds_a_run_by_its_name_and_is_no_column(
+    sweep: list[str],
+) -> None:
+    found = nbtrack.search_runs(filter="tags.`mlflow.runName` = 'sgd-0.1'")
+
+    assert found["run_id"].tolist() == [sweep[2]]
+    assert "tags.mlflow.runName" not in found.columns  # run_name holds it
+
+
+def test_a_param_logged_as_text_compares_with_a_number(sweep: list[str]) -> None:
+    with nbtrack.start_run(name="from-mlflow") as run:
+        nbtrack.log_param("lr", "0.05")  # as MLflow's client logs every param: text
+    between = nbtrack.search_runs(filter="params.lr > 0.02 and params.lr < 0.09")
+
+    assert between["run_id"].tolist() == [run.id]
 
 
 def test_a_bad_filter_names_its_position_and_changes_nothing(sweep: list[str]) -> None:
