@@ -132,7 +132,11 @@ def _read_every_block(path: Path, report: Report) -> None:
     if not damaged:
         report.add("ok", f"every block of the {len(tables)} tables matches its checksum")
         return
-    waiting = sum(1 for _ in journal_root(path).glob("*/*.ndjson"))
+    waiting = sum(
+        1
+        for segment in journal_root(path).glob("*/*.ndjson")
+        if not segment.parent.name.startswith(".")  # an ingestion's copies, not journals
+    )
     report.add(
         "error",
         f"{path} is damaged: {'; '.join(damaged)}. Nothing was changed. To recover: restore "

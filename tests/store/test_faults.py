@@ -52,7 +52,12 @@ def _store_with_runs(count: int = 50) -> list[str]:
 
 
 def _segments(store_path: Path) -> list[Path]:
-    return sorted(journal_root(store_path).glob("*/*.ndjson"))
+    # Journal folders only: an ingestion in flight keeps copies in a dot-folder beside them.
+    return sorted(
+        path
+        for path in journal_root(store_path).glob("*/*.ndjson")
+        if not path.parent.name.startswith(".")
+    )
 
 
 # -- a damaged store -------------------------------------------------------------------------------
