@@ -50,9 +50,9 @@ def list_runs(args: argparse.Namespace) -> int:
     if not len(frame):
         print("no runs")
         return 0
-    # A terminal table: the duration instead of the end, and no system tags (--json has all).
-    frame.insert(5, "duration", (frame["end_time"] - frame["start_time"]).dt.total_seconds())
-    shown = [c for c in frame.columns if c not in ("end_time", "experiment")]
+    # A terminal table: the duration (seconds active) instead of the end, and no system tags
+    # (--json has all).
+    shown = [c for c in frame.columns if c not in ("end_time", "experiment", "parent_run_id")]
     print(table(frame[[c for c in shown if not c.startswith("tags.nbtrack.")]]))
     return 0
 
@@ -78,6 +78,10 @@ def show_run(args: argparse.Namespace) -> int:
         "params": run.params,
         "metrics": run.metrics,
         "tags": run.tags,
+        "children": [
+            {"run_id": child.id, "name": child.name, "status": child.status}
+            for child in run.children
+        ],
         "error": run.error,
     }
     if args.json:
@@ -93,6 +97,10 @@ def show_run(args: argparse.Namespace) -> int:
             print(f"{section}:")
             for key, value in record[section].items():
                 print(f"  {key:<28} {value!r}")
+    if run.children:
+        print("children:")
+        for child in run.children:
+            print(f"  {child.id[:8]}  {child.name:<28} {child.status}")
     if record["error"]:
         print("error:\n" + record["error"])
     return 0

@@ -70,10 +70,14 @@ def status_text() -> str:
 
 
 def recent_runs(count: int) -> pd.DataFrame:
+    import pandas as pd
+
     frame = search_runs(max_results=count)
-    frame.insert(5, "duration", frame["end_time"] - frame["start_time"])
+    # The time each run was active, not end - start: a run reopened later counts its spans.
+    frame["duration"] = pd.to_timedelta(frame["duration"], unit="s")
     keep = [
         c for c in frame.columns
-        if c not in ("experiment", "end_time") and not c.startswith("tags.nbtrack.")
+        if c not in ("experiment", "end_time", "parent_run_id")
+        and not c.startswith("tags.nbtrack.")
     ]  # fmt: skip
     return frame[keep].set_index("run_id")

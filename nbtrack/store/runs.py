@@ -6,18 +6,22 @@ Each function takes an open connection; values are bound, never written into the
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import time
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
-from nbtrack.entities import Run, from_micros
+from nbtrack.entities import RUNNING, ChildRun, Run, RunSpan, from_micros
 from nbtrack.errors import InvalidValueError, NotFoundError
 
 if TYPE_CHECKING:
     import duckdb
     import pandas as pd
     import pyarrow as pa
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 _RUN_COLUMNS = (
     "run_id, run_name, experiment_id, status, start_time, end_time, source, source_name, "
@@ -48,6 +52,22 @@ def find_run(con: duckdb.DuckDBPyConnection, run_id: str) -> Run | None:
             "SELECT key, value FROM tags WHERE run_id = ? ORDER BY key", [run_id]
         ).fetchall()
     )
+    spans = tuple(
+        RunSpan(from_micros(begun) or _EPOCH, from_micros(ended))
+        for begun, ended in con.execute(
+            "SELECT start_time, end_time FROM run_spans WHERE run_id = ? ORDER BY start_time",
+            [run_id],
+        ).fetchall()
+    )
+    # Deleted children are left out, as searches leave deleted runs out.
+    children = tuple(
+        ChildRun(child_id, child_name, child_status)
+        for child_id, child_name, child_status in con.execute(
+            "SELECT run_id, run_name, status FROM runs WHERE parent_run_id = ? "
+            "AND lifecycle_stage = 'active' ORDER BY start_time, run_id",
+            [run_id],
+        ).fetchall()
+    )
     (run_id_, name, experiment_id, status, start, end, source, source_name, commit, error,
      artifact_uri, parent, user, host) = row  # fmt: skip
     start_time = from_micros(start)
@@ -70,6 +90,8 @@ def find_run(con: duckdb.DuckDBPyConnection, run_id: str) -> Run | None:
         parent_run_id=parent,
         user=user,
         host=host,
+        spans=spans,
+        children=children,
     )
 
 
@@ -176,18 +198,36 @@ def check_loggable(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
 
 
 def reopen_run(
-    con: duckdb.DuckDBPyConnection, run_id: str, owner: str, owner_pid: int, at: int
+    con: duckdb.DuckDBPyConnection, run_id: str, owner: str, owner_pid: int, at: int | None = None
 ) -> ResumeState:
     """Mark an existing run RUNNING again, owned by this process, and return its state; a
-    deleted run is refused (restored first, it can be reopened)."""
-    get_run(con, run_id)
+    deleted run is refused (restored first, it can be reopened).
+
+    The reopen starts a new span of the run's active time. A run taken over while another
+    process still has it open has that process's span closed here, where this one's begins.
+    """
+    run = get_run(con, run_id)
     check_loggable(con, run_id)
+    if at is None:
+        # Taken here, under the lock: the wait for the store is not time the run ran.
+        at = time.time_ns() // 1000
+    ended = run.end_time if run.status != RUNNING else None
+    con.execute(
+        "UPDATE run_spans SET end_time = greatest(?, start_time) "
+        "WHERE run_id = ? AND end_time IS NULL",
+        [at if ended is None else _micros(ended), run_id],
+    )
+    con.execute("INSERT INTO run_spans VALUES (?, ?, NULL)", [run_id, at])
     con.execute(
         "UPDATE runs SET status = 'RUNNING', end_time = NULL, error = NULL, owner = ?, "
         "owner_pid = ?, last_seen = greatest(last_seen, ?) WHERE run_id = ?",
         [owner, owner_pid, at, run_id],
     )
     return resume_state(con, run_id)
+
+
+def _micros(moment: dt.datetime) -> int:
+    return (moment - _EPOCH) // dt.timedelta(microseconds=1)
 
 
 def rename_run(con: duckdb.DuckDBPyConnection, run_id: str, name: str) -> None:
@@ -210,7 +250,7 @@ class Purged:
 
 
 # The tables that hold rows of a run, besides ``runs`` itself.
-_RUN_ROWS = ("metrics", "latest_metrics", "params", "tags", "model_payloads")
+_RUN_ROWS = ("metrics", "latest_metrics", "params", "tags", "run_spans", "model_payloads")
 
 
 def purge_deleted(con: duckdb.DuckDBPyConnection) -> Purged:

@@ -34,8 +34,11 @@ def search_runs(
     ``"metrics.acc > 0.9 and (params.optimizer = 'adam' or tags.team = 'vision')"``.
     ``order_by``: e.g. ``["metrics.acc DESC", "start_time"]``; newest first by default.
     Columns: ``run_id``, ``run_name``, ``experiment``, ``status``, ``start_time``,
-    ``end_time``, then ``params.<key>`` (values as logged), ``metrics.<key>`` (latest value;
-    ``with_min_max`` adds ``metrics.<key>.min`` / ``.max``) and ``tags.<key>``.
+    ``end_time``, ``duration`` (seconds the run was active: the sum of its spans, so a run
+    reopened later does not count the time between), ``parent_run_id`` (the run it was
+    started in, for tables that group children under their parent), then ``params.<key>``
+    (values as logged), ``metrics.<key>`` (latest value; ``with_min_max`` adds
+    ``metrics.<key>.min`` / ``.max``) and ``tags.<key>``.
 
     Examples
     --------

@@ -89,7 +89,8 @@ def test_search_runs_of_an_empty_experiment_is_an_empty_frame(store_path: Path) 
     assert isinstance(frame, pd.DataFrame)
     assert len(frame) == 0
     assert list(frame.columns) == [
-        "run_id", "run_name", "experiment", "status", "start_time", "end_time",
+        "run_id", "run_name", "experiment", "status", "start_time", "end_time", "duration",
+        "parent_run_id",
     ]  # fmt: skip
 
 
