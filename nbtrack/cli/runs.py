@@ -21,7 +21,7 @@ def add_commands(commands: Any) -> None:
     json_flag(listing)
     listing.set_defaults(handler=list_runs)
     show = actions.add_parser("show", help="everything about one run")
-    show.add_argument("run_id")
+    show.add_argument("run_id", metavar="RUN", help="a run id, its first 4+ characters, or a name")
     json_flag(show)
     show.set_defaults(handler=show_run)
     rename = actions.add_parser("rename", help="give a run another name")
@@ -59,8 +59,9 @@ def list_runs(args: argparse.Namespace) -> int:
 
 def show_run(args: argparse.Namespace) -> int:
     from nbtrack.tracking.fluent import get_run
+    from nbtrack.tracking.run_refs import resolve_run
 
-    run = get_run(args.run_id)
+    run = get_run(resolve_run(args.run_id, "run"))
     record: dict[str, Any] = {
         "run_id": run.id,
         "name": run.name,

@@ -18,10 +18,11 @@ from nbtrack import config
 from nbtrack.errors import InvalidValueError, NbtrackError
 from nbtrack.magic.arguments import HELP, TrackArgs, TrackCell, parse_track_cell, parse_track_line
 from nbtrack.magic.literals import literal_params
-from nbtrack.tracking import fluent
+from nbtrack.tracking import fluent, run_refs
 from nbtrack.tracking.atomic_files import write_atomically
 from nbtrack.tracking.lifecycle import last_started, open_run
 from nbtrack.tracking.run import ActiveRun
+from nbtrack.tracking.run_refs import resolve_run
 from nbtrack.tracking.validation import metric_value
 
 if TYPE_CHECKING:
@@ -280,10 +281,12 @@ def usage_error(message: str) -> None:
 
 def _run_id(value: str) -> str:
     if value != "last":
-        return value
+        return resolve_run(value, "--run")
     last = last_started()
     if last is None:
-        raise InvalidValueError("--run last: no run was started in this kernel yet")
+        raise InvalidValueError(
+            f"--run last: no run was started in this kernel yet; give {run_refs.ACCEPTED}"
+        )
     return last.id
 
 
