@@ -41,7 +41,9 @@ Options:
   -n, --name RUN         the run's name (default: a generated one)
   --params a,b           variables whose values before the cell become params
                          (comma- or space-separated; the option may be repeated)
-  --metrics acc,loss     variables whose values after the cell become metrics
+  --metrics acc,loss     variables whose values after the cell become metrics, when
+                         the cell assigned them (a value left by an earlier cell, or
+                         not reached by a failing one, is skipped, and said so)
   --tags k=v [k=v ...]   tags of the run; a value may contain '=';
                          quote one with spaces: --tags note="first try"
   --run last|RUN         log to an existing run instead of a new one: the last run of

@@ -8,6 +8,7 @@ execution), while ``pre_run_cell`` opens the cell's run and ``post_run_cell`` cl
 
 from __future__ import annotations
 
+import math
 import os
 import textwrap
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from nbtrack import config
 from nbtrack.errors import InvalidValueError, NbtrackError
 from nbtrack.magic.arguments import HELP, TrackArgs, TrackCell, parse_track_cell, parse_track_line
-from nbtrack.magic.literals import literal_params
+from nbtrack.magic.literals import assigned_names, literal_params
 from nbtrack.tracking import fluent, run_refs
 from nbtrack.tracking.atomic_files import write_atomically
 from nbtrack.tracking.lifecycle import last_started, open_run
@@ -36,6 +37,16 @@ CWD_TAG = "nbtrack.cwd"
 HISTORY_ARTIFACT = "nbtrack/session_history.py"
 
 
+@dataclass(frozen=True)
+class _Held:
+    """What a ``--metrics`` variable held when the cell started: the object, and its value
+    as a metric (None if it was not a number), to see a change made in place (``acc += 1``
+    on an array keeps the object)."""
+
+    value: object
+    number: float | None
+
+
 @dataclass
 class _Cell:
     """A tracked cell being executed: its run and what to record when it ends."""
@@ -50,6 +61,9 @@ class _Cell:
     body_error: BaseException | None = None
     warnings: list[str] = field(default_factory=list)
     live: LiveMetrics | None = None
+    # The --metrics variables as the cell found them: a value the cell did not produce is
+    # an earlier cell's, and never this run's metric.
+    metrics_before: dict[str, _Held] = field(default_factory=dict)
 
 
 class TrackedCells:
@@ -154,6 +168,7 @@ class TrackedCells:
             )
         magic_body = read.magic.body if read.magic is not None else None
         cell = _Cell(run, args, read.literal_source, magic_body)
+        cell.metrics_before = _held(args.metrics, namespace)
         context = {KERNEL_ID_TAG: kernel_id(), CELL_ID_TAG: getattr(info, "cell_id", None)}
         if run.source_name is None:
             context[CWD_TAG] = os.getcwd()
@@ -189,7 +204,7 @@ class TrackedCells:
                         "--metrics: not logged, the cell ended its run before it finished"
                     )
             else:
-                self._record_results(cell)
+                self._record_results(cell, error)
         except BaseException as failure:
             # The run must not outlive its cell (an open cell run would take the next tracked
             # cell as its child), and it lacks what it failed to record.
@@ -198,21 +213,17 @@ class TrackedCells:
         run.end_after(error)
         _show_summary(run, cell.warnings)
 
-    def _record_results(self, cell: _Cell) -> None:
+    def _record_results(self, cell: _Cell, error: BaseException | None) -> None:
         run = cell.run
         namespace = self.shell.user_ns
-        for name in cell.args.metrics:
-            if name not in namespace:
-                cell.warnings.append(f"--metrics: no variable named {name} after the cell")
-                continue
-            try:
-                run.log_metric(name, metric_value(name, namespace[name]))
-            except InvalidValueError as exc:
-                cell.warnings.append(f"--metrics: {exc}")
-        if cell.literal_source is None:
+        code = (
+            None if cell.literal_source is None else self.shell.transform_cell(cell.literal_source)
+        )
+        self._record_metrics(cell, error, code)
+        if code is None:
             return
         # Literals of the cell give way to params logged explicitly, never the reverse.
-        literals = literal_params(self.shell.transform_cell(cell.literal_source))
+        literals = literal_params(code)
         logged = run.param_keys() | set(cell.args.metrics)
         # Only a literal the variable still holds: a branch not taken, a line never reached
         # (the cell failed before it) or a value changed by code the parser cannot see
@@ -226,6 +237,31 @@ class TrackedCells:
             run.log_params(ran)
         except InvalidValueError as exc:
             cell.warnings.append(f"params from the cell's literals: {exc}")
+
+    def _record_metrics(self, cell: _Cell, error: BaseException | None, code: str | None) -> None:
+        """Log each ``--metrics`` variable this cell produced: one it bound to another object
+        or changed in place, or, in a cell that ran to its end (its run FINISHED), one a
+        top-level statement assigned (``n = 0`` again is the same object). Any other value
+        is left from before the cell (an earlier cell's, or one the failing cell never
+        reached): skipped, and the summary says so."""
+        namespace = self.shell.user_ns
+        finished = error is None or (isinstance(error, SystemExit) and error.code in (0, None))
+        assigned = assigned_names(code) if finished and code is not None else set()
+        skipped: list[str] = []
+        for name in cell.args.metrics:
+            if name not in namespace:
+                cell.warnings.append(f"--metrics: no variable named {name} after the cell")
+                continue
+            value = namespace[name]
+            if name not in assigned and not _changed(cell.metrics_before.get(name), value):
+                skipped.append(name)
+                continue
+            try:
+                cell.run.log_metric(name, metric_value(name, value))
+            except InvalidValueError as exc:
+                cell.warnings.append(f"--metrics: {exc}")
+        if skipped:
+            cell.warnings.append(_skipped_metrics(skipped, None if finished else error))
 
     # -- the fallback cell magic -----------------------------------------------------------
 
@@ -246,6 +282,7 @@ class TrackedCells:
             source=f"%%track {line}\n{cell}",
         )
         tracked = _Cell(run, args, cell)
+        tracked.metrics_before = _held(args.metrics, self.shell.user_ns)
         try:
             result = self.shell.run_cell(cell)
         except BaseException as exc:
@@ -261,6 +298,45 @@ def _error_of(result: ExecutionResult | None) -> BaseException | None:
         # cell that awaits): the cell was interrupted.
         return KeyboardInterrupt()
     return result.error_before_exec or result.error_in_exec
+
+
+def _skipped_metrics(names: list[str], error: BaseException | None) -> str:
+    one = len(names) == 1
+    them = "it" if one else "them"
+    if error is None:
+        why = f"the cell did not assign {them}"
+    elif isinstance(error, KeyboardInterrupt):
+        why = f"the cell was stopped before assigning {them}"
+    else:
+        why = f"the cell failed before assigning {them}"
+    held = "its value is" if one else "their values are"
+    return f"--metrics: not logged: {', '.join(names)} ({why}; {held} from before the cell)"
+
+
+def _held(names: tuple[str, ...], namespace: dict[str, Any]) -> dict[str, _Held]:
+    return {
+        name: _Held(namespace[name], _number(name, namespace[name]))
+        for name in names
+        if name in namespace
+    }
+
+
+def _number(name: str, value: object) -> float | None:
+    try:
+        return metric_value(name, value)
+    except InvalidValueError:
+        return None
+
+
+def _changed(before: _Held | None, value: object) -> bool:
+    """Whether the cell produced ``value``: a new variable, another object, or the same
+    object with another value."""
+    if before is None or value is not before.value:
+        return True
+    now = _number("", value)
+    if now is None or before.number is None:
+        return (now is None) != (before.number is None)
+    return now != before.number and not (math.isnan(now) and math.isnan(before.number))
 
 
 def _same(held: object, literal: object) -> bool:
