@@ -50,11 +50,31 @@ class Metric:
 
 
 @dataclass(frozen=True)
+class RunSpan:
+    """A stretch of time a run was active: from its start, or from a reopen, to the end that
+    followed; ``end_time`` is None while the span is still open."""
+
+    start_time: dt.datetime
+    end_time: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class ChildRun:
+    """A run started inside another run, as its parent lists it."""
+
+    id: str
+    name: str
+    status: str
+
+
+@dataclass(frozen=True)
 class Run:
     """A snapshot of one run as the store holds it.
 
     ``params`` keeps values as logged (numbers, strings, bools, lists); ``metrics`` holds the
-    latest value of each key; ``tags`` are strings.
+    latest value of each key; ``tags`` are strings. ``spans`` are the stretches of time it was
+    active (one per start or reopen), oldest first; ``children`` the runs started inside it,
+    oldest first.
     """
 
     id: str
@@ -74,15 +94,32 @@ class Run:
     parent_run_id: str | None = None
     user: str | None = None
     host: str | None = None
+    spans: tuple[RunSpan, ...] = ()
+    children: tuple[ChildRun, ...] = ()
 
     @property
     def duration(self) -> dt.timedelta | None:
-        """Time from start to end; for a run still RUNNING, the time so far."""
-        if self.end_time is not None:
-            return self.end_time - self.start_time
-        if self.status == RUNNING:
-            return dt.datetime.now(dt.UTC) - self.start_time
-        return None
+        """The time the run's code ran: the sum of its spans, from its start and from each
+        reopen to the end that followed. A run reopened an hour later to log a model does not
+        count the hour in between. A span still open counts until now while the run is
+        RUNNING. A run without spans (built by hand) counts from its start to its end."""
+        if not self.spans:
+            if self.end_time is not None:
+                return self.end_time - self.start_time
+            if self.status == RUNNING:
+                return dt.datetime.now(dt.UTC) - self.start_time
+            return None
+        total = dt.timedelta(0)
+        for span in self.spans:
+            end = span.end_time
+            if end is None:
+                # An open span ends now while the run runs; in a run that ended without
+                # closing it (a damaged store), at the run's end.
+                end = dt.datetime.now(dt.UTC) if self.status == RUNNING else self.end_time
+                if end is None:
+                    return None
+            total += max(end - span.start_time, dt.timedelta(0))
+        return total
 
     def __repr__(self) -> str:
         return f"<Run {self.name!r} id={self.id} status={self.status}>"
@@ -105,6 +142,9 @@ class Run:
             parts.append(_first(f"{k}={format_value(v, 24)}" for k, v in self.params.items()))
         if self.metrics:
             parts.append(_first(f"{k}={format_number(v)}" for k, v in self.metrics.items()))
+        if self.children:
+            count = len(self.children)
+            parts.append(f"{count} child run{'s' if count > 1 else ''}")
         text = " · ".join(parts)
         error = last_line(self.error) if self.status == FAILED else ""
         return f"{text}\n  {error}" if error else text
@@ -129,6 +169,8 @@ class Run:
         )
         if chips:
             parts.append(f'<div style="{_ROW};gap:4px">{chips}</div>')
+        if self.children:
+            parts.append(_children_html(self.children))
         parts.append(f'<div style="{_ID}">{e(self.id)}</div>')
         return f'<div style="{CARD_STYLE}">{"".join(parts)}</div>'
 
@@ -148,6 +190,7 @@ CARD_STYLE = (
 )
 _ROW = "display:flex;flex-wrap:wrap;margin-top:6px"
 _ID = f"{MONO_STYLE};font-size:.8em;opacity:.55;margin-top:6px"
+_SHORT_ID = f"{MONO_STYLE};font-size:.8em;opacity:.55"
 _CHIP = "background:rgba(128,128,128,.15);border-radius:3px;padding:0 5px;font-size:.9em"
 _CELL = "border:none;padding:1px 14px 1px 0;vertical-align:top;background:transparent"
 _MAX_ROWS = 20
@@ -213,6 +256,24 @@ def _heading_html(run: Run) -> str:
         f'<div style="display:flex;flex-wrap:wrap;align-items:baseline;gap:2px 10px">'
         f'<strong style="font-size:1.1em">{e(run.name)}</strong>{status_badge(run.status)}'
         f'<span style="opacity:.7">{" · ".join(facts)}</span></div>'
+    )
+
+
+def _children_html(children: tuple[ChildRun, ...]) -> str:
+    """The runs started inside a run, one line each: name, status and short id."""
+    e = html.escape
+    lines = "".join(
+        f'<div style="display:flex;flex-wrap:wrap;align-items:baseline;gap:2px 8px">'
+        f"<span>{e(child.name)}</span>{status_badge(child.status)}"
+        f'<span style="{_SHORT_ID}" title="{e(child.id)}">{e(child.id[:8])}</span></div>'
+        for child in children[:_MAX_ROWS]
+    )
+    if len(children) > _MAX_ROWS:
+        lines += f'<div style="opacity:.6">… {len(children) - _MAX_ROWS} more</div>'
+    title = f"child runs ({len(children)})"
+    return (
+        f'<div style="margin-top:6px"><div style="font-weight:600;opacity:.6">{title}</div>'
+        f"{lines}</div>"
     )
 
 

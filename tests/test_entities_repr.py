@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from IPython.lib.pretty import pretty
 
-from nbtrack.entities import Run, format_duration, format_number
+from nbtrack.entities import ChildRun, Run, RunSpan, format_duration, format_number
 from nbtrack.tracking.models import ModelInfo
 
 START = dt.datetime(2024, 5, 1, 12, 0, 3, tzinfo=dt.UTC)
@@ -151,6 +151,57 @@ def test_a_run_with_many_params_shows_the_first_twenty_and_a_count() -> None:
     assert ">p19</td>" in page
     assert ">p20</td>" not in page
     assert "… 5 more" in page
+
+
+def test_a_reopened_run_shows_the_sum_of_its_spans_not_the_time_from_first_start_to_last_end() -> (
+    None
+):
+    later = START + dt.timedelta(minutes=5)
+    spans = (
+        RunSpan(START, START + dt.timedelta(milliseconds=49)),
+        RunSpan(later, later + dt.timedelta(milliseconds=250)),
+    )
+    run = _run(end_time=later + dt.timedelta(milliseconds=250), spans=spans)
+
+    assert run.duration == dt.timedelta(milliseconds=299)
+    assert "299 ms" in run._repr_html_()
+    assert run.summary_text().startswith("run 'swift-otter-042' FINISHED in 299 ms ·")
+
+
+def test_a_running_run_counts_its_open_span_until_now() -> None:
+    now = dt.datetime.now(dt.UTC)
+    spans = (
+        RunSpan(now - dt.timedelta(hours=2), now - dt.timedelta(hours=2) + dt.timedelta(seconds=3)),
+        RunSpan(now - dt.timedelta(seconds=10), None),
+    )
+    run = _run(status="RUNNING", start_time=spans[0].start_time, end_time=None, spans=spans)
+
+    assert run.duration is not None
+    assert dt.timedelta(seconds=13) <= run.duration < dt.timedelta(seconds=15)
+
+
+def test_a_parents_card_lists_its_children_by_name_status_and_short_id() -> None:
+    children = tuple(
+        ChildRun(f"{n:08x}" + "0" * 24, f"{EVIL}-{n}" if n == 1 else f"trial-{n}", status)
+        for n, status in enumerate(["FINISHED", "FAILED", "RUNNING"])
+    )
+    run = _run(children=children)
+    page = run._repr_html_()
+
+    assert "child runs (3)" in page
+    assert "trial-0" in page and "trial-2" in page
+    assert html.escape(f"{EVIL}-1") in page and EVIL not in page
+    assert ">00000002</span>" in page
+    assert _badge_colour(page, "FAILED") != _badge_colour(page, "RUNNING")
+    assert "· 3 child runs" in run.summary_text()
+
+
+def test_a_run_with_many_children_lists_the_first_twenty_and_a_count() -> None:
+    children = tuple(ChildRun(f"{n:032x}", f"trial-{n}", "FINISHED") for n in range(23))
+    page = _run(children=children)._repr_html_()
+
+    assert "trial-19" in page and "trial-20" not in page
+    assert "… 3 more" in page
 
 
 # -- the text summary ----------------------------------------------------------------------------

@@ -39,7 +39,7 @@ def add_commands(commands: Any) -> None:
     json_flag(listing)
     listing.set_defaults(handler=list_runs)
     show = actions.add_parser("show", help="everything about one run")
-    show.add_argument("run_id")
+    show.add_argument("run_id", metavar="RUN", help="a run id, its first 4+ characters, or a name")
     json_flag(show)
     show.set_defaults(handler=show_run)
     rename = actions.add_parser("rename", help="give a run another name")
@@ -111,8 +111,9 @@ def _nothing_listed(args: argparse.Namespace) -> str:
 
 def show_run(args: argparse.Namespace) -> int:
     from nbtrack.tracking.fluent import get_run
+    from nbtrack.tracking.run_refs import resolve_run
 
-    run = get_run(args.run_id)
+    run = get_run(resolve_run(args.run_id, "run"))
     record: dict[str, Any] = {
         "run_id": run.id,
         "name": run.name,
@@ -130,6 +131,10 @@ def show_run(args: argparse.Namespace) -> int:
         "params": run.params,
         "metrics": run.metrics,
         "tags": run.tags,
+        "children": [
+            {"run_id": child.id, "name": child.name, "status": child.status}
+            for child in run.children
+        ],
         "error": run.error,
     }
     if args.json:
@@ -145,6 +150,10 @@ def show_run(args: argparse.Namespace) -> int:
             print(f"{section}:")
             for key, value in record[section].items():
                 print(f"  {key:<28} {value!r}")
+    if run.children:
+        print("children:")
+        for child in run.children:
+            print(f"  {child.id[:8]}  {child.name:<28} {child.status}")
     if record["error"]:
         print("error:\n" + record["error"])
     return 0

@@ -22,7 +22,7 @@ MAGIC = "%%track"
 
 USAGE = (
     "%%track [--experiment NAME] [--name RUN] [--params a,b] [--metrics acc,loss] "
-    "[--tags k=v ...] [--run last|RUN_ID] [--notebook PATH] [--live]"
+    "[--tags k=v ...] [--run last|RUN] [--notebook PATH] [--live]"
 )
 
 HELP = f"""Track this cell as one nbtrack run.
@@ -41,11 +41,14 @@ Options:
   -n, --name RUN         the run's name (default: a generated one)
   --params a,b           variables whose values before the cell become params
                          (comma- or space-separated; the option may be repeated)
-  --metrics acc,loss     variables whose values after the cell become metrics
+  --metrics acc,loss     variables whose values after the cell become metrics, when
+                         the cell assigned them (a value left by an earlier cell, or
+                         not reached by a failing one, is skipped, and said so)
   --tags k=v [k=v ...]   tags of the run; a value may contain '=';
                          quote one with spaces: --tags note="first try"
-  --run last|RUN_ID      log to an existing run instead of a new one: the last run of
-                         this kernel, or a run id (32 hex characters)
+  --run last|RUN         log to an existing run instead of a new one: the last run of
+                         this kernel, or a run id, its first 4 or more characters (the
+                         8 shown everywhere) or a run name, where unique
   --notebook PATH        the notebook to record, when it is not detected
   --live                 draw the run's metrics under the cell as they are logged
 
@@ -333,13 +336,20 @@ def _tags(values: list[str]) -> dict[str, str]:
 
 
 def _run(value: str | None) -> str | None:
-    if value is None or value == "last":
-        return value
-    if not _RUN_ID.fullmatch(value):
+    """'last', or a reference to a run (an id, an id prefix or a name), which the magic
+    resolves against the store when the cell runs."""
+    if value is None:
+        return None
+    if value.lower() == "last":
+        return "last"
+    if not value:
         raise InvalidValueError(
-            f"--run value {value!r} is neither 'last' nor a run id (32 hex characters)"
+            "--run value '' is empty: give last, a run id, its first 4 or more characters "
+            "or a run name"
         )
-    return value.lower()  # ids are stored in lower case; a pasted upper-case one still works
+    if _RUN_ID.fullmatch(value):
+        return value.lower()  # ids are stored in lower case; a pasted upper-case one still works
+    return check_name(value, "--run value")
 
 
 def _notebook(value: str | None) -> str | None:

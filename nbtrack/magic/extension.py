@@ -8,6 +8,7 @@ execution), while ``pre_run_cell`` opens the cell's run and ``post_run_cell`` cl
 
 from __future__ import annotations
 
+import math
 import os
 import textwrap
 from dataclasses import dataclass, field
@@ -17,11 +18,12 @@ from typing import TYPE_CHECKING, Any
 from nbtrack import config
 from nbtrack.errors import InvalidValueError, NbtrackError
 from nbtrack.magic.arguments import HELP, TrackArgs, TrackCell, parse_track_cell, parse_track_line
-from nbtrack.magic.literals import literal_params
-from nbtrack.tracking import fluent
+from nbtrack.magic.literals import assigned_names, literal_params
+from nbtrack.tracking import fluent, run_refs
 from nbtrack.tracking.atomic_files import write_atomically
 from nbtrack.tracking.lifecycle import last_started, open_run
 from nbtrack.tracking.run import ActiveRun
+from nbtrack.tracking.run_refs import resolve_run
 from nbtrack.tracking.validation import metric_value
 
 if TYPE_CHECKING:
@@ -33,6 +35,16 @@ KERNEL_ID_TAG = "nbtrack.kernel_id"
 CELL_ID_TAG = "nbtrack.cell_id"
 CWD_TAG = "nbtrack.cwd"
 HISTORY_ARTIFACT = "nbtrack/session_history.py"
+
+
+@dataclass(frozen=True)
+class _Held:
+    """What a ``--metrics`` variable held when the cell started: the object, and its value
+    as a metric (None if it was not a number), to see a change made in place (``acc += 1``
+    on an array keeps the object)."""
+
+    value: object
+    number: float | None
 
 
 @dataclass
@@ -49,6 +61,9 @@ class _Cell:
     body_error: BaseException | None = None
     warnings: list[str] = field(default_factory=list)
     live: LiveMetrics | None = None
+    # The --metrics variables as the cell found them: a value the cell did not produce is
+    # an earlier cell's, and never this run's metric.
+    metrics_before: dict[str, _Held] = field(default_factory=dict)
 
 
 class TrackedCells:
@@ -163,6 +178,7 @@ class TrackedCells:
 
     def _prepare(self, cell: _Cell, info: ExecutionInfo) -> None:
         run, args, namespace = cell.run, cell.args, self.shell.user_ns
+        cell.metrics_before = _held(args.metrics, namespace)
         context = {KERNEL_ID_TAG: kernel_id(), CELL_ID_TAG: getattr(info, "cell_id", None)}
         if run.source_name is None:
             context[CWD_TAG] = os.getcwd()
@@ -200,7 +216,7 @@ class TrackedCells:
                         "--metrics: not logged, the cell ended its run before it finished"
                     )
             else:
-                self._record_results(cell)
+                self._record_results(cell, error)
         except BaseException as failure:
             # The run must not outlive its cell (an open cell run would take the next tracked
             # cell as its child), and it lacks what it failed to record.
@@ -209,21 +225,17 @@ class TrackedCells:
         run.end_after(error)
         _show_summary(run, cell.warnings)
 
-    def _record_results(self, cell: _Cell) -> None:
+    def _record_results(self, cell: _Cell, error: BaseException | None) -> None:
         run = cell.run
         namespace = self.shell.user_ns
-        for name in cell.args.metrics:
-            if name not in namespace:
-                cell.warnings.append(f"--metrics: no variable named {name} after the cell")
-                continue
-            try:
-                run.log_metric(name, metric_value(name, namespace[name]))
-            except InvalidValueError as exc:
-                cell.warnings.append(f"--metrics: {exc}")
-        if cell.literal_source is None:
+        code = (
+            None if cell.literal_source is None else self.shell.transform_cell(cell.literal_source)
+        )
+        self._record_metrics(cell, error, code)
+        if code is None:
             return
         # Literals of the cell give way to params logged explicitly, never the reverse.
-        literals = literal_params(self.shell.transform_cell(cell.literal_source))
+        literals = literal_params(code)
         logged = run.param_keys() | set(cell.args.metrics)
         # Only a literal the variable still holds: a branch not taken, a line never reached
         # (the cell failed before it) or a value changed by code the parser cannot see
@@ -237,6 +249,31 @@ class TrackedCells:
             run.log_params(ran)
         except InvalidValueError as exc:
             cell.warnings.append(f"params from the cell's literals: {exc}")
+
+    def _record_metrics(self, cell: _Cell, error: BaseException | None, code: str | None) -> None:
+        """Log each ``--metrics`` variable this cell produced: one it bound to another object
+        or changed in place, or, in a cell that ran to its end (its run FINISHED), one a
+        top-level statement assigned (``n = 0`` again is the same object). Any other value
+        is left from before the cell (an earlier cell's, or one the failing cell never
+        reached): skipped, and the summary says so."""
+        namespace = self.shell.user_ns
+        finished = error is None or (isinstance(error, SystemExit) and error.code in (0, None))
+        assigned = assigned_names(code) if finished and code is not None else set()
+        skipped: list[str] = []
+        for name in cell.args.metrics:
+            if name not in namespace:
+                cell.warnings.append(f"--metrics: no variable named {name} after the cell")
+                continue
+            value = namespace[name]
+            if name not in assigned and not _changed(cell.metrics_before.get(name), value):
+                skipped.append(name)
+                continue
+            try:
+                cell.run.log_metric(name, metric_value(name, value))
+            except InvalidValueError as exc:
+                cell.warnings.append(f"--metrics: {exc}")
+        if skipped:
+            cell.warnings.append(_skipped_metrics(skipped, None if finished else error))
 
     # -- the fallback cell magic -----------------------------------------------------------
 
@@ -257,6 +294,7 @@ class TrackedCells:
             source=f"%%track {line}\n{cell}",
         )
         tracked = _Cell(run, args, cell)
+        tracked.metrics_before = _held(args.metrics, self.shell.user_ns)
         try:
             result = self.shell.run_cell(cell)
         except BaseException as exc:
@@ -272,6 +310,45 @@ def _error_of(result: ExecutionResult | None) -> BaseException | None:
         # cell that awaits): the cell was interrupted.
         return KeyboardInterrupt()
     return result.error_before_exec or result.error_in_exec
+
+
+def _skipped_metrics(names: list[str], error: BaseException | None) -> str:
+    one = len(names) == 1
+    them = "it" if one else "them"
+    if error is None:
+        why = f"the cell did not assign {them}"
+    elif isinstance(error, KeyboardInterrupt):
+        why = f"the cell was stopped before assigning {them}"
+    else:
+        why = f"the cell failed before assigning {them}"
+    held = "its value is" if one else "their values are"
+    return f"--metrics: not logged: {', '.join(names)} ({why}; {held} from before the cell)"
+
+
+def _held(names: tuple[str, ...], namespace: dict[str, Any]) -> dict[str, _Held]:
+    return {
+        name: _Held(namespace[name], _number(name, namespace[name]))
+        for name in names
+        if name in namespace
+    }
+
+
+def _number(name: str, value: object) -> float | None:
+    try:
+        return metric_value(name, value)
+    except InvalidValueError:
+        return None
+
+
+def _changed(before: _Held | None, value: object) -> bool:
+    """Whether the cell produced ``value``: a new variable, another object, or the same
+    object with another value."""
+    if before is None or value is not before.value:
+        return True
+    now = _number("", value)
+    if now is None or before.number is None:
+        return (now is None) != (before.number is None)
+    return now != before.number and not (math.isnan(now) and math.isnan(before.number))
 
 
 def _same(held: object, literal: object) -> bool:
@@ -292,10 +369,12 @@ def usage_error(message: str) -> None:
 
 def _run_id(value: str) -> str:
     if value != "last":
-        return value
+        return resolve_run(value, "--run")
     last = last_started()
     if last is None:
-        raise InvalidValueError("--run last: no run was started in this kernel yet")
+        raise InvalidValueError(
+            f"--run last: no run was started in this kernel yet; give {run_refs.ACCEPTED}"
+        )
     return last.id
 
 

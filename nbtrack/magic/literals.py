@@ -1,4 +1,5 @@
-"""Params a cell states as literals: ``lr = 0.1`` at the top level of a ``%%track`` cell.
+"""Params a cell states as literals: ``lr = 0.1`` at the top level of a ``%%track`` cell; and
+the names a cell surely assigned, for ``--metrics``.
 
 The cell is read, never run. A name counts when its last binding at the top level assigns
 a literal and nothing else in the cell may change it: a later non-literal assignment, a
@@ -67,6 +68,46 @@ def literal_params(code: str) -> dict[str, object]:
         # expression nested deeper than the parser or the walk below can follow.
         return {}
     return reader.params()
+
+
+def assigned_names(code: str) -> set[str]:
+    """The names the cell's top-level statements assign (``acc = ...``, ``acc, f1 = ...``,
+    ``acc += ...``, ``acc: float = ...``): a cell that ran to its end ran every one of them.
+
+    Names bound only in a loop, a branch, a ``with`` or ``try`` block or a function are left
+    out, as that code may not have run. A cell that does not parse gives an empty set.
+
+    Examples
+    --------
+    >>> sorted(assigned_names("acc, f1 = 0.9, 0.8\nif x:\n    auc = 0.7\nn += 1\n"))
+    ['acc', 'f1', 'n']
+    """
+    try:
+        tree = compile(code, "<cell>", "exec", flags=_COMPILE_FLAGS, dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError):
+        return set()
+    names: set[str] = set()
+    for node in tree.body:
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, ast.AugAssign) or (
+            isinstance(node, ast.AnnAssign) and node.value is not None
+        ):
+            targets = [node.target]
+        for target in targets:
+            names |= _target_names(target)
+    return names
+
+
+def _target_names(node: ast.expr) -> set[str]:
+    if isinstance(node, ast.Name):
+        return {node.id}
+    if isinstance(node, ast.Starred):
+        return _target_names(node.value)
+    if isinstance(node, ast.Tuple | ast.List):
+        return {name for element in node.elts for name in _target_names(element)}
+    return set()  # `cfg["a"] = 1`, `model.score = 2`: no name is bound
 
 
 class _Reader:

@@ -2,8 +2,8 @@
 
 The records of several files — whole segments, or chunks of live ones copied aside — are read by
 DuckDB's own ``read_json`` into one temp table, tagged with the journal and segment each came
-from, and each kind of record is applied with one statement: runs started and ended, params
-(write-once), tags (last wins), metrics and their latest values.
+from, and each kind of record is applied with one statement: runs started and ended (and the
+spans they were active), params (write-once), tags (last wins), metrics and their latest values.
 """
 
 from __future__ import annotations
@@ -31,21 +31,31 @@ _STARTED_RUNS = f"""
            j->>'$.user', j->>'$.host', journal,
            CAST(j->>'$.owner_pid' AS BIGINT), NULL, j->>'$.artifact_uri'
     FROM {_BATCH} AS b
-    WHERE k = 'start' AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.run_id = b.r)
+    WHERE k = 'start' AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.run_id = b.r);
+    INSERT INTO run_spans
+    SELECT r, t, NULL FROM {_BATCH} AS b
+    WHERE k = 'start' AND NOT EXISTS (SELECT 1 FROM run_spans s WHERE s.run_id = b.r)
 """  # noqa: S608
 
 # An end counts only from the journal that owns the run: once another process has reopened
-# it, a late end from the old owner must not close it.
+# it, a late end from the old owner must not close it. It closes the run's open span (the
+# start's, or the latest reopen's); a span already closed stays as it is, so an end ingested
+# twice changes nothing.
 _RUN_ENDS = f"""
+    CREATE OR REPLACE TEMP TABLE nbtrack_ends AS
+    SELECT r, journal,
+           arg_max(x, (journal, segment, q)) AS x, arg_max(t, (journal, segment, q)) AS t,
+           arg_max(j, (journal, segment, q)) AS j
+    FROM {_BATCH} WHERE k = 'end' GROUP BY ALL;
+    UPDATE run_spans SET end_time = greatest(e.t, run_spans.start_time)
+    FROM (SELECT e.r, e.t FROM nbtrack_ends e JOIN runs ON runs.run_id = e.r
+          AND runs.owner = e.journal) AS e
+    WHERE run_spans.run_id = e.r AND run_spans.end_time IS NULL;
     UPDATE runs SET status = e.x, end_time = e.t, error = e.j,
            last_seen = greatest(runs.last_seen, e.t)
-    FROM (
-        SELECT r, journal,
-               arg_max(x, (journal, segment, q)) AS x, arg_max(t, (journal, segment, q)) AS t,
-               arg_max(j, (journal, segment, q)) AS j
-        FROM {_BATCH} WHERE k = 'end' GROUP BY ALL
-    ) AS e
-    WHERE runs.run_id = e.r AND runs.owner = e.journal
+    FROM nbtrack_ends AS e
+    WHERE runs.run_id = e.r AND runs.owner = e.journal;
+    DROP TABLE nbtrack_ends
 """  # noqa: S608
 
 # Params are write-once: the first value wins, here as at the call.
@@ -157,7 +167,21 @@ def mark_killed(con: duckdb.DuckDBPyConnection, journal: str, heartbeat_us: int)
     """End the RUNNING runs of a dead journal as KILLED at their last sign of life."""
     rows = con.execute(
         "UPDATE runs SET status = ?, end_time = greatest(last_seen, ?) "
-        "WHERE owner = ? AND status = ? RETURNING run_id",
+        "WHERE owner = ? AND status = ? RETURNING run_id, end_time",
         [KILLED, heartbeat_us, journal, RUNNING],
     ).fetchall()
+    close_spans(con, rows)
     return len(rows)
+
+
+def close_spans(con: duckdb.DuckDBPyConnection, ends: list[tuple[str, int]]) -> None:
+    """Close the open span of each run in ``ends`` (run id, end time): the run was ended by
+    someone other than its owner (found dead, or ended by ``nbtrack doctor``)."""
+    if not ends:
+        return
+    con.execute(
+        "UPDATE run_spans SET end_time = greatest(k.t, run_spans.start_time) "
+        "FROM (SELECT unnest(?) AS r, unnest(?) AS t) AS k "
+        "WHERE run_spans.run_id = k.r AND run_spans.end_time IS NULL",
+        [[run_id for run_id, _ in ends], [at for _, at in ends]],
+    )

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from nbtrack.entities import KILLED, RUNNING
 from nbtrack.errors import StoreCorruptError
-from nbtrack.store import gateway
+from nbtrack.store import batch, gateway
 from nbtrack.store.ingest import REJECTED_FOLDER
 from nbtrack.store.journal import journal_root
 from nbtrack.store.segments import is_live
@@ -151,11 +151,12 @@ def _end_orphaned_runs(con: duckdb.DuckDBPyConnection, root: Path) -> list[str]:
     running = con.execute("SELECT run_id, owner FROM runs WHERE status = ?", [RUNNING]).fetchall()
     orphaned = [run_id for run_id, owner in running if not owner or not is_live(root / owner)]
     if orphaned:
-        con.execute(
+        ended = con.execute(
             "UPDATE runs SET status = ?, end_time = last_seen "
-            "WHERE list_contains(?, run_id) AND status = ?",
+            "WHERE list_contains(?, run_id) AND status = ? RETURNING run_id, end_time",
             [KILLED, orphaned, RUNNING],
-        )
+        ).fetchall()
+        batch.close_spans(con, ended)
     return orphaned
 
 

@@ -6,18 +6,22 @@ Each function takes an open connection; values are bound, never written into the
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import time
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
-from nbtrack.entities import Run, from_micros
+from nbtrack.entities import RUNNING, ChildRun, Run, RunSpan, from_micros
 from nbtrack.errors import InvalidValueError, NotFoundError
 
 if TYPE_CHECKING:
     import duckdb
     import pandas as pd
     import pyarrow as pa
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 _RUN_COLUMNS = (
     "run_id, run_name, experiment_id, status, start_time, end_time, source, source_name, "
@@ -48,6 +52,22 @@ def find_run(con: duckdb.DuckDBPyConnection, run_id: str) -> Run | None:
             "SELECT key, value FROM tags WHERE run_id = ? ORDER BY key", [run_id]
         ).fetchall()
     )
+    spans = tuple(
+        RunSpan(from_micros(begun) or _EPOCH, from_micros(ended))
+        for begun, ended in con.execute(
+            "SELECT start_time, end_time FROM run_spans WHERE run_id = ? ORDER BY start_time",
+            [run_id],
+        ).fetchall()
+    )
+    # Deleted children are left out, as searches leave deleted runs out.
+    children = tuple(
+        ChildRun(child_id, child_name, child_status)
+        for child_id, child_name, child_status in con.execute(
+            "SELECT run_id, run_name, status FROM runs WHERE parent_run_id = ? "
+            "AND lifecycle_stage = 'active' ORDER BY start_time, run_id",
+            [run_id],
+        ).fetchall()
+    )
     (run_id_, name, experiment_id, status, start, end, source, source_name, commit, error,
      artifact_uri, parent, user, host) = row  # fmt: skip
     start_time = from_micros(start)
@@ -70,6 +90,8 @@ def find_run(con: duckdb.DuckDBPyConnection, run_id: str) -> Run | None:
         parent_run_id=parent,
         user=user,
         host=host,
+        spans=spans,
+        children=children,
     )
 
 
@@ -178,18 +200,36 @@ def check_loggable(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
 
 
 def reopen_run(
-    con: duckdb.DuckDBPyConnection, run_id: str, owner: str, owner_pid: int, at: int
+    con: duckdb.DuckDBPyConnection, run_id: str, owner: str, owner_pid: int, at: int | None = None
 ) -> ResumeState:
     """Mark an existing run RUNNING again, owned by this process, and return its state; a
-    deleted run is refused (restored first, it can be reopened)."""
-    get_run(con, run_id)
+    deleted run is refused (restored first, it can be reopened).
+
+    The reopen starts a new span of the run's active time. A run taken over while another
+    process still has it open has that process's span closed here, where this one's begins.
+    """
+    run = get_run(con, run_id)
     check_loggable(con, run_id)
+    if at is None:
+        # Taken here, under the lock: the wait for the store is not time the run ran.
+        at = time.time_ns() // 1000
+    ended = run.end_time if run.status != RUNNING else None
+    con.execute(
+        "UPDATE run_spans SET end_time = greatest(?, start_time) "
+        "WHERE run_id = ? AND end_time IS NULL",
+        [at if ended is None else _micros(ended), run_id],
+    )
+    con.execute("INSERT INTO run_spans VALUES (?, ?, NULL)", [run_id, at])
     con.execute(
         "UPDATE runs SET status = 'RUNNING', end_time = NULL, error = NULL, owner = ?, "
         "owner_pid = ?, last_seen = greatest(last_seen, ?) WHERE run_id = ?",
         [owner, owner_pid, at, run_id],
     )
     return resume_state(con, run_id)
+
+
+def _micros(moment: dt.datetime) -> int:
+    return (moment - _EPOCH) // dt.timedelta(microseconds=1)
 
 
 def rename_run(con: duckdb.DuckDBPyConnection, run_id: str, name: str) -> None:
@@ -212,7 +252,7 @@ class Purged:
 
 
 # The tables that hold rows of a run, besides ``runs`` itself.
-_RUN_ROWS = ("metrics", "latest_metrics", "params", "tags", "model_payloads")
+_RUN_ROWS = ("metrics", "latest_metrics", "params", "tags", "run_spans", "model_payloads")
 
 
 def purge_deleted(con: duckdb.DuckDBPyConnection) -> Purged:
@@ -242,3 +282,100 @@ def purge_deleted(con: duckdb.DuckDBPyConnection) -> Purged:
     folders = [str(PurePosixPath(uri).parent) for _, uri in doomed]
     (points,) = removed["metrics"] or (0,)
     return Purged(len(ids), len(experiments), int(points), folders)
+
+
+# -- referring to a run by a short id or a name ----------------------------------------------------
+
+# The shortest id prefix taken for an id: fewer hex characters are too often a word (a name).
+MIN_ID_PREFIX = 4
+SHORT_ID = 8
+_HEX_DIGITS = frozenset("0123456789abcdef")
+_LISTED = 10
+ACCEPTED_REFERENCES = (
+    "a run id, its first 4 or more characters (the 8 shown everywhere are enough while they "
+    "are unique) or a run name"
+)
+
+
+@dataclass(frozen=True)
+class RunMatch:
+    """A run that a reference may mean: enough to tell it from the others."""
+
+    run_id: str
+    name: str
+    experiment: str | None
+    status: str
+    start_time: int
+    active: bool
+
+    def describe(self) -> str:
+        when = from_micros(self.start_time)
+        started = when.astimezone().strftime("%Y-%m-%d %H:%M") if when else "?"
+        where = f"{self.experiment}, " if self.experiment else ""
+        deleted = ", deleted" if not self.active else ""
+        return (
+            f"{self.run_id[:SHORT_ID]} {self.name!r} ({where}{self.status}{deleted}, "
+            f"started {started})"
+        )
+
+
+def is_id_prefix(reference: str) -> bool:
+    """Whether ``reference`` can be the start of a run id: 4 to 32 hex digits, any case."""
+    return MIN_ID_PREFIX <= len(reference) <= 32 and set(reference.lower()) <= _HEX_DIGITS
+
+
+def run_matches(con: duckdb.DuckDBPyConnection, reference: str) -> list[RunMatch]:
+    """The runs ``reference`` may mean, newest first: those whose id starts with it (when it
+    can be an id) and those named exactly so, deleted ones included."""
+    prefix = reference.lower() if is_id_prefix(reference) else None
+    rows = con.execute(
+        "SELECT r.run_id, r.run_name, e.name, r.status, r.start_time, "
+        "r.lifecycle_stage = 'active' AND coalesce(e.lifecycle_stage, 'active') = 'active' "
+        "FROM runs r LEFT JOIN experiments e ON e.experiment_id = r.experiment_id "
+        "WHERE (? AND starts_with(r.run_id, ?)) OR r.run_name = ? "
+        "ORDER BY r.start_time DESC, r.run_id",
+        [prefix is not None, prefix or "", reference],
+    ).fetchall()
+    return [RunMatch(*row) for row in rows]
+
+
+def resolve_run_reference(con: duckdb.DuckDBPyConnection, reference: str, what: str = "run") -> str:
+    """The id of the one run ``reference`` means: a full id, a unique id prefix of at least
+    4 hex digits, or a unique run name. Runs that are not deleted are preferred; a deleted
+    run is found when no other matches.
+
+    Raises
+    ------
+    NotFoundError
+        No run matches.
+    InvalidValueError
+        Several runs match: the message lists them (short id, name, experiment, status,
+        start) and says how to pick one.
+    """
+    matches = run_matches(con, reference)
+    exact = [match for match in matches if match.run_id == reference.lower()]
+    if exact:
+        return exact[0].run_id
+    chosen = [match for match in matches if match.active] or matches
+    if len(chosen) == 1:
+        return chosen[0].run_id
+    if not chosen:
+        looked = (
+            f"no run whose id starts with {reference!r} and none named so"
+            if is_id_prefix(reference)
+            else f"no run named {reference!r}"
+        )
+        raise NotFoundError(
+            f"{what} {reference!r}: {looked} in this store; give {ACCEPTED_REFERENCES}"
+        )
+    listed = "; ".join(match.describe() for match in chosen[:_LISTED])
+    more = f"; and {len(chosen) - _LISTED} more" if len(chosen) > _LISTED else ""
+    by_name = all(match.name == reference for match in chosen)
+    fix = (
+        "give one of their ids (or its first 8 characters) instead"
+        if by_name
+        else "give more characters of the id, or the run's name if it is unique"
+    )
+    raise InvalidValueError(
+        f"{what} {reference!r} is ambiguous: {len(chosen)} runs match it: {listed}{more}; {fix}"
+    )

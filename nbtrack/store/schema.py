@@ -12,7 +12,7 @@ from nbtrack.errors import SchemaVersionError, StoreCorruptError
 if TYPE_CHECKING:
     import duckdb
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
 ARTIFACTS_FOLDER = "nbtrack-artifacts"
@@ -118,6 +118,18 @@ MIGRATIONS: dict[int, str] = {
            min(value) FILTER (WHERE NOT isnan(value)), max(value) FILTER (WHERE NOT isnan(value)),
            count(*), max(seq)
     FROM metrics GROUP BY run_id, key;
+    """,
+    # A run's duration is the sum of the spans it was active. Older stores knew one span per
+    # run, from its first start to its last end: each run gets that span, open if it runs.
+    6: """
+    CREATE TABLE IF NOT EXISTS run_spans (
+        run_id VARCHAR NOT NULL,
+        start_time BIGINT NOT NULL,
+        end_time BIGINT
+    );
+    INSERT INTO run_spans
+    SELECT run_id, start_time, CASE WHEN status = 'RUNNING' THEN NULL ELSE end_time END
+    FROM runs WHERE NOT EXISTS (SELECT 1 FROM run_spans s WHERE s.run_id = runs.run_id);
     """,
 }
 

@@ -1,4 +1,4 @@
--- The nbtrack store, schema version 6 (a new store is created from this file; an older one is
+-- The nbtrack store, schema version 7 (a new store is created from this file; an older one is
 -- brought up to date by the migrations in schema.py).
 -- Times are BIGINT microseconds since the epoch (UTC): DuckDB's TIMESTAMPTZ makes pandas 3 warn
 -- and needs pytz to fetch. No PRIMARY KEY or UNIQUE constraints: uniqueness is kept by the
@@ -41,6 +41,15 @@ CREATE TABLE runs (
     error VARCHAR,
     -- relative to the folder of the store file
     artifact_uri VARCHAR NOT NULL
+);
+
+-- When a run was active (version 6): one span from its start to its end, and one more each time
+-- it is reopened. A run's duration is the sum of its spans, so a run reopened later to log a
+-- model does not count the hours in between. end_time is NULL while the span is open.
+CREATE TABLE run_spans (
+    run_id VARCHAR NOT NULL,
+    start_time BIGINT NOT NULL,
+    end_time BIGINT
 );
 
 CREATE TABLE params (

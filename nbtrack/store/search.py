@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -19,10 +20,10 @@ if TYPE_CHECKING:
     import duckdb
     import pandas as pd
 
-# MLflow's columns (run_name and the experiment's name are nbtrack's own), then the data.
+# MLflow's columns (run_name and the experiment's name are nbtrack's own), then nbtrack's.
 BASE_COLUMNS = [
     "run_id", "run_name", "experiment", "status", "start_time", "end_time", "experiment_id",
-    "artifact_uri",
+    "artifact_uri", "duration", "parent_run_id",
 ]  # fmt: skip
 
 # The tables `sql()` shows, with times as TIMESTAMP (UTC) and bookkeeping columns left out.
@@ -39,6 +40,8 @@ PUBLIC_VIEWS = {
     "latest_metrics": "SELECT run_id, key, value, step, make_timestamp(timestamp) AS timestamp, "
     "min_value, max_value, count FROM {db}.main.latest_metrics",
     "tags": "SELECT run_id, key, value FROM {db}.main.tags",
+    "run_spans": "SELECT run_id, make_timestamp(start_time) AS start_time, "
+    "make_timestamp(end_time) AS end_time FROM {db}.main.run_spans",
     "registered_models": "SELECT name, description, make_timestamp(created_at) AS created_at, "
     "make_timestamp(updated_at) AS updated_at FROM {db}.main.registered_models",
     "model_versions": "SELECT name, version, run_id, source, status, description, "
@@ -80,6 +83,8 @@ def search_runs(
 
     ``artifacts_root`` is the store's artifact folder as an absolute path: the runs' artifact
     URIs, stored relative to the store's folder, are shown (and filtered on) below it.
+    ``duration`` is the seconds the run was active (the sum of its spans; an open span of a
+    RUNNING run counts until now), ``parent_run_id`` the run it was started in, if any.
 
     The matching runs are chosen first; then only their params, metrics and tags are read,
     long (row, key, value), and laid out wide in numpy: one column per key, named from the
@@ -90,9 +95,7 @@ def search_runs(
 
     _select_runs(con, experiment_ids, where, order, max_results, include_deleted, artifacts_root)
     try:
-        base = con.execute(
-            f"SELECT {', '.join(BASE_COLUMNS)} FROM {_SELECTED} ORDER BY ord"  # noqa: S608
-        ).df()
+        base = con.execute(_BASE, [time.time_ns() // 1000]).df()
         params, kinds = _wide_params(con, len(base))
         metrics = [_wide(con, "latest_metrics", "value", "metrics.", "", len(base))]
         if with_min_max:
@@ -105,6 +108,28 @@ def search_runs(
         con.execute(f"DROP TABLE IF EXISTS {_SELECTED}")
     frame = pd.concat([base, params, *metrics, tags], axis=1)
     return _typed_and_ordered(frame, kinds)
+
+
+# The spans of the selected runs only; a run without spans (never seen from a journal) counts
+# from its start to its end, or to now while it runs.
+_BASE = f"""
+    WITH active AS (
+        SELECT p.run_id,
+               sum(greatest(coalesce(p.end_time, CASE WHEN s.status = 'RUNNING' THEN $1 END,
+                                     s.end_time) - p.start_time, 0)) AS micros,
+               bool_or(p.end_time IS NULL AND s.status <> 'RUNNING' AND s.end_time IS NULL)
+                   AS unknown
+        FROM run_spans p JOIN {_SELECTED} s ON s.run_id = p.run_id GROUP BY p.run_id
+    )
+    SELECT s.run_id, s.run_name, s.experiment, s.status, s.start_time, s.end_time,
+           s.experiment_id, s.artifact_uri,
+           CASE WHEN a.unknown THEN NULL
+                ELSE coalesce(a.micros, coalesce(s.end_time, CASE WHEN s.status = 'RUNNING'
+                              THEN $1 END) - s.start_time) / 1e6 END AS duration,
+           s.parent_run_id
+    FROM {_SELECTED} s LEFT JOIN active a ON a.run_id = s.run_id
+    ORDER BY s.ord
+"""  # noqa: S608
 
 
 def _select_runs(
@@ -125,7 +150,7 @@ def _select_runs(
         CREATE OR REPLACE TEMP TABLE {_SELECTED} AS
         SELECT row_number() OVER (ORDER BY {order_sql}) AS ord,
                r.run_id, r.run_name, e.name AS experiment, r.status, r.start_time, r.end_time,
-               r.experiment_id, r.artifact_uri
+               r.experiment_id, r.artifact_uri, r.parent_run_id
         FROM (
             SELECT * REPLACE (? || substr(artifact_uri, ?) AS artifact_uri) FROM runs
         ) r JOIN experiments e ON e.experiment_id = r.experiment_id

@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from nbtrack.entities import END_STATUSES, FINISHED, Experiment, Run
-from nbtrack.errors import InvalidValueError
+from nbtrack.errors import InvalidValueError, NotFoundError
 from nbtrack.store import experiments, runs
 from nbtrack.store.store import current_store
-from nbtrack.tracking import _current, lifecycle
+from nbtrack.tracking import _current, lifecycle, run_refs
 from nbtrack.tracking.run import ActiveRun
 from nbtrack.tracking.run import get_run as tracked_run
 from nbtrack.tracking.validation import check_name
@@ -103,8 +103,25 @@ def last_run() -> Run | None:
 
 
 def get_run(run_id: str) -> Run:
-    """The run ``run_id`` as the store holds it; ``NotFoundError`` if there is none."""
-    return tracked_run(current_store(), check_name(run_id, "run_id"))
+    """The run ``run_id`` (its full id) as the store holds it; ``NotFoundError`` if there is
+    none.
+
+    Full ids only, as MLflow's ``get_run``: a short id or a name unique today may match a
+    second run tomorrow. ``%%track --run`` and ``nbtrack runs show`` take those; for an id
+    that is only the start of one, the error names the run it means.
+    """
+    checked = check_name(run_id, "run_id")
+    try:
+        return tracked_run(current_store(), checked)
+    except NotFoundError as exc:
+        meant = run_refs.meant_by(checked)
+        if not meant:
+            raise
+        listed = ", ".join(f"{match.run_id} ({match.name!r})" for match in meant[:5])
+        raise NotFoundError(
+            f"{exc}; get_run takes a full run id, as MLflow's does, and {checked!r} is the "
+            f"start or the name of: {listed}"
+        ) from None
 
 
 def get_metric_history(run_id: str, key: str, max_points: int | None = None) -> pd.DataFrame:

@@ -17,7 +17,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from nbtrack import config
-from nbtrack.entities import FAILED, FINISHED, KILLED, RUNNING, Experiment, Run, from_micros
+from nbtrack.entities import (
+    FAILED,
+    FINISHED,
+    KILLED,
+    RUNNING,
+    Experiment,
+    Run,
+    RunSpan,
+    from_micros,
+)
 from nbtrack.store import experiments, records, runs
 from nbtrack.store.store import Store, current_store
 from nbtrack.tracking import _current, capture
@@ -126,13 +135,15 @@ def _start(
     # Before the run exists: a later change of stage, of this run or any other, is news.
     stages_seen = store.stages_state()
     started = time.time_ns() // 1000
+    start_time = from_micros(started) or datetime.now(UTC)
     run = Run(
         id=run_id,
         name=run_name,
         experiment_id=target.id,
         status=RUNNING,
-        start_time=from_micros(started) or datetime.now(UTC),
+        start_time=start_time,
         end_time=None,
+        spans=(RunSpan(start_time, None),),
         source=source,
         source_name=source_name if source_name is not None else capture.source_name(),
         git_commit=capture.git_commit(),
@@ -156,7 +167,12 @@ def _start(
     journal = store.journal
     journal.append(records.start_line(run_id, started, journal.next_counter(), fields))
     active = ActiveRun(store, run, parent=parent, cell=cell, stages_seen=stages_seen)
-    active.set_tags({**capture.environment_tags(), **checked_tags})
+    # A child is part of its parent's work: it starts with the parent's own tags (team,
+    # dataset, ...), and its own tags win. nbtrack's tags describe one run each, not both.
+    inherited = {} if parent is None else parent.user_tags()
+    active.set_tags({**inherited, **capture.environment_tags(), **checked_tags})
+    if parent is not None:
+        parent.add_child(active)
     capture.git_dirty_later(lambda dirty: active.record_tag(GIT_DIRTY_TAG, str(dirty).lower()))
     _current.push(active)
     return active
@@ -182,9 +198,7 @@ def _reopen(run_id: str, parent: ActiveRun | None, cell: bool) -> ActiveRun:
     # Taken before the store refuses a deleted run or reopens this one: a deletion committed
     # after that read replaces the marker, and the next artifact write sees it.
     stages_seen = store.stages_state()
-    state = store.write(
-        runs.reopen_run, run_id, store.journal.id, os.getpid(), time.time_ns() // 1000
-    )
+    state = store.write(runs.reopen_run, run_id, store.journal.id, os.getpid())
     run = ActiveRun(
         store,
         state.run,

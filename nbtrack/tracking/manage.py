@@ -18,7 +18,9 @@ from nbtrack.store.store import current_store
 from nbtrack.tracking.lifecycle import forget_experiments
 from nbtrack.tracking.validation import check_name
 
-EXPORTED_TABLES = ["experiments", "runs", "params", "metrics", "latest_metrics", "tags"]
+EXPORTED_TABLES = [
+    "experiments", "runs", "run_spans", "params", "metrics", "latest_metrics", "tags",
+]  # fmt: skip
 
 
 def rename_run(run_id: str, name: str) -> None:

@@ -24,8 +24,11 @@ from nbtrack.entities import (
     END_STATUSES,
     FAILED,
     FINISHED,
+    HIDDEN_TAG_PREFIX,
     KILLED,
+    ChildRun,
     Run,
+    RunSpan,
     from_micros,
 )
 from nbtrack.errors import (
@@ -100,6 +103,8 @@ class ActiveRun:
         # Called with (key, step, value) for every point, e.g. by a live chart.
         self._watchers: list[Callable[[str, int, float], None]] = []
         self._tags: dict[str, str] = {}
+        # The runs started inside this one by this process, for a summary without a read.
+        self._children: list[ActiveRun] = []
         self._status = run.status
         self._end_time: int | None = None
         self._error: str | None = None
@@ -242,6 +247,20 @@ class ActiveRun:
         )
         self._tags[key] = value
 
+    def user_tags(self) -> dict[str, str]:
+        """The tags a user gave this run (nbtrack's own left out), as this process knows them:
+        what a child run starts with."""
+        return {
+            key: value
+            for key, value in {**self._run.tags, **self._tags}.items()
+            if not key.startswith(HIDDEN_TAG_PREFIX)
+        }
+
+    def add_child(self, child: ActiveRun) -> None:
+        """Remember a run started inside this one (the store knows it from the child's
+        ``parent_run_id``)."""
+        self._children.append(child)
+
     def _raise_ended(self) -> None:
         raise NoActiveRunError(
             f"run {self._name!r} ({self.id}) has ended; reopen it with "
@@ -323,15 +342,29 @@ class ActiveRun:
 
     def local_view(self) -> Run:
         """The run as this process logged it, without reading the store (for summaries)."""
+        end_time = from_micros(self._end_time)
+        # The span this process opened ends where the run ended here.
+        spans = tuple(
+            RunSpan(span.start_time, end_time) if span.end_time is None else span
+            for span in self._run.spans
+        )
+        known = {child.id for child in self._run.children}
+        children = self._run.children + tuple(
+            ChildRun(child.id, child.name, child._status)
+            for child in self._children
+            if child.id not in known
+        )
         return dataclasses.replace(
             self._run,
             status=self._status,
-            end_time=from_micros(self._end_time),
+            end_time=end_time,
             params={key: json.loads(value) for key, value in self._params.items()},
             metrics={key: value for key, (_, value) in self._latest.items()},
             tags={**self._run.tags, **self._tags},
             error=self._error,
             artifact_uri=str(self.artifact_dir),
+            spans=spans,
+            children=children,
         )
 
     def snapshot(self) -> Run:

@@ -335,11 +335,14 @@ def _sort_key(values: pd.Series[Any]) -> pd.Series[Any]:
 
 
 def _durations(frame: pd.DataFrame) -> pd.Series[float]:
-    """Seconds from start to end, or to now for a run still going."""
+    """Seconds the run was active (the sum of its spans, as ``search_runs`` gives them), or
+    from start to end, or to now for a run still going, in a frame without them."""
     import pandas as pd
 
     if frame.empty:
         return pd.Series([], index=frame.index, dtype="float64")
+    if "duration" in frame.columns:
+        return frame["duration"].astype("float64").round(1)
     now = pd.Timestamp(datetime.now(UTC))
     ends = frame["end_time"].where(frame["end_time"].notna(), now)
     return ((ends - frame["start_time"]).dt.total_seconds()).round(1)

@@ -37,10 +37,12 @@ def search_runs(
     ``"metrics.acc > 0.9 and (params.optimizer = 'adam' or tags.team = 'vision')"``.
     ``order_by``: e.g. ``["metrics.acc DESC", "start_time"]``; newest first by default.
     Columns: ``run_id``, ``run_name``, ``experiment``, ``status``, ``start_time``,
-    ``end_time``, ``experiment_id``, ``artifact_uri``, then ``params.<key>`` (values as
-    logged), ``metrics.<key>`` (the latest value as MLflow defines it: the point at the highest
-    step, then the newest; ``with_min_max`` adds ``metrics.<key>.min`` / ``.max``) and
-    ``tags.<key>``.
+    ``end_time``, ``experiment_id``, ``artifact_uri``, ``duration`` (seconds the run was
+    active: the sum of its spans, so a run reopened later does not count the time between),
+    ``parent_run_id`` (the run it was started in, for tables that group children under their
+    parent), then ``params.<key>`` (values as logged), ``metrics.<key>`` (the latest value as
+    MLflow defines it: the point at the highest step, then the newest; ``with_min_max`` adds
+    ``metrics.<key>.min`` / ``.max``) and ``tags.<key>``.
 
     Examples
     --------

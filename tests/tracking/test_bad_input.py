@@ -25,6 +25,7 @@ NBTRACK_TABLES = {
     "nbtrack_meta",
     "experiments",
     "runs",
+    "run_spans",
     "params",
     "metrics",
     "latest_metrics",

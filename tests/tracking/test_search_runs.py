@@ -90,7 +90,7 @@ def test_search_runs_of_an_empty_experiment_is_an_empty_frame(store_path: Path) 
     assert len(frame) == 0
     assert list(frame.columns) == [
         "run_id", "run_name", "experiment", "status", "start_time", "end_time", "experiment_id",
-        "artifact_uri",
+        "artifact_uri", "duration", "parent_run_id",
     ]  # fmt: skip
 
 
