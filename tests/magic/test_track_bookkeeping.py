@@ -26,8 +26,8 @@ def test_a_run_reopened_by_a_later_cell_counts_only_the_time_its_cells_ran(
     assert len(run.spans) == 2
     assert run.duration is not None
     assert dt.timedelta(seconds=0.04) <= run.duration < dt.timedelta(seconds=PAUSE_S)
-    shown = cell(ip, "%nbtrack runs 1").result
-    assert shown.loc[trained.id, "duration"] == run.duration
+    shown = cell(ip, "%nbtrack runs 1").result.frame.set_index("run_id")
+    assert shown.loc[trained.id, "duration"] == pytest.approx(run.duration.total_seconds())
 
 
 def test_child_runs_of_a_tracked_cell_take_its_tags_and_are_listed_under_it(
