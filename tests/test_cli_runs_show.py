@@ -33,7 +33,7 @@ def test_runs_show_with_an_ambiguous_name_lists_the_runs_and_fails(
     store_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     first, second = _run("twin"), _run("twin")
-    assert main(["runs", "show", "twin"]) == 1
+    assert main(["runs", "show", "twin"]) == 2  # bad input, as every command exits on it
     error = capsys.readouterr().err
     assert "run 'twin' is ambiguous: 2 runs match it" in error
     assert first[:8] in error and second[:8] in error
