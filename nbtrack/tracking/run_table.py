@@ -1,5 +1,6 @@
 """The run table's state: which runs, narrowed by what filter, in what order, on which page,
-and which of them are selected and picked.
+and which of them are selected and picked; what it says about them (a filter refused, a key no
+run has, a sort that cannot apply).
 
 A plain object, no widget behind it, so every face that lists runs (``compare()`` in a
 notebook, the web UI, the JupyterLab extension) filters, sorts, pages and selects them the same
@@ -12,11 +13,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from nbtrack.errors import InvalidValueError
+from nbtrack.entities import format_duration
+from nbtrack.errors import InvalidValueError, NbtrackError
 from nbtrack.tracking import _current
+from nbtrack.tracking.filter_keys import HIDDEN_TAGS, keys_named, unknown_key_note
 from nbtrack.tracking.search import runs_frame
 
 if TYPE_CHECKING:
@@ -25,7 +28,6 @@ if TYPE_CHECKING:
 PAGE_SIZE = 25
 DEFAULT_SELECTION = 5
 FIXED_COLUMNS = ("run_name", "status", "start_time", "duration")
-HIDDEN_TAGS = "tags.nbtrack."
 DISPLAY_DIGITS = 6
 
 
@@ -35,7 +37,8 @@ class RunTableState:
 
     Until runs are selected by hand, the first ``DEFAULT_SELECTION`` of the current order are,
     so a view has something to show on open; a sort or a new filter moves that automatic
-    choice along, while a hand-made selection stays.
+    choice along, while a hand-made selection stays. ``auto_selected`` tells a view which it
+    is, so it can show the default as a default; the first click on a row replaces it.
 
     Parameters
     ----------
@@ -80,6 +83,9 @@ class RunTableState:
         self.filter: str | None = None
         # Why the last filter asked for was refused (the one before it stays in force).
         self.filter_error: str | None = None
+        # The keys the filter names that no run has, with near misses (the filter matched
+        # nothing because of them, or less than it seems to say).
+        self.filter_note: str | None = None
         self._frame = self._first_query(filter)
         self.sort_by = ""
         self.sort_desc = False
@@ -89,6 +95,7 @@ class RunTableState:
         self._auto_select = True
         self._picked: list[str] = []
         self._choose_default_selection()
+        self._note_unknown_keys()
 
     # -- what a view reads -----------------------------------------------------------------------
 
@@ -123,6 +130,35 @@ class RunTableState:
         return list(self._selected)
 
     @property
+    def auto_selected(self) -> bool:
+        """Whether the selection is the automatic one (the first runs of the order), not a
+        choice the user made."""
+        return self._auto_select
+
+    @property
+    def stale(self) -> bool:
+        """Whether the runs listed are not what the filter box says: the last filter typed was
+        refused (``filter_error``), so these match the one before it (``filter``)."""
+        return self.filter_error is not None
+
+    @property
+    def sorted_by(self) -> str:
+        """The column the runs are in order of: ``sort_by``, or ``""`` while no run listed
+        has it (they are then in the store's order, and ``sort_by`` applies again once runs
+        that have it are listed)."""
+        return self.sort_by if _can_sort(self._frame, self.sort_by) else ""
+
+    @property
+    def sort_note(self) -> str | None:
+        """Why the runs are not in the order asked for, if they are not."""
+        if not self.sort_by or self.sorted_by:
+            return None
+        return (
+            f"not sorted by {self.sort_by}: none of these runs has it, so newest first "
+            "(the sort comes back when runs that have it are listed)"
+        )
+
+    @property
     def picked(self) -> list[str]:
         """Ids of the picked runs (highlighted everywhere; empty until some are picked)."""
         return list(self._picked)
@@ -150,7 +186,8 @@ class RunTableState:
     def empty_message(self) -> str:
         """What to say where the rows would be when no run matches."""
         if self.filter:
-            return "No run matches this filter."
+            note = f": {self.filter_note}" if self.filter_note else ""
+            return f"No run matches this filter{note}."
         if self.given_runs is not None:
             return "None of the given runs exists any more."
         return (
@@ -163,8 +200,9 @@ class RunTableState:
         ``self.columns``), each also carrying ``run_id``."""
         start = (self.page - 1) * self.page_size
         page = self._ordered.iloc[start : start + self.page_size]
+        durations = _durations(page).map(_duration_text)
         return table_rows(
-            page.assign(duration=_durations(page)), self.columns if columns is None else columns
+            page.assign(duration=durations), self.columns if columns is None else columns
         )
 
     def known(self, ids: Sequence[str]) -> list[str]:
@@ -190,9 +228,10 @@ class RunTableState:
         except InvalidValueError as exc:
             self.filter_error = str(exc)
             return False
-        self.filter, self.filter_error = wanted, None
         self._replace_frame(frame)
+        self.filter, self.filter_error = wanted, None
         self.page = 1
+        self._note_unknown_keys()
         return True
 
     def refresh(self) -> None:
@@ -200,6 +239,7 @@ class RunTableState:
         still there). Raises ``NbtrackError`` when the store cannot be read, changing nothing."""
         self._replace_frame(self._query(self.filter))
         self.page = min(self.page, self.pages)
+        self._note_unknown_keys()
 
     def sort(self, column: str, descending: bool = False) -> None:
         """Order by ``column`` (e.g. ``"metrics.acc"``; ``""`` for the store's order, newest
@@ -223,6 +263,34 @@ class RunTableState:
         self.check_known(ids, "select()")
         self._selected = list(dict.fromkeys(ids))
         self._auto_select = False
+
+    def toggle(self, run_id: str) -> None:
+        """A click on a run's row. While the selection is the automatic one, the click starts
+        the user's own with that run (the default five were never chosen, so a click on one of
+        them must not remove the run it meant); after that it adds or removes the run."""
+        self.check_known([run_id], "toggle()")
+        if self._auto_select:
+            chosen = [run_id]
+        elif run_id in self._selected:
+            chosen = [r for r in self._selected if r != run_id]
+        else:
+            chosen = [*self._selected, run_id]
+        self._selected, self._auto_select = chosen, False
+
+    def select_all(self) -> None:
+        """Select every run that matches, in the table's order."""
+        self.select(list(self._ordered["run_id"]))
+
+    def select_none(self) -> None:
+        """Select no run (a choice: a refresh does not bring the automatic five back)."""
+        self.select([])
+
+    def select_top(self, n: int) -> None:
+        """Select the first ``n`` runs of the table's order: the top ``n`` by the sorted
+        column (the newest ``n`` while unsorted)."""
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise InvalidValueError(f"select_top(): n must be a positive int, got {n!r}")
+        self.select(list(self._ordered["run_id"].head(n)))
 
     def pick(self, ids: Sequence[str]) -> None:
         """Pick exactly these runs (``[]`` clears the pick), select those not selected yet,
@@ -275,12 +343,17 @@ class RunTableState:
         return runs_frame(experiment=self.experiment, runs=self.given_runs, filter=filter)
 
     def _replace_frame(self, frame: pd.DataFrame) -> None:
-        self._frame = frame
-        self._reorder()
+        # Everything that can fail comes first: a state half replaced is a widget whose
+        # later clicks look ignored.
+        ordered = _sorted(frame, self.sort_by, self.sort_desc)
         known = set(frame["run_id"])
+        had_selection = bool(self._selected)
+        self._frame, self._ordered = frame, ordered
         self._selected = [run_id for run_id in self._selected if run_id in known]
         self._picked = [run_id for run_id in self._picked if run_id in known]
-        if not self._selected:
+        if had_selection and not self._selected:
+            # The runs chosen are all gone: show something rather than an empty chart. A
+            # selection emptied on purpose (select_none) stays empty.
             self._auto_select = True
         if self._auto_select:
             self._choose_default_selection()
@@ -289,6 +362,21 @@ class RunTableState:
         self._ordered = _sorted(self._frame, self.sort_by, self.sort_desc)
         if self._auto_select:
             self._choose_default_selection()
+
+    def _note_unknown_keys(self) -> None:
+        """Say which keys the filter names that no run has (with near misses)."""
+        present = set(self._frame.columns)
+        missing = [key for key in keys_named(self.filter) if key not in present]
+        if missing:
+            # Not among the runs that match; maybe not among any: ask the unfiltered runs.
+            try:
+                present = set(self._query(None).columns)
+            except NbtrackError:
+                self.filter_note = None  # a note is not worth an error: the runs are right
+                return
+            missing = [key for key in missing if key not in present]
+        where = f"experiment {self.experiment!r}" if self.given_runs is None else "the runs given"
+        self.filter_note = unknown_key_note(missing, sorted(present), where)
 
     def _choose_default_selection(self) -> None:
         self._selected = list(self._ordered["run_id"].head(DEFAULT_SELECTION))
@@ -308,10 +396,14 @@ def check_page_size(page_size: int) -> int:
     return page_size
 
 
+def _can_sort(frame: pd.DataFrame, column: str) -> bool:
+    return column == "duration" or column in frame.columns
+
+
 def _sorted(frame: pd.DataFrame, column: str, descending: bool) -> pd.DataFrame:
-    """``frame`` ordered by ``column`` (``""``: as it is), missing values last, ties kept in
-    their order."""
-    if not column or frame.empty:
+    """``frame`` ordered by ``column`` (``""``, or a column it lacks: as it is), missing values
+    last, ties kept in their order."""
+    if not column or frame.empty or not _can_sort(frame, column):
         return frame
     values = _durations(frame) if column == "duration" else frame[column]
     return (
@@ -345,7 +437,12 @@ def _durations(frame: pd.DataFrame) -> pd.Series[float]:
         return frame["duration"].astype("float64").round(1)
     now = pd.Timestamp(datetime.now(UTC))
     ends = frame["end_time"].where(frame["end_time"].notna(), now)
-    return ((ends - frame["start_time"]).dt.total_seconds()).round(1)
+    return ((ends - frame["start_time"]).dt.total_seconds()).round(3)
+
+
+def _duration_text(seconds: float) -> str | None:
+    """Seconds as a person reads them, with their unit ("790 ms", "3 min 4 s")."""
+    return None if math.isnan(seconds) else format_duration(timedelta(seconds=seconds))
 
 
 def table_rows(page: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]:

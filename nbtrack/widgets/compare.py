@@ -5,12 +5,19 @@ Python keeps every run that matches and decides the order and the page, so the b
 ever receives one page of rows and one chart, however many runs there are. The widget
 refreshes itself when its store changes (see ``poller``), keeping the filter, the order, the
 page and the selection.
+
+Whatever goes wrong while handling a click, a keystroke or a refresh is said in the status
+line (a front end shows a callback's exception nowhere but the log console), and the widget
+is redrawn from its state, which stays whole: the next click works.
 """
 
 from __future__ import annotations
 
+import html
+import logging
+import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,15 +26,23 @@ import ipywidgets  # type: ignore[import-untyped]
 
 from nbtrack import config
 from nbtrack.errors import NbtrackError
-from nbtrack.tracking.run_table import PAGE_SIZE, RunTableState, check_page_size
+from nbtrack.tracking.run_table import (
+    DEFAULT_SELECTION,
+    PAGE_SIZE,
+    RunTableState,
+    check_page_size,
+)
 from nbtrack.tracking.search import changes_marker
 from nbtrack.widgets import poller, static
 from nbtrack.widgets.compare_views import CompareViews
+from nbtrack.widgets.restart_note import ROOT_CLASS, RestartNote
 from nbtrack.widgets.run_table import RunTable, status_html
 from nbtrack.widgets.tree import descendants
 
 if TYPE_CHECKING:
     import pandas as pd
+
+log = logging.getLogger("nbtrack")
 
 FILTER_EXAMPLE = "metrics.acc > 0.9 and params.lr = '0.1'"
 
@@ -76,9 +91,9 @@ class CompareWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is unt
     """A filter box, a run table and one chart of the runs selected in it.
 
     Until the user picks runs, the first few of the current order are charted, so the chart
-    is never empty on open; a sort or a new filter moves that automatic choice along.
-    What the table holds (filter, order, page, selection) is a ``RunTableState``; the widget
-    draws it and hands it the clicks.
+    is never empty on open; a sort or a new filter moves that automatic choice along, and
+    the table draws it as a default. What the table holds (filter, order, page, selection)
+    is a ``RunTableState``; the widget draws it and hands it the clicks.
     """
 
     def __init__(
@@ -96,9 +111,12 @@ class CompareWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is unt
         self._marker = changes_marker()
         # Taken before the first query: a change landing while we read is refreshed after.
         opened_at = poller.marker_stamp(self._marker)
+        # Why the last refresh, and the last thing the user did, went wrong (status line).
         self._problem: str | None = None
+        self._action_problem: str | None = None
         self._state = RunTableState(experiment, runs, filter, page_size)
         super().__init__(children=self._make_parts(filter))
+        self.add_class(ROOT_CLASS)
         self._connect()
         poller.watch(self, since=opened_at)
 
@@ -130,6 +148,11 @@ class CompareWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is unt
             return self._views.diff_html()
 
     @property
+    def filter_box(self) -> Any:
+        """The filter text box (setting its ``value`` is typing a filter and pressing Enter)."""
+        return self._filter_box
+
+    @property
     def table(self) -> RunTable:
         """The run table widget (its traits are what the browser sees)."""
         return self._table
@@ -144,6 +167,25 @@ class CompareWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is unt
         ids = [str(getattr(r, "id", r)) for r in runs]
         with self._lock:
             self._state.select(ids)
+            self._redraw(table=True)
+
+    def select_all(self) -> None:
+        """Chart every run that matches (the "all" button)."""
+        with self._lock:
+            self._state.select_all()
+            self._redraw(table=True)
+
+    def select_none(self) -> None:
+        """Chart no run until some are chosen (the "none" button)."""
+        with self._lock:
+            self._state.select_none()
+            self._redraw(table=True)
+
+    def select_top(self, n: int) -> None:
+        """Chart the first ``n`` runs of the table's order: the top ``n`` by the sorted column
+        (the "top" button)."""
+        with self._lock:
+            self._state.select_top(n)
             self._redraw(table=True)
 
     def pick(self, runs: Sequence[object]) -> None:
@@ -172,15 +214,14 @@ class CompareWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is unt
             self._redraw(table=True)
 
     def set_filter(self, text: str | None) -> None:
-        """Show only the runs ``text`` matches; a bad filter is reported in the status line
-        and the runs shown stay as they were."""
+        """Show only the runs ``text`` matches. A bad filter is reported in the status line in
+        place of a count, and the runs shown stay, greyed, until a filter that works."""
         with self._lock:
             if self._state.set_filter(text):
                 self._views.update_controls(self._state)
-                self._redraw(table=True)
+            self._redraw(table=True)
             with self._quiet():
                 self._filter_box.value = text or ""
-            self._push_status()
 
     def go_to_page(self, page: int) -> None:
         """Show page ``page`` (from 1) of the table; out-of-range pages clamp to the ends."""
@@ -189,13 +230,28 @@ class CompareWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is unt
             self._push_table()
 
     def set_chart(
-        self, kind: str | None = None, metric: str | None = None, param: str | None = None
+        self,
+        kind: str | None = None,
+        metric: str | None = None,
+        param: str | None = None,
+        runs: str | None = None,
+        scale: str | None = None,
     ) -> None:
-        """Switch the chart: ``kind`` is ``"history"``, ``"scatter"`` or ``"bar"``; ``metric``
-        and ``param`` are keys (``"loss"``) as in the dropdowns."""
+        """Switch the chart: ``kind`` is ``"history"``, ``"scatter"``, ``"bar"``,
+        ``"parallel"`` or ``"diff"``; ``metric`` and ``param`` are keys (``"loss"``) as in
+        the dropdowns; ``runs`` is ``"all"`` (every matching run: the default of scatter and
+        parallel coordinates) or ``"selected"``; ``scale`` the params' axes: ``"auto"`` (log
+        where a param spans decades), ``"linear"`` or ``"log"``."""
         with self._lock:
-            self._views.set_chart(kind, metric, param)
+            self._views.set_chart(kind, metric, param, runs, scale)
             self._redraw()
+
+    @property
+    def status_text(self) -> str:
+        """The status line as plain text (what the user reads above the table)."""
+        with self._lock:
+            text = re.sub(r"<div[^>]*>", "\n", str(self._status.value))
+            return html.unescape(re.sub(r"<[^>]+>", "", text)).strip()
 
     def refresh(self) -> None:
         """Read the store again, keeping the filter, order, page and selection. A store that
@@ -214,16 +270,17 @@ class CompareWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is unt
                 return
             try:
                 self._state.refresh()
-            except NbtrackError as exc:
+                self._problem = None
+                self._views.update_controls(self._state)
+                self._views.forget_histories()
+                self._redraw(table=True)
+            except Exception as exc:
                 # Mostly called by the poller thread, where a raise reaches nobody: say it
                 # where the user looks, keep the last runs, and try again on the next change.
-                self._problem = f"not refreshed: {exc}"
+                self._problem = f"not refreshed: {_reason(exc)}"
+                if not isinstance(exc, NbtrackError):
+                    log.warning("nbtrack: compare() could not refresh", exc_info=True)
                 self._push_status()
-                return
-            self._problem = None
-            self._views.update_controls(self._state)
-            self._views.forget_histories()
-            self._redraw(table=True)
 
     def chart_spec(self) -> dict[str, Any]:
         """The Vega-Lite spec of the chart now shown."""
@@ -261,6 +318,11 @@ class CompareWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is unt
                 part.close()
             super().close()
 
+    @property
+    def selection_bar(self) -> Any:
+        """The buttons that choose the charted runs: all, none, and the top N."""
+        return self._selection_bar
+
     def _make_parts(self, filter: str | None) -> list[Any]:
         self._filter_box = ipywidgets.Text(
             value=filter or "",
@@ -270,6 +332,7 @@ class CompareWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is unt
             layout=ipywidgets.Layout(width="100%"),
         )
         self._status = ipywidgets.HTML()
+        self._selection_bar = self._make_selection_bar()
         self._table = RunTable(page_size=self._state.page_size)
         self._views = CompareViews(self._state, self._quiet, self._on_chart_pick)
         self._push_table()
@@ -278,11 +341,39 @@ class CompareWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is unt
         return [
             self._filter_box,
             self._status,
+            self._selection_bar,
             self._table,
             views.controls,
             views.chart,
             views.diff_view,
+            RestartNote("comparison"),
         ]
+
+    def _make_selection_bar(self) -> Any:
+        small = {"width": "auto", "height": "26px"}
+        self._all_button = ipywidgets.Button(
+            description="all", tooltip="chart every run that matches", layout=small
+        )
+        self._none_button = ipywidgets.Button(
+            description="none", tooltip="chart no run until you click some", layout=small
+        )
+        self._top_button = ipywidgets.Button(layout=small)
+        self._top_n_box = ipywidgets.BoundedIntText(
+            value=DEFAULT_SELECTION,
+            min=1,
+            max=10_000,
+            description="N",
+            tooltip="how many runs the top button charts",
+            style={"description_width": "16px"},
+            layout={"width": "90px"},
+        )
+        label = ipywidgets.HTML("<span style='padding: 0 4px'>chart:</span>")
+        bar = ipywidgets.HBox(
+            [label, self._all_button, self._none_button, self._top_button, self._top_n_box],
+            layout={"align_items": "center"},
+        )
+        bar.add_class("nbtrack-selection-bar")
+        return bar
 
     def _connect(self) -> None:
         self._filter_box.observe(self._on_filter_box, names="value")
@@ -290,6 +381,15 @@ class CompareWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is unt
         self._table.observe(self._on_table_page, names="page")
         self._table.observe(self._on_table_selected, names="selected")
         self._table.observe(self._on_table_picked, names="picked")
+        self._table.on_toggle(self._on_table_toggle)
+        self._all_button.on_click(lambda _: self._from_front_end("all", self.select_all, False))
+        self._none_button.on_click(lambda _: self._from_front_end("none", self.select_none, False))
+        self._top_button.on_click(
+            lambda _: self._from_front_end(
+                "top", lambda: self.select_top(int(self._top_n_box.value)), False
+            )
+        )
+        self._top_n_box.observe(self._on_top_n, names="value")
         for box in self._views.choosers:
             box.observe(self._on_view_control, names="value")
 
@@ -298,15 +398,28 @@ class CompareWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is unt
     def _redraw(self, table: bool = False) -> None:
         if table:
             self._push_table()
-        self._push_status()
+        # The chart first: the status line says what it charts.
         self._views.draw(self._state)
+        self._push_status()
 
     def _push_table(self) -> None:
         with self._quiet():
             self._table.show(self._state)
+        self._label_top_button()
+
+    def _label_top_button(self) -> None:
+        state = self._state
+        n = int(self._top_n_box.value)
+        if state.sorted_by:
+            order = "highest" if state.sort_desc else "lowest"
+            self._top_button.description = f"top {n} by {state.sorted_by} ({order} first)"
+        else:
+            self._top_button.description = f"newest {n}"
+        self._top_button.tooltip = "chart the first runs of the table's order (sort to choose)"
 
     def _push_status(self) -> None:
-        self._status.value = status_html(self._state, self._problem)
+        problems = [p for p in (self._problem, self._action_problem) if p]
+        self._status.value = status_html(self._state, self._views.charted_text, problems)
 
     # -- events from the front end ---------------------------------------------------------------
 
@@ -319,47 +432,84 @@ class CompareWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is unt
         finally:
             self._quiet_depth -= 1
 
-    def _on_filter_box(self, change: dict[str, Any]) -> None:
+    def _from_front_end(self, what: str, action: Callable[[], None], change: bool = True) -> None:
+        """Do what a click or a keystroke asks. The front end would show an exception nowhere
+        but the log console: it goes to the status line instead, and the widget is drawn
+        again from its state (whole: the state changes only once a step has succeeded).
+        ``change``: called for a trait change, which is ignored when Python itself made it."""
         with self._lock:
-            if not self._quiet_depth:
-                self.set_filter(change["new"])
+            if self._closed or (change and self._quiet_depth):
+                return
+            try:
+                self._action_problem = None
+                action()
+            except Exception as exc:
+                if not isinstance(exc, NbtrackError):
+                    log.warning("nbtrack: compare() could not handle %s", what, exc_info=True)
+                self._action_problem = f"{what} failed: {_reason(exc)}"
+                try:
+                    self._redraw(table=True)
+                except Exception:
+                    log.warning("nbtrack: compare() could not redraw", exc_info=True)
+                self._push_status()
+
+    def _on_filter_box(self, change: dict[str, Any]) -> None:
+        self._from_front_end("filter", lambda: self.set_filter(change["new"]))
 
     def _on_table_sort(self, change: dict[str, Any]) -> None:
-        with self._lock:
-            if not self._quiet_depth:
-                column = self._table.sort_by
-                sortable = self._state.sortable
-                self.sort(column if column in sortable else "", self._table.sort_desc)
+        def sort() -> None:
+            column = self._table.sort_by
+            self.sort(column if column in self._state.sortable else "", self._table.sort_desc)
+
+        self._from_front_end(f"sort by {self._table.sort_by}", sort)
 
     def _on_table_page(self, change: dict[str, Any]) -> None:
-        with self._lock:
-            if not self._quiet_depth:
-                self.go_to_page(int(change["new"]))
+        self._from_front_end("page", lambda: self.go_to_page(int(change["new"])))
 
     def _on_table_selected(self, change: dict[str, Any]) -> None:
-        with self._lock:
-            if not self._quiet_depth:
-                self.select(self._state.known(change["new"]))
+        self._from_front_end("select", lambda: self.select(self._state.known(change["new"])))
+
+    def _on_table_toggle(self, run_id: str) -> None:
+        def toggle() -> None:
+            self._state.toggle(run_id)
+            self._redraw(table=True)
+
+        self._from_front_end("select", toggle, change=False)
 
     def _on_table_picked(self, change: dict[str, Any]) -> None:
-        with self._lock:
-            if not self._quiet_depth:
-                self.pick(self._state.known(change["new"]))
+        self._from_front_end("pick", lambda: self.pick(self._state.known(change["new"])))
+
+    def _on_top_n(self, change: dict[str, Any]) -> None:
+        self._from_front_end("top", self._label_top_button)
 
     def _on_chart_pick(self, change: dict[str, Any]) -> None:
         """A click in the chart: the picked runs become the table's picked rows (the chart
         already shows them highlighted, so it is not redrawn)."""
-        value = getattr(change["new"], "value", None) or []
-        ids = [str(item["run_id"]) for item in value if isinstance(item, dict) and "run_id" in item]
-        with self._lock:
-            if self._closed or ids == self._state.picked:
-                return
-            self._state.pick_shown(ids)
-            self._push_table()
-            self._push_status()
+
+        def pick() -> None:
+            value = getattr(change["new"], "value", None) or []
+            ids = [
+                str(item["run_id"]) for item in value if isinstance(item, dict) and "run_id" in item
+            ]
+            if ids != self._state.picked:
+                self._state.pick_shown(ids)
+                self._push_table()
+                self._push_status()
+
+        self._from_front_end("pick in the chart", pick, change=False)
 
     def _on_view_control(self, change: dict[str, Any]) -> None:
-        with self._lock:
-            if not self._quiet_depth:
-                self._views.read_controls()
-                self._redraw()
+        def choose() -> None:
+            self._views.read_controls()
+            self._redraw()
+
+        self._from_front_end("chart", choose)
+
+
+def _reason(exc: BaseException) -> str:
+    """An error in one line: nbtrack's own say what is wrong; others also name their type
+    (a bare ``KeyError: 'metrics.auc'`` would read as "'metrics.auc'")."""
+    if isinstance(exc, NbtrackError):
+        return str(exc)
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -1,6 +1,10 @@
-"""The views under ``compare()``'s run table: one chart of the selected runs (history,
-scatter, bar or parallel coordinates, with their choices of metric and param) or the diff of
-two runs. They are drawn from the table's state and hold no runs of their own.
+"""The views under ``compare()``'s run table: one chart (history, scatter, bar or parallel
+coordinates, with their choices of metric, param, runs and axis scale) or the diff of two runs.
+They are drawn from the table's state and hold no runs of their own.
+
+Curves and bars are drawn for the selected runs; charts of params against a metric (scatter,
+parallel coordinates) for every run that matches, unless the user asks for the selected ones:
+a sweep is read from all its runs, and a selection of five would hide most of a grid.
 """
 
 from __future__ import annotations
@@ -26,6 +30,11 @@ MAX_POINTS_PER_RUN = 1000
 DIFF = "diff"
 # The views under the table: the charts, and the diff of two runs.
 VIEWS = (*charts.KINDS, DIFF)
+# The charts of params against a metric, which draw every matching run by default.
+SWEEP_CHARTS = ("scatter", "parallel")
+ALL, SELECTED = "all", "selected"
+# The params' axis scale: chosen per param ("auto": log where it spans decades), or forced.
+SCALES = {"auto": None, "linear": False, "log": True}
 
 
 class CompareViews:
@@ -47,14 +56,30 @@ class CompareViews:
         self.kind: str = charts.KINDS[0]
         self.metric: str | None = None
         self.param: str | None = None
+        self.runs: str = ALL
+        self.scale: str = "auto"
+        # What the chart shows now: the runs drawn and in words (for the status line).
+        self.charted: list[str] = []
+        self.charted_text: str | None = None
         self.kind_box = ipywidgets.ToggleButtons(
             options=list(VIEWS), value=self.kind, style={"button_width": "80px"}
         )
         self.kind_box.add_class("nbtrack-views")
         self.metric_box = ipywidgets.Dropdown(description="metric", options=[])
         self.param_box = ipywidgets.Dropdown(description="param", options=[])
-        self.all_runs_box = ipywidgets.Checkbox(
-            value=False, description="all runs", indent=False, layout={"width": "auto"}
+        self.runs_box = ipywidgets.ToggleButtons(
+            options=[("all matching", ALL), ("selected", SELECTED)],
+            value=ALL,
+            tooltips=["every run the filter matches", "only the runs selected in the table"],
+            style={"button_width": "110px"},
+        )
+        self.runs_box.add_class("nbtrack-runs-choice")
+        self.scale_box = ipywidgets.Dropdown(
+            description="axis",
+            options=list(SCALES),
+            value="auto",
+            tooltip="the params' axes: log where a param spans decades (auto), or as chosen",
+            layout={"width": "150px"},
         )
         self.diff_a_box = ipywidgets.Dropdown(description="run A", options=[])
         self.diff_b_box = ipywidgets.Dropdown(description="run B", options=[])
@@ -62,14 +87,17 @@ class CompareViews:
         self.diff_view.add_class("nbtrack-diff")
         self.update_controls(state)
         enable_offline_charts()
-        self.chart = alt.JupyterChart(self._build_chart(state))
+        self.chart = alt.JupyterChart(
+            self._build_chart(state), embed_options=dict(chart_parts.EMBED_OPTIONS)
+        )
         self._watch_chart_selection()
         self.controls = ipywidgets.HBox(
             [
                 self.kind_box,
                 self.metric_box,
                 self.param_box,
-                self.all_runs_box,
+                self.runs_box,
+                self.scale_box,
                 self.diff_a_box,
                 self.diff_b_box,
             ],
@@ -82,10 +110,21 @@ class CompareViews:
         """The controls that choose what the view shows (a change redraws it)."""
         return tuple(self.controls.children)
 
-    def set_chart(self, kind: str | None, metric: str | None, param: str | None) -> None:
-        """Check and set the chart's kind and keys, as the buttons and dropdowns would."""
+    def set_chart(
+        self,
+        kind: str | None,
+        metric: str | None,
+        param: str | None,
+        runs: str | None = None,
+        scale: str | None = None,
+    ) -> None:
+        """Check and set the chart's kind, keys, runs and scale, as the controls would."""
         if kind is not None and kind not in VIEWS:
             raise InvalidValueError(f"chart kind {kind!r} is not one of {VIEWS}")
+        if runs is not None and runs not in (ALL, SELECTED):
+            raise InvalidValueError(f"runs {runs!r} is not one of {(ALL, SELECTED)}")
+        if scale is not None and scale not in SCALES:
+            raise InvalidValueError(f"scale {scale!r} is not one of {tuple(SCALES)}")
         for name, value, box in (
             ("metric", metric, self.metric_box),
             ("param", param, self.param_box),
@@ -100,6 +139,10 @@ class CompareViews:
                 self.metric_box.value = metric
             if param is not None:
                 self.param_box.value = param
+            if runs is not None:
+                self.runs_box.value = runs
+            if scale is not None:
+                self.scale_box.value = scale
         self.read_controls()
 
     def show_diff(self, run_a: str, run_b: str) -> None:
@@ -123,6 +166,7 @@ class CompareViews:
         """Show the chosen view, drawn for the runs of ``state``."""
         self.show_view()
         if self.kind == DIFF:
+            self.charted, self.charted_text = [], None
             self._draw_diff(state)
         else:
             self.chart.chart = self._build_chart(state)
@@ -137,7 +181,9 @@ class CompareViews:
             box.layout.display = None if diff else "none"
         self.metric_box.layout.display = "none" if diff else None
         self.param_box.layout.display = None if self.kind == "scatter" else "none"
-        self.all_runs_box.layout.display = None if self.kind == "parallel" else "none"
+        sweep = None if self.kind in SWEEP_CHARTS else "none"
+        self.runs_box.layout.display = sweep
+        self.scale_box.layout.display = sweep
 
     def _watch_chart_selection(self) -> None:
         # JupyterChart makes a new ``selections`` object for every chart it is given.
@@ -163,25 +209,47 @@ class CompareViews:
         self.diff_view.value = _diff_html(pair)
 
     def _build_chart(self, state: RunTableState) -> alt.Chart | alt.LayerChart:
-        selected, ordered = state.selected, state.ordered
+        ordered = state.ordered
+        every = self.kind in SWEEP_CHARTS and self.runs == ALL
+        ids = list(ordered["run_id"]) if every else state.selected
+        self.charted = [] if self.kind == DIFF else ids
+        self.charted_text = self._describe(state, every)
         if state.frame.empty:
             return _message_chart("no runs to chart", state.empty_message)
         if self.metric is None:
             return _message_chart("no metrics yet", "runs appear here once they log a metric")
-        if not selected and not (self.kind == "parallel" and self.all_runs_box.value):
-            return _message_chart("no run selected", "click rows in the table to chart them")
-        every = self.kind == "parallel" and bool(self.all_runs_box.value)
-        chosen = ordered if every else ordered[ordered["run_id"].isin(selected)]
+        if not ids:
+            return _message_chart(
+                "no run selected",
+                "click rows in the table, or use all / top above it, to chart runs",
+            )
+        chosen = ordered if every else ordered[ordered["run_id"].isin(ids)]
         histories = (
-            self._histories_for(selected, self.metric)
+            self._histories_for(ids, self.metric)
             if self.kind == "history"
             else pd.DataFrame(columns=["run_id", "run_name", "key", "step", "value"])
         )
         picked = [run_id for run_id in state.picked if run_id in set(chosen["run_id"])]
         try:
-            return charts.chart_for(self.kind, chosen, histories, self.metric, self.param, picked)
+            return charts.chart_for(
+                self.kind, chosen, histories, self.metric, self.param, picked, SCALES[self.scale]
+            )
         except InvalidValueError as exc:
             return _message_chart("too much to draw", str(exc))
+
+    def _describe(self, state: RunTableState, every: bool) -> str | None:
+        """What the chart shows, in words for the status line (None for the diff)."""
+        if self.kind == DIFF:
+            return None
+        if every:
+            return f"charted: all {state.total:,} matching runs"
+        n = len(state.selected)
+        if not n:
+            return "charted: none — click rows to choose"
+        if state.auto_selected:
+            first = "the first run" if n == 1 else f"the first {n}"
+            return f"charted: {first} (by default) — click rows to choose"
+        return f"charted: {n:,} selected"
 
     def _histories_for(self, ids: list[str], metric: str) -> pd.DataFrame:
         # Charts refuse more than MAX_ROWS points: share them out among the selected runs.
@@ -229,6 +297,8 @@ class CompareViews:
         self.kind = str(self.kind_box.value)
         self.metric = self.metric_box.value
         self.param = self.param_box.value
+        self.runs = str(self.runs_box.value)
+        self.scale = str(self.scale_box.value)
         self.param_box.disabled = self.kind != "scatter" or not self.param_box.options
         if self.kind == DIFF:
             a, b = self.diff_a_box.value, self.diff_b_box.value
@@ -254,16 +324,7 @@ def _diff_html(pair: tuple[str, str] | None) -> str:
 
 def _message_chart(title: str, detail: str) -> alt.Chart:
     """A chart of the usual size that says why there is nothing to draw."""
-    return (
-        alt.Chart(
-            alt.Data(values=[{"text": title}]),
-            title=alt.Title(title, subtitle=detail),
-            width=chart_parts.WIDTH,
-            height=chart_parts.HEIGHT,
-        )
-        .mark_text(fontSize=14, color="gray")
-        .encode(text=alt.Text("text:N"))
-    )
+    return chart_parts.no_data(title, detail)
 
 
 def _note_html(text: str) -> str:

@@ -4,7 +4,9 @@ metrics behind each, buttons that promote, alias and archive, and the alias hist
 Every button calls the same function a user would call from code (``nbtrack.promote``,
 ``set_alias``, ...), so a click is one committed transaction: ``load_model`` and servers that
 follow an alias see it at once. The widget refreshes itself when the registry changes in any
-process (it watches the registry's marker file, never DuckDB), keeping the model shown.
+process (it watches the registry's marker file, never DuckDB), keeping the model shown; its
+status line then says what changed elsewhere, so it never reports a click the store has since
+overtaken.
 """
 
 from __future__ import annotations
@@ -25,9 +27,10 @@ from nbtrack.errors import InvalidValueError, NbtrackError
 from nbtrack.model_registry import versions as model_registry
 from nbtrack.store.store import get_store
 from nbtrack.tracking.run_table import display_value
-from nbtrack.widgets import alias_chart, poller, registry_html, static
+from nbtrack.widgets import alias_chart, chart_parts, poller, registry_html, static
 from nbtrack.widgets.live import enable_offline_charts
 from nbtrack.widgets.registry_state import RegistryState, models_including
+from nbtrack.widgets.restart_note import ROOT_CLASS, RestartNote
 from nbtrack.widgets.tree import descendants
 
 PROMOTE_ALIAS: Final = "champion"
@@ -75,6 +78,9 @@ class RegistryWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is un
         self._marker = get_store(self._store_path).registry_marker
         opened_at = poller.marker_stamp(self._marker)
         self._state = RegistryState(name)
+        # What the registry looked like after this widget last read or changed it: a refresh
+        # that finds something else was changed elsewhere, and says so.
+        self._seen = self._state.fingerprint()
         self._message: tuple[str, bool] | None = None
         self._problem: str | None = None
         self._buttons: dict[tuple[str, int | None], Any] = {}
@@ -95,7 +101,10 @@ class RegistryWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is un
         self._status = ipywidgets.HTML()
         self._history_table = ipywidgets.HTML()
         enable_offline_charts()
-        self._chart = alt.JupyterChart(alias_chart.alias_history_chart(pd.DataFrame()))
+        self._chart = alt.JupyterChart(
+            alias_chart.alias_history_chart(pd.DataFrame()),
+            embed_options=dict(chart_parts.EMBED_OPTIONS),
+        )
         self._alias_editor = ipywidgets.VBox(
             [
                 ipywidgets.HBox([self._alias_box, self._alias_version_box, self._set_alias_button]),
@@ -111,9 +120,11 @@ class RegistryWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is un
                 self._status,
                 self._chart,
                 self._history_table,
+                RestartNote("registry"),
             ]
         )
         self.add_class("nbtrack-registry")
+        self.add_class(ROOT_CLASS)
         self._render()
         self._model_box.observe(self._on_model_box, names="value")
         poller.watch(self, since=opened_at)
@@ -172,6 +183,7 @@ class RegistryWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is un
             self._state.name = name
             self._message = None
             self._state.load(models)
+            self._seen = self._state.fingerprint()
             self._render()
 
     def choose_alias(self, alias: str, version: int) -> None:
@@ -192,6 +204,7 @@ class RegistryWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is un
                 )
                 self._push_status()
                 return
+            shown, before = self._state.name, len(self._state.history)
             try:
                 self._state.load()
             except NbtrackError as exc:
@@ -199,6 +212,17 @@ class RegistryWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is un
                 self._push_status()
                 return
             self._problem = None
+            now = self._state.fingerprint()
+            if now != self._seen:
+                # Changed by another process (the CLI, a kernel): what the status line said
+                # about the last click may no longer hold.
+                self._message = (
+                    self._state.changes_since(before)
+                    if self._state.name == shown
+                    else f"updated: {shown} is no longer registered",
+                    True,
+                )
+                self._seen = now
             self._render()
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
@@ -268,9 +292,14 @@ class RegistryWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is un
         self._remove_alias_button.disabled = not aliases
         self._set_alias_button.disabled = not ready
         self._alias_editor.layout.display = "none" if state.name is None else None
-        self._chart.chart = alias_chart.alias_history_chart(state.history)
-        self._chart.layout.display = "none" if state.name is None else None
-        self._history_table.value = registry_html.history_html(state.history)
+        # No history yet: one short line, not an empty chart saying so.
+        no_history = state.name is None or state.history.empty
+        if not no_history:
+            self._chart.chart = alias_chart.alias_history_chart(state.history)
+        self._chart.layout.display = "none" if no_history else None
+        self._history_table.value = (
+            registry_html.history_html(state.history) if state.name is not None else ""
+        )
         self._push_status()
 
     def _render_grid(self) -> None:
@@ -346,6 +375,7 @@ class RegistryWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is un
                 self._message = (f"{action} refused: {exc}", False)
             try:
                 self._state.load()
+                self._seen = self._state.fingerprint()
             except NbtrackError as exc:
                 self._problem = f"not refreshed: {exc}"
             self._render()

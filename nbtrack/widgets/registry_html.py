@@ -89,9 +89,13 @@ def older_versions_cell(more: int) -> Any:
 
 
 def history_html(history: pd.DataFrame) -> str:
-    """The latest alias moves (``get_alias_history``'s rows), newest first, as a table."""
+    """The latest alias moves (``get_alias_history``'s rows), newest first, as a table; one
+    short line while there is none."""
     if history.empty:
-        return ""
+        return (
+            f'<div style="{_CELL}; opacity: 0.7"><i>No alias set yet: promote a version to '
+            "start the alias history.</i></div>"
+        )
     rows = history.iloc[::-1].head(MAX_HISTORY_ROWS)
     body = "".join(
         "<tr>"

@@ -12,9 +12,11 @@ import pandas as pd
 from nbtrack.entities import ModelVersion, RegisteredModel
 from nbtrack.model_registry import versions as model_registry
 from nbtrack.tracking.search import runs_frame
+from nbtrack.widgets.alias_chart import move_text
 
 MAX_VERSIONS: Final = 50
 MAX_METRICS: Final = 4
+MAX_MOVES_SAID: Final = 2
 
 
 class RegistryState:
@@ -82,6 +84,25 @@ class RegistryState:
             values[column] = run.get(column)
         values["registered"] = version.created_at
         return values
+
+    def fingerprint(self) -> tuple[Any, ...]:
+        """What tells one reading of the registry from another: the model shown, its versions
+        with their status and aliases, and how many alias moves it has had."""
+        versions = tuple((v.version, v.status, tuple(sorted(v.aliases))) for v in self.versions)
+        return (self.name, tuple(m.name for m in self.models), versions, len(self.history))
+
+    def changes_since(self, moves_before: int) -> str:
+        """In words, what changed elsewhere: the alias moves after the first ``moves_before``
+        (newest last), else that the registry changed."""
+        moves = self.history.iloc[moves_before:] if self.name is not None else self.history[:0]
+        if moves.empty:
+            return f"updated: {self.name or 'the registry'} changed outside this widget"
+        said = [
+            f"{self.name}@{row['alias']} {move_text(row['previous_version'], row['version'])}"
+            f" (by {row['changed_by']}, {row['changed_at']:%H:%M:%S} UTC)"
+            for row in moves.tail(MAX_MOVES_SAID).to_dict("records")
+        ]
+        return "changed elsewhere: " + "; ".join(said)
 
     def versions_frame(self) -> pd.DataFrame:
         """The rows shown: version, status, aliases, run, metrics, registered (newest first)."""

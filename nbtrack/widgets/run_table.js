@@ -1,5 +1,6 @@
 // The run table's view: draws the one page of runs that Python sent, and reports clicks back
-// through the model (sort_by / sort_desc, page, selected, picked). Python sorts and pages.
+// through the model (sort_by / sort_desc, page, picked) and a "toggle" message for a row.
+// Python sorts, pages and decides what a click on a row does to the selection.
 
 const STYLE = `
 .nbtrack-run-table {
@@ -39,6 +40,18 @@ const STYLE = `
   box-shadow: inset 3px 0 0 var(--jp-brand-color1, #1976d2);
 }
 .nbtrack-run-table tbody tr.selected:hover { background: rgba(33, 150, 243, 0.32); }
+/* Charted by default, not chosen: a dashed edge and a paler tint, so the user's own choice
+   (solid) looks different. */
+.nbtrack-run-table tbody tr.auto-selected {
+  background: rgba(33, 150, 243, 0.08);
+  box-shadow: none;
+}
+.nbtrack-run-table tbody tr.auto-selected td:nth-child(2) {
+  border-left: 3px dashed var(--jp-brand-color2, #64b5f6);
+}
+.nbtrack-run-table tbody tr.auto-selected:hover { background: rgba(33, 150, 243, 0.16); }
+/* Rows that are not what the filter box says (the filter typed was refused). */
+.nbtrack-run-table.stale tbody { opacity: 0.4; filter: grayscale(1); }
 .nbtrack-run-table tbody tr.picked td { font-weight: 600; }
 .nbtrack-run-table tbody tr.picked {
   outline: 2px solid var(--jp-warn-color1, #f57c00);
@@ -83,11 +96,15 @@ function element(tag, attributes = {}, text = null) {
   return node;
 }
 
-function cell(value) {
+// Columns of text that read as numbers (a duration with its unit): aligned as numbers.
+const NUMBER_COLUMNS = new Set(["duration"]);
+
+function cell(value, column) {
   if (value === null || value === undefined) {
     return element("td", { class: "nbtrack-missing" }, "—");
   }
-  const td = element("td", typeof value === "number" ? { class: "nbtrack-number" } : {});
+  const number = typeof value === "number" || NUMBER_COLUMNS.has(column);
+  const td = element("td", number ? { class: "nbtrack-number" } : {});
   td.textContent = String(value);
   td.title = String(value);
   return td;
@@ -141,20 +158,18 @@ function pickButton(model, runId, picked) {
 
 function row(model, values, columns, selected, picked) {
   const runId = values.run_id;
+  const auto = model.get("auto_selected");
   const tr = element("tr", { "data-run-id": runId, tabindex: "0" });
   tr.setAttribute("aria-selected", selected.has(runId) ? "true" : "false");
-  if (selected.has(runId)) tr.classList.add("selected");
+  if (selected.has(runId)) {
+    tr.classList.add(auto ? "auto-selected" : "selected");
+    if (auto) tr.title = "charted by default: click rows to chart your own choice";
+  }
   if (picked.has(runId)) tr.classList.add("picked");
   tr.append(pickButton(model, runId, picked));
-  for (const column of columns) tr.append(cell(values[column]));
-  const toggle = () => {
-    const chosen = [...model.get("selected")];
-    const at = chosen.indexOf(runId);
-    if (at >= 0) chosen.splice(at, 1);
-    else chosen.push(runId);
-    model.set("selected", chosen);
-    model.save_changes();
-  };
+  for (const column of columns) tr.append(cell(values[column], column));
+  // Python decides what the click does (the first click replaces the default selection).
+  const toggle = () => model.send({ event: "toggle", run_id: runId });
   tr.addEventListener("click", toggle);
   tr.addEventListener("keydown", (event) => {
     if (event.key === "Enter" || event.key === " ") {
@@ -213,6 +228,7 @@ function draw(model, root) {
   table.append(body);
   // The scrolling box survives redraws, so a click does not jump the table back to the left.
   root.scroll.replaceChildren(table);
+  root.container.classList.toggle("stale", Boolean(model.get("stale")));
   const first = body.querySelector("tr.picked");
   if (first && picked.size) first.scrollIntoView({ block: "nearest", inline: "nearest" });
   root.pager.replaceWith((root.pager = pager(model)));
@@ -223,7 +239,11 @@ export default {
     const container = element("div", { class: "nbtrack-run-table" });
     const style = element("style");
     style.textContent = STYLE;
-    const root = { scroll: element("div", { class: "nbtrack-scroll" }), pager: element("div") };
+    const root = {
+      container,
+      scroll: element("div", { class: "nbtrack-scroll" }),
+      pager: element("div"),
+    };
     container.append(style, root.scroll, root.pager);
     el.replaceChildren(container);
     const redraw = () => draw(model, root);
@@ -238,6 +258,8 @@ export default {
       "change:sort_by",
       "change:sort_desc",
       "change:empty_message",
+      "change:auto_selected",
+      "change:stale",
     ];
     for (const event of events) model.on(event, redraw);
     redraw();

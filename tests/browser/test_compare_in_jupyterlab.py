@@ -110,6 +110,8 @@ CHART_STATE_JS = """(output) => {
   };
 }"""
 
+# Each row: its run id and whether the user selected it ("auto-selected" rows, charted by
+# default, are not: they look different and the first click replaces them).
 ROWS_JS = """(output) => [...output.querySelectorAll('tr[data-run-id]')].map(
   (tr) => [tr.dataset.runId, tr.classList.contains('selected')]
 )"""
@@ -197,14 +199,17 @@ def test_clicking_a_row_changes_the_selection_and_the_chart(lab: OpenNotebook) -
     notebook, output, run_ids = _show_compare(lab, "compare_click_a_row")
     initially = _rows(output)
     assert set(initially) == set(run_ids)
+    # All three are charted by default: drawn as a default, not as the user's choice.
+    assert not any(initially.values())
+    expect(output.locator("tr.auto-selected")).to_have_count(3)
     chart = _settled_chart(output)
     notebook.screenshot("before-click", top=output)
 
-    # A row not yet selected, else (all selected) the last one: either way its state flips;
-    # a second click flips it back.
-    target = next((run for run in run_ids if not initially[run]), run_ids[-1])
-    flipped = {**initially, target: not initially[target]}
-    for step, expected in (("after-click", flipped), ("after-second-click", initially)):
+    # The first click chooses that run alone (the default three go); a second click on it
+    # leaves nothing chosen.
+    target = run_ids[1]
+    chosen = {run: run == target for run in run_ids}
+    for step, expected in (("after-click", chosen), ("after-second-click", initially)):
         previous, chart = chart, _click_row(output, target, expected, chart)
         notebook.screenshot(step, top=output)
         print(

@@ -1,9 +1,10 @@
 """``%%track --live`` in JupyterLab, in a real browser: the chart grows while the cell runs.
 
 The notebook loads the extension and runs a tracked cell that logs a point every 0.1 s for 6 s.
-While that cell still shows ``[*]:``, the chart under it is read twice or more, about a second
-apart, and must have changed in between: the curve grew before the cell ended. Then the run is
-read back from the store the kernel logged to. Screenshots land in ``tests/browser/screenshots/``.
+While that cell still shows ``[*]:``, the chart under it (nbtrack's own SVG view, not Vega) is
+read twice or more, about a second apart, and must have changed in between: the curve grew
+before the cell ended. Then the run is read back from the store the kernel logged to.
+Screenshots land in ``tests/browser/screenshots/``.
 """
 
 from __future__ import annotations
@@ -42,22 +43,21 @@ CHART_TIMEOUT_MS = 15_000
 SAMPLE_EVERY_S = 1.0
 CELL_TIMEOUT_S = 30.0
 STORE_TIMEOUT_S = 15.0
-RENDERED_CHART = ".vega-embed svg.marks, .vega-embed canvas.marks"
+RENDERED_CHART = ".nbtrack-live svg"
 
-# What the chart draws, read in the page: the points and the line of an SVG, or the pixels of a
-# canvas; ``drawing`` tells one drawing from another either way.
+# What the chart draws, read in the page: the loss panel's line, how many points it joins and
+# the dots drawn on it; ``drawing`` tells one drawing from another.
 CHART_STATE_JS = """(output) => {
-  const marks = output.querySelector('.vega-embed svg.marks, .vega-embed canvas.marks');
-  if (!marks) return null;
-  if (marks.tagName.toLowerCase() === 'canvas') {
-    return {kind: 'canvas', points: null, line: null, drawing: marks.toDataURL()};
-  }
-  const line = marks.querySelector('.mark-line path');
+  const panel = output.querySelector('.nbtrack-live-panel[data-metric="loss"]');
+  if (!panel) return null;
+  const line = panel.querySelector('path.nbtrack-line');
   return {
     kind: 'svg',
-    points: marks.querySelectorAll('.mark-symbol path').length,
+    points: line ? Number(line.dataset.points) : 0,
+    dots: panel.querySelectorAll('circle.nbtrack-dot').length,
     line: line ? line.getAttribute('d') : null,
-    drawing: marks.outerHTML,
+    head: output.querySelector('.nbtrack-live-head').textContent,
+    drawing: panel.outerHTML,
   };
 }"""
 
@@ -88,7 +88,7 @@ def _finished_run(name: str) -> dict[str, Any] | None:
 def test_the_live_chart_grows_while_the_cell_runs(lab: OpenNotebook, lab_store: None) -> None:
     notebook = lab("track_live", ["%load_ext nbtrack", LIVE_CELL])
     cell = notebook.code_cell(1)
-    output = cell.locator(".jp-OutputArea-output:has(.vega-embed)")
+    output = cell.locator(".jp-OutputArea-output:has(.nbtrack-live)")
 
     started = time.monotonic()
     notebook.start_run_all()
@@ -135,8 +135,8 @@ def test_the_live_chart_grows_while_the_cell_runs(lab: OpenNotebook, lab_store: 
         return before if before is not None and before == _chart_state(output) else None
 
     final = wait_for(settled, "the chart to settle", 10.0)
-    if final["kind"] == "svg":
-        assert final["points"] == STEPS
+    assert final["points"] == STEPS and final["dots"] == STEPS
+    assert "finished" in final["head"] and f"{STEPS} points drawn" in final["head"]
     notebook.screenshot("finished", top=cell)
 
     run = wait_for(

@@ -294,7 +294,7 @@ def test_page_rows_are_plain_json(store_path: Path) -> None:
     assert row["metrics.acc"] is None
     assert row["metrics.loss"] == "inf"
     assert row["metrics.f1"] == 0.123457
-    assert isinstance(row["duration"], float)
+    assert row["duration"].endswith(("ms", " s"))  # with its unit
     assert len(row["start_time"]) == len("2025-01-01 12:00:00")
     assert set(table.page_rows(["run_name"])[0]) == {"run_id", "run_name"}
 
@@ -307,3 +307,97 @@ def test_the_state_imports_no_widget_library() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+# -- saying what holds: a sort that cannot apply, a refused filter, a key no run has -------------
+
+
+def test_a_sort_column_the_filter_removes_falls_back_to_the_default_order_and_returns(
+    store_path: Path,
+) -> None:
+    log_runs(6)  # r02 and r05 have no acc
+    table = RunTableState("sweep")
+    table.sort("metrics.acc", descending=True)
+    assert table.set_filter("attributes.run_name IN ('r02', 'r05')")
+
+    assert names(table) == ["r05", "r02"]
+    assert (table.sort_by, table.sorted_by) == ("metrics.acc", "")
+    assert table.sort_note is not None and "not sorted by metrics.acc" in table.sort_note
+    assert table.selected == list(table.runs["run_id"])  # the automatic choice followed
+
+    table.set_filter(None)
+    assert table.sorted_by == "metrics.acc" and table.sort_note is None
+    assert names(table)[0] == "r04"
+
+
+def test_a_refused_filter_marks_the_rows_stale_until_one_is_applied(store_path: Path) -> None:
+    log_runs(4)
+    table = RunTableState("sweep")
+    assert not table.stale
+    table.set_filter("metrics.acc >")
+    assert table.stale and table.filter is None
+    table.set_filter("metrics.acc > 0")
+    assert not table.stale
+
+
+def test_a_filter_naming_a_key_no_run_has_says_so_with_near_misses(store_path: Path) -> None:
+    log_runs(3)
+    table = RunTableState("sweep", filter="params.widht = '1'")
+    assert table.total == 0
+    assert table.filter_note == (
+        "no run in experiment 'sweep' has params.widht (did you mean params.width?)"
+    )
+    assert table.empty_message.startswith("No run matches this filter: no run in")
+
+    table.set_filter("tags.nope = 'x' or params.optimizer = 'sgd'")
+    assert table.total == 3
+    assert table.filter_note is not None and "tags.nope (did you mean" not in table.filter_note
+    assert "tags.nope (tags logged: team)" in table.filter_note
+
+    table.set_filter("metrics.acc IS NULL")  # a key some run has, none of these: fine
+    assert table.total == 1 and table.filter_note is None
+
+
+def test_filter_keys_come_from_the_tokens_not_the_values() -> None:
+    from nbtrack.tracking.filter_keys import keys_named
+
+    assert keys_named("params.a = 'metrics.b' and metric.`c d` > 1 and status = 'x'") == [
+        "params.a",
+        "metrics.c d",
+    ]
+    assert keys_named("metrics.acc >") == ["metrics.acc"]
+    assert keys_named("'unterminated") == []
+
+
+# -- choosing the runs to chart ------------------------------------------------------------------
+
+
+def test_the_first_click_on_a_row_starts_the_users_own_selection(store_path: Path) -> None:
+    ids = log_runs(7)
+    table = RunTableState("sweep")
+    assert table.auto_selected
+    default = table.selected
+    table.toggle(default[2])
+    assert table.selected == [default[2]] and not table.auto_selected
+    table.toggle(ids[0])
+    table.toggle(default[2])
+    assert table.selected == [ids[0]]
+    with pytest.raises(nbtrack.InvalidValueError, match=r"toggle\(\)"):
+        table.toggle("0" * 32)
+
+
+def test_select_all_none_and_top_n(store_path: Path) -> None:
+    ids = log_runs(7)
+    table = RunTableState("sweep", page_size=3)
+    table.select_all()
+    assert table.selected == list(reversed(ids))  # every run, not just the page
+    table.select_none()
+    assert table.selected == [] and not table.auto_selected
+    table.refresh()
+    assert table.selected == []  # chosen: not replaced by the automatic five
+    table.sort("metrics.acc", descending=True)
+    table.select_top(2)
+    assert table.selected == [ids[6], ids[4]]  # r05 has no acc: it sorts last
+    for bad in (0, -1, True, 2.0):
+        with pytest.raises(nbtrack.InvalidValueError, match="positive int"):
+            table.select_top(bad)  # type: ignore[arg-type]

@@ -17,7 +17,7 @@ from nbtrack.errors import InvalidValueError
 from nbtrack.widgets.alias_chart import alias_history_chart
 from nbtrack.widgets.chart_parts import HEIGHT, MAX_ROWS, WIDTH
 from nbtrack.widgets.charts import bar_chart, chart_for, history_chart, scatter_chart
-from nbtrack.widgets.parallel_chart import parallel_chart
+from nbtrack.widgets.parallel_chart import MISSING_AT, parallel_chart
 
 NAN, INF = math.nan, math.inf
 HISTORY_COLUMNS = ["run_id", "run_name", "key", "step", "value"]
@@ -86,11 +86,19 @@ def title(chart: alt.Chart) -> tuple[str, str | None]:
 
 
 def assert_no_data(chart: alt.Chart, what: str) -> None:
+    """A chart titled ``what`` that says once, in its middle, why it draws nothing."""
     data = spec(chart)
     assert data["mark"]["type"] == "text"
-    assert data["title"]["text"] == f"no data for {what}"
-    assert rows(chart) == [{"text": f"no data for {what}"}]
+    assert data["title"] == {"text": what}
+    ((row),) = rows(chart)
+    assert row["text"] and row["text"] != what
     assert_pickable(chart)
+
+
+def reason(chart: alt.Chart) -> str:
+    """What a chart with nothing to draw says instead."""
+    text: str = rows(chart)[0]["text"]
+    return text
 
 
 def assert_pickable(chart: alt.Chart) -> None:
@@ -161,14 +169,14 @@ def test_history_draws_only_the_chosen_metric() -> None:
 def test_history_without_runs_says_no_data() -> None:
     assert_no_data(history_chart(pd.DataFrame(columns=HISTORY_COLUMNS), "loss"), "loss")
     assert_no_data(history_chart(pd.DataFrame(), "loss"), "loss")
-    assert title(history_chart(pd.DataFrame(), "loss"))[1] == "no run selected"
+    assert reason(history_chart(pd.DataFrame(), "loss")) == "no run to draw"
 
 
 def test_history_of_a_metric_no_run_logged_says_no_data() -> None:
     chart = history_chart(histories(3, 4, "loss"), "acc")
 
     assert_no_data(chart, "acc")
-    assert title(chart)[1] == "no run logged it"
+    assert reason(chart) == "none of these runs logged acc"
 
 
 def test_history_leaves_out_nan_and_inf_and_says_how_many() -> None:
@@ -189,7 +197,7 @@ def test_history_of_only_non_finite_values_says_no_data() -> None:
     chart = history_chart(frame, "loss")
 
     assert_no_data(chart, "loss")
-    assert title(chart)[1] == "all 2 points are non-finite"
+    assert reason(chart) == "all 2 points are non-finite"
 
 
 def test_history_key_with_dots_quotes_and_unicode_is_a_title_never_a_field() -> None:
@@ -340,9 +348,9 @@ def test_scatter_of_a_missing_param_or_metric_names_the_column() -> None:
     no_metric = scatter_chart(runs, "lr", "f1")
 
     assert_no_data(no_param, "acc by momentum")
-    assert title(no_param)[1] == "no run has params.momentum"
+    assert reason(no_param) == "no run has params.momentum"
     assert_no_data(no_metric, "f1 by lr")
-    assert title(no_metric)[1] == "no run has metrics.f1"
+    assert reason(no_metric) == "no run has metrics.f1"
 
 
 def test_scatter_leaves_out_nan_and_inf_metrics_and_params() -> None:
@@ -433,7 +441,7 @@ def test_bar_without_runs_or_metric_says_no_data() -> None:
     assert_no_data(bar_chart(pd.DataFrame(), "acc"), "acc")
     chart = bar_chart(runs_frame(2, **{"metrics.acc": [0.1, 0.2]}), "f1")
     assert_no_data(chart, "f1")
-    assert title(chart)[1] == "no run has metrics.f1"
+    assert reason(chart) == "no run has metrics.f1"
 
 
 def test_bar_skips_missing_and_non_finite_values_and_says_so() -> None:
@@ -484,7 +492,7 @@ def test_chart_for_scatter_without_a_param_asks_for_one() -> None:
     )
 
     assert_no_data(chart, "acc")
-    assert title(chart)[1] == "choose a param to plot it against"
+    assert reason(chart) == "choose a param to plot it against"
 
 
 def test_chart_for_an_unknown_kind_names_it_and_the_accepted_ones() -> None:
@@ -624,7 +632,7 @@ def test_parallel_coordinates_draw_at_most_eight_params() -> None:
     runs = sweep().assign(**{f"params.p{i}": float(i) for i in range(10)})
     spec = parallel_chart(runs, "acc").to_dict()
     assert len(spec["layer"][1]["encoding"]["x"]["sort"]) == 9
-    assert spec["title"]["subtitle"] == "4 params more not drawn"
+    assert "4 params more not drawn" in spec["title"]["subtitle"]
 
 
 @pytest.mark.parametrize("kind", ["history", "scatter", "bar", "parallel"])
@@ -636,3 +644,157 @@ def test_picked_runs_start_out_selected_in_every_chart(kind: str) -> None:
     )
     (pick,) = [p for p in chart.to_dict()["params"] if p["name"] == "pick"]
     assert pick["value"] == [{"run_id": "0" * 31 + "1"}]
+
+
+# -- charts for sweeps -----------------------------------------------------------------------------
+
+
+def two_families() -> pd.DataFrame:
+    """A sweep as search_runs returns it: logistic regression over C (decades) and a solver,
+    random forests over n_estimators and max_depth (text: "None" among numbers)."""
+    n = 7
+    frame = runs_frame(
+        n,
+        **{
+            "params.C": [0.003, 0.03, 1.0, 10.0, NAN, NAN, NAN],
+            "params.model": ["logreg"] * 4 + ["forest"] * 3,
+            "params.solver": ["lbfgs", "saga", "lbfgs", "saga", NAN, NAN, NAN],
+            "params.n_estimators": pd.array([None] * 4 + [50, 100, 200], dtype="Int64"),
+            "params.max_depth": [NAN] * 4 + ["None", "5", "10"],
+            "metrics.auc": [0.991, 0.994, 0.996, 0.993, 0.997, 0.998, 0.9985],
+        },
+    )
+    # pandas' own text dtype, whose missing values are NaN: what search_runs gives.
+    return frame.astype({"params.solver": "str", "params.max_depth": "str", "params.model": "str"})
+
+
+def test_scatter_puts_a_param_spanning_decades_on_a_log_axis() -> None:
+    runs = two_families()
+    chart = scatter_chart(runs, "C", "auc")
+    assert spec(chart)["encoding"]["x"]["scale"] == {"type": "log"}
+    assert title(chart)[1] is not None and "log axis: C spans 3.5 decades" in title(chart)[1]
+
+    linear = spec(scatter_chart(runs, "C", "auc", log=False))
+    assert linear["encoding"]["x"]["scale"] == {"zero": False}
+    narrow = runs.assign(**{"params.C": [1.0, 2.0, 5.0, 9.0, NAN, NAN, NAN]})
+    assert spec(scatter_chart(narrow, "C", "auc"))["encoding"]["x"]["scale"] == {"zero": False}
+    assert spec(scatter_chart(narrow, "C", "auc", log=True))["encoding"]["x"]["scale"] == {
+        "type": "log"
+    }
+
+
+def test_a_log_axis_is_refused_for_values_at_or_below_zero_and_says_why() -> None:
+    runs = runs_frame(3, **{"params.shift": [-1.0, 0.0, 100.0], "metrics.acc": [0.1, 0.2, 0.3]})
+    chart = scatter_chart(runs, "shift", "acc", log=True)
+    assert spec(chart)["encoding"]["x"]["scale"] == {"zero": False}
+    assert "linear axis: shift has values ≤ 0" in str(title(chart)[1])
+
+
+def test_bars_of_values_crowded_far_from_zero_start_near_them() -> None:
+    chart = bar_chart(two_families(), "auc")
+    encoding = spec(chart)["encoding"]
+    start, end = encoding["x"]["scale"]["domain"]
+    assert 0.985 < start < 0.991 and 0.9985 < end < 0.9995
+    assert encoding["x2"] == {"datum": start}  # every bar starts there
+    assert spec(chart)["mark"] == {"type": "bar", "clip": True}
+    assert str(title(chart)[1]).startswith(f"bars start at {start:.4g}, not 0")
+    # The shortest bar is still a bar, and well apart from the longest.
+    assert (0.991 - start) / (end - start) > 0.1
+    assert "<svg" in svg(chart)
+
+
+def test_bars_of_values_far_apart_or_around_zero_start_at_zero() -> None:
+    for values in ([0.2, 0.9], [-0.5, 0.5], [0.99, 0.99], [3.0, 300.0]):
+        chart = bar_chart(runs_frame(2, **{"metrics.m": values}), "m")
+        assert "scale" not in spec(chart)["encoding"]["x"], values
+        assert "x2" not in spec(chart)["encoding"], values
+
+
+def test_a_metric_logged_once_per_run_is_a_point_per_run() -> None:
+    once = histories(4, 1, "acc")
+    chart = history_chart(once, "acc")
+    data = spec(chart)
+    assert data["mark"]["type"] == "point"
+    assert data["encoding"]["y"]["field"] == "run"  # a row per run, not a column at step 0
+    assert data["encoding"]["x"]["field"] == "value"
+    assert len(rows(chart)) == 4
+    assert title(chart) == ("acc", "logged once per run: a point each")
+    assert_pickable(chart)
+    # Some history in one run: lines again.
+    mixed = pd.concat([once, histories(1, 3, "acc")], ignore_index=True)
+    assert spec(history_chart(mixed, "acc"))["mark"]["type"] == "line"
+
+
+def parallel_layers(chart: alt.LayerChart | alt.Chart) -> dict[str, list[dict[str, Any]]]:
+    """The rows of each layer of a parallel-coordinates chart, by mark and text filter."""
+    data = chart.to_dict()
+    found: dict[str, list[dict[str, Any]]] = {}
+    for index, layer in enumerate(data["layer"]):
+        name, rows_ = layer["mark"]["type"], _layer_rows(chart, index)
+        if "transform" in layer:  # the label layers share their rows, filtered by side
+            side = layer["transform"][0]["filter"].split("===")[-1].strip(" '\")")
+            name, rows_ = f"{name}:{side}", [row for row in rows_ if row["side"] == side]
+        found[name] = rows_
+    return found
+
+
+def test_parallel_coordinates_of_two_families_group_their_axes_and_mark_what_is_not_set() -> None:
+    chart = parallel_chart(two_families(), "auc")
+    data = chart.to_dict()
+    layers = parallel_layers(chart)
+    lines = data["layer"][1]
+    # Shared params first, then each family's side by side, the metric last.
+    assert lines["encoding"]["x"]["sort"] == [
+        "model", "C", "solver", "max_depth", "n_estimators", "auc",
+    ]  # fmt: skip
+    points = layers["line"]
+    assert "nan" not in json.dumps(data, allow_nan=False).lower()  # no "nan" tick, no NaN
+    forest_c = [p for p in points if p["axis"] == "C" and p["run"] in ("run-4", "run-5")]
+    assert {p["position"] for p in forest_c} == {MISSING_AT}
+    assert {p["value"] for p in forest_c} == {"not set"}
+    gaps = {row["axis"] for row in layers["text:gap"]}
+    assert gaps == {"C", "solver", "max_depth", "n_estimators"}
+    assert {row["label"] for row in layers["text:gap"]} == {"not set"}
+    assert data["layer"][1]["encoding"]["y"]["scale"]["domain"][0] < MISSING_AT
+    assert "<svg" in svg(chart)
+
+
+def test_parallel_coordinates_put_text_params_on_categorical_axes_in_natural_order() -> None:
+    chart = parallel_chart(two_families(), "auc")
+    points = parallel_layers(chart)["line"]
+    depth = {p["value"]: p["position"] for p in points if p["axis"] == "max_depth"}
+    assert depth == {"5": 0.0, "10": 0.5, "None": 1.0, "not set": MISSING_AT}
+    labels = {
+        (row["axis"], row["label"])
+        for name, rows_ in parallel_layers(chart).items()
+        if name.startswith("text")
+        for row in rows_
+    }
+    assert {("solver", "lbfgs"), ("solver", "saga"), ("model", "forest"), ("model", "logreg")} <= (
+        labels
+    )
+
+
+def test_parallel_coordinates_use_a_log_axis_for_decades_with_a_label_per_decade() -> None:
+    runs = two_families()
+    chart = parallel_chart(runs, "auc")
+    assert chart.to_dict()["title"]["subtitle"] == "log axis: C"
+    c_points = {
+        p["value"]: p["position"] for p in parallel_layers(chart)["line"] if p["axis"] == "C"
+    }
+    assert c_points["0.03"] == pytest.approx(1 / math.log10(10 / 0.003))  # evenly by decade
+    c_labels = {
+        row["label"]
+        for name, rows_ in parallel_layers(chart).items()
+        if name.startswith("text")
+        for row in rows_
+        if row["axis"] == "C"
+    }
+    assert {"0.003", "10", "0.01", "0.1", "1"} <= c_labels
+
+    linear = parallel_chart(runs, "auc", log=False)
+    assert "subtitle" not in linear.to_dict()["title"]
+    c_linear = {
+        p["value"]: p["position"] for p in parallel_layers(linear)["line"] if p["axis"] == "C"
+    }
+    assert c_linear["0.03"] == pytest.approx((0.03 - 0.003) / (10 - 0.003))

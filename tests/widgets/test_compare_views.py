@@ -47,7 +47,7 @@ def test_a_point_clicked_in_the_scatter_picks_its_row_in_the_table(open_view: Fa
 
     assert view.picked == [ids[2]]
     assert view.table.picked == [ids[2]]
-    assert "picked: r02" in view.children[1].value
+    assert "picked: r02" in view.status_text
     # the selection of charted runs stays as it was: the chart is not redrawn under the click
     assert sorted(view.selected) == sorted(ids)
 
@@ -92,15 +92,15 @@ def test_parallel_coordinates_draw_an_axis_per_param_for_selected_or_all_runs(
     view.set_chart(kind="parallel", metric="acc")
 
     spec = view.chart_spec()
-    assert [layer["mark"]["type"] for layer in spec["layer"]] == ["rule", "line", "text", "text"]
+    assert [layer["mark"]["type"] for layer in spec["layer"]][:3] == ["rule", "line", "text"]
     lines = spec["layer"][1]
     assert lines["encoding"]["x"]["sort"] == ["lr", "optimizer", "acc"]
-    drawn = {row["run_id"] for row in _rows_of(spec, lines)}
-    assert drawn == set(ids[:2])
+    assert {row["run_id"] for row in _rows_of(spec, lines)} == set(ids)  # all, by default
 
-    view._views.all_runs_box.value = True  # the "all runs" box
+    view._views.runs_box.value = "selected"  # the "selected" button
     spec = view.chart_spec()
-    assert {row["run_id"] for row in _rows_of(spec, spec["layer"][1])} == set(ids)
+    drawn = {row["run_id"] for row in _rows_of(spec, spec["layer"][1])}
+    assert drawn == set(ids[:2])
 
 
 def _rows_of(spec: dict[str, Any], layer: dict[str, Any]) -> list[dict[str, Any]]:
@@ -160,6 +160,7 @@ def test_the_diff_view_asks_for_two_runs_and_follows_the_dropdowns(open_view: Fa
     view.select([ids[0]])
     view.set_chart(kind="diff")
     assert "Select two runs" in view.diff_html
+    assert "charted" not in view.status_text  # no chart is shown
 
     view.select(ids)
     view._views.diff_a_box.value, view._views.diff_b_box.value = ids[2], ids[0]

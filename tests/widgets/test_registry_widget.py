@@ -224,3 +224,36 @@ def test_where_no_widget_front_end_runs_it_shows_a_static_table_and_chart(
     static = bundle["text/html"]
     assert "candidate-2" in static and "champion" in static and "<script" not in static
     assert "data:image/png;base64," in static  # the alias history, drawn
+
+
+def test_after_a_promote_elsewhere_the_status_line_says_what_the_store_holds(
+    open_registry: Factory, classification_data: tuple[pd.DataFrame, np.ndarray]
+) -> None:
+    register_two(*classification_data)
+    view = open_registry("churn")
+    view.button("promote", 1).click()
+    assert view.status_text == "churn@champion → version 1"
+    view.refresh()  # the poller, after the widget's own change: the message holds
+    assert view.status_text == "churn@champion → version 1"
+
+    nbtrack.promote("churn", 2)  # as the CLI or another kernel would
+    view.refresh()
+
+    assert "→ version 1" not in view.status_text
+    assert view.status_text.startswith("changed elsewhere: churn@champion version 1 → 2 (by ")
+    assert view.versions["aliases"].tolist() == ["champion", ""]
+
+
+def test_an_empty_alias_history_is_one_short_line_not_a_chart(
+    open_registry: Factory, classification_data: tuple[pd.DataFrame, np.ndarray]
+) -> None:
+    register_two(*classification_data)
+    view = open_registry("churn")
+    assert view._chart.layout.display == "none"
+    assert view._history_table.value.count("<div") == 1
+    assert "No alias set yet" in view._history_table.value
+    assert "no data" not in view._history_table.value.lower()
+
+    view.button("promote", 2).click()
+    assert view._chart.layout.display is None
+    assert "<table>" in view._history_table.value
