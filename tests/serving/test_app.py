@@ -169,7 +169,7 @@ def test_declared_params_reach_a_model_whose_predict_takes_them(tmp_path: Path) 
     assert given.json() == {"predictions": [repr(sorted(expected.items()))]}
     assert wrong.status_code == 400
     assert wrong.json()["error_code"] == "INVALID_PARAMETER_VALUE"
-    assert wrong.json()["message"] == "param 'k' takes type long; the value sent is a string"
+    assert wrong.json()["message"] == "param 'k' is a str, which cannot become long"
 
 
 def test_a_dataframe_output_becomes_records_and_numpy_values_plain_json(
