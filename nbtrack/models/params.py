@@ -6,14 +6,16 @@ In MLmodel they are one JSON string, written exactly as MLflow writes it::
 
 A param is one value (``shape`` null) or a list (``shape`` ``[-1]``) of one MLflow type.
 ``enforce_params`` follows MLflow's rules: a value is taken when its Python or numpy type is
-the param's own or a narrower one (an int for a double), missing params get their default,
-and params the signature does not name are dropped. One difference: an int too large for a
-float to hold exactly is refused, where MLflow rounds it.
+the param's own or a narrower one (an int for a double), datetimes are read from ISO 8601
+text, a value may be missing (None, also an item of a list), params not given get their
+default, and params the signature does not name are dropped. One difference: an int too large
+for a float to hold exactly is refused, where MLflow rounds it.
 
 A prediction's params go through ``check_params``, which is stricter than MLflow in one more
 way: a param the signature does not declare is refused, where MLflow drops it with a line in
 the server's log — the caller would otherwise believe it had an effect. Messages name a param
-only when the signature declares it, and never repeat a value.
+only when the signature declares it, and never repeat a value: they end up in a server's
+answers.
 """
 
 from __future__ import annotations
@@ -40,9 +42,15 @@ _HINT = (
 class ParamSpec:
     """One inference parameter: its name, MLflow type, default and shape.
 
-    ``default`` is kept as MLmodel holds it (datetimes as ISO 8601 text); ``shape`` is None
-    for one value and ``(-1,)`` for a list. An ``object`` param keeps MLflow's
+    ``default`` is kept as MLmodel holds it (datetimes as ISO 8601 text), so that it is
+    written back unchanged; ``enforce_params`` converts it like a value given. ``shape`` is
+    None for one value and ``(-1,)`` for a list. An ``object`` param keeps MLflow's
     ``properties`` as written; nbtrack checks only that its value is a dict.
+
+    Examples
+    --------
+    >>> ParamSpec("labels", "string", ["a", "b"], (-1,)).shape
+    (-1,)
     """
 
     name: str
@@ -53,7 +61,13 @@ class ParamSpec:
 
 
 def dumps_params(specs: tuple[ParamSpec, ...] | None) -> str | None:
-    """The ``params`` JSON string of MLmodel, key for key as MLflow's ``ParamSchema`` writes it."""
+    """The ``params`` JSON string of MLmodel, key for key as MLflow's ``ParamSchema`` writes it.
+
+    Examples
+    --------
+    >>> dumps_params((ParamSpec("k", "long", 3),))
+    '[{"name": "k", "default": 3, "shape": null, "type": "long"}]'
+    """
     if specs is None:
         return None
     items = []
@@ -65,7 +79,14 @@ def dumps_params(specs: tuple[ParamSpec, ...] | None) -> str | None:
 
 
 def loads_params(text: object) -> tuple[ParamSpec, ...] | None:
-    """The specs in MLmodel's ``params`` string (MLflow also wrote ``dtype`` for ``type``)."""
+    """The specs in MLmodel's ``params`` string (MLflow also wrote ``dtype`` for ``type``),
+    defaults as written.
+
+    Examples
+    --------
+    >>> loads_params('[{"name": "k", "default": 3, "shape": null, "type": "long"}]')
+    (ParamSpec(name='k', type='long', default=3, shape=None, properties=None),)
+    """
     if text is None:
         return None
     try:
@@ -82,8 +103,10 @@ def loads_params(text: object) -> tuple[ParamSpec, ...] | None:
             )
             for item in items
         )
-    except (TypeError, KeyError, ValueError) as exc:
-        raise InvalidValueError(f"MLmodel params {text!r:.80} cannot be read: {exc}") from None
+    except KeyError:
+        raise _unreadable(text, "each param needs a name, a type and a default") from None
+    except (TypeError, ValueError) as exc:
+        raise _unreadable(text, str(exc)) from None
 
 
 def param_specs(signature_entry: object) -> tuple[ParamSpec, ...]:
@@ -101,40 +124,13 @@ def param_specs(signature_entry: object) -> tuple[ParamSpec, ...]:
         try:
             _value(spec, spec.default)
         except InvalidValueError as exc:
-            raise InvalidValueError(f"MLmodel params {text!r:.80} cannot be read: {exc}") from None
+            raise _unreadable(text, str(exc)) from None
     return specs
 
 
-def check_params(specs: tuple[ParamSpec, ...], params: object) -> dict[str, Any]:
-    """A prediction's ``params``: each must be one the signature declares (refused otherwise,
-    where MLflow drops it), converted as MLflow converts it, with defaults for those not sent.
-
-    Examples
-    --------
-    >>> check_params(infer_params({"k": 3}), {})
-    {'k': 3}
-    """
-    if params is not None and not isinstance(params, Mapping):
-        raise InvalidValueError("params must be a mapping of param names to values")
-    declared = {spec.name for spec in specs}
-    undeclared = sum(1 for name in params or {} if str(name) not in declared)
-    if undeclared:
-        # The names are the request's own: they are counted, not repeated.
-        what = f"{undeclared} param{'s' if undeclared > 1 else ''}"
-        if not specs:
-            raise InvalidValueError(
-                f"{what} sent, but the model's signature declares no params: "
-                f"{'it' if undeclared == 1 else 'they'} would change nothing; {_HINT}"
-            )
-        raise InvalidValueError(
-            f"{what} that the model's signature does not declare; it declares "
-            f"{', '.join(_describe(spec) for spec in specs)}"
-        )
-    return enforce_params(specs, params) if specs else {}
-
-
-def _describe(spec: ParamSpec) -> str:
-    return f"{spec.name} ({'list of ' if spec.shape else ''}{spec.type})"
+def _unreadable(text: object, reason: str) -> InvalidValueError:
+    # The text is MLmodel's, not a request's: quoting its start helps find it.
+    return InvalidValueError(f"MLmodel params {text!r:.80} cannot be read: {reason}")
 
 
 def infer_params(values: Mapping[str, Any]) -> tuple[ParamSpec, ...]:
@@ -148,11 +144,46 @@ def infer_params(values: Mapping[str, Any]) -> tuple[ParamSpec, ...]:
     return tuple(_inferred(str(name), value) for name, value in values.items())
 
 
+def check_params(specs: tuple[ParamSpec, ...], params: object) -> dict[str, Any]:
+    """A prediction's ``params`` as ``enforce_params`` brings them to ``specs``, but a param
+    the signature does not declare is refused (MLflow drops it); its name is not repeated.
+
+    Examples
+    --------
+    >>> check_params(infer_params({"k": 3}), {})
+    {'k': 3}
+    >>> check_params(infer_params({"k": 3}), {"K": 4})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    nbtrack.errors.InvalidValueError: 1 param that the model's signature does not declare; ...
+    """
+    given = _as_dict(params)
+    declared = {spec.name for spec in specs}
+    undeclared = sum(1 for name in given if name not in declared)
+    if undeclared:
+        # The names are the request's own: they are counted, not repeated.
+        what = f"{undeclared} param{'s' if undeclared > 1 else ''}"
+        if not specs:
+            raise InvalidValueError(
+                f"{what} sent, but the model's signature declares no params: "
+                f"{'it' if undeclared == 1 else 'they'} would change nothing; {_HINT}"
+            )
+        raise InvalidValueError(
+            f"{what} that the model's signature does not declare; it declares "
+            f"{', '.join(_describe(spec) for spec in specs)}"
+        )
+    return enforce_params(specs, given)
+
+
+def _describe(spec: ParamSpec) -> str:
+    return f"{spec.name} ({'list of ' if spec.shape else ''}{spec.type})"
+
+
 def enforce_params(specs: tuple[ParamSpec, ...] | None, params: object) -> dict[str, Any]:
     """``params`` as the signature's param specs describe them, defaults filled in.
 
     Without specs the model takes no params and the result is empty, as in MLflow (which
     logs a warning; the caller decides whether to). Names the specs do not have are dropped.
+    Every param that does not fit is named in one error, with its type and never its value.
 
     Examples
     --------
@@ -161,13 +192,7 @@ def enforce_params(specs: tuple[ParamSpec, ...] | None, params: object) -> dict[
     """
     if specs is None:
         return {}
-    if params is None:
-        params = {}
-    if not isinstance(params, Mapping):
-        raise InvalidValueError(
-            f"params must be a dict of parameter names to values; got {_type_name(params)}"
-        )
-    given = {str(name): value for name, value in params.items()}
+    given = _as_dict(params)
     result: dict[str, Any] = {}
     errors = []
     for spec in specs:
@@ -180,25 +205,34 @@ def enforce_params(specs: tuple[ParamSpec, ...] | None, params: object) -> dict[
     return result
 
 
+def _as_dict(params: object) -> dict[str, Any]:
+    if params is None:
+        return {}
+    if not isinstance(params, Mapping):
+        raise InvalidValueError(
+            f"params must be a dict of parameter names to values; got {_type_name(params)}"
+        )
+    # MLflow takes keys that are not text as their str().
+    return {str(name): value for name, value in params.items()}
+
+
 def _value(spec: ParamSpec, value: Any) -> Any:
     import numpy as np
 
-    if value is None:
-        return None
+    if spec.shape is not None:
+        if not isinstance(value, list | np.ndarray) or not _flat(value):
+            raise InvalidValueError(
+                f"param {spec.name!r} takes a list of {spec.type} values (shape (-1,)); "
+                f"it is {_type_name(value)}"
+            )
+        return [_scalar(spec, item, f"param {spec.name!r} holds") for item in value]
     if spec.type == "object":
-        if not isinstance(value, Mapping):
+        if value is not None and not isinstance(value, Mapping):
             raise InvalidValueError(
                 f"param {spec.name!r} is {_type_name(value)}; it takes a dict (an object)"
             )
         return value
-    if spec.shape is None:
-        return _scalar(spec, value)
-    if not isinstance(value, list | np.ndarray) or not _flat(value):
-        raise InvalidValueError(
-            f"param {spec.name!r} takes a list of {spec.type} values (shape (-1,)); "
-            f"it is {_type_name(value)}"
-        )
-    return [_scalar(spec, item) for item in value]
+    return _scalar(spec, value, f"param {spec.name!r} is")
 
 
 def _flat(value: Any) -> bool:
@@ -210,24 +244,22 @@ def _flat(value: Any) -> bool:
         return False
 
 
-def _scalar(spec: ParamSpec, value: Any) -> Any:
+def _scalar(spec: ParamSpec, value: Any, subject: str) -> Any:
+    """One value of ``spec``'s type; ``subject`` ("param 'k' is") begins an error."""
     import numpy as np
 
+    if value is None:  # a missing value, as in MLflow
+        return None
     if spec.type == "datetime":
-        return _datetime(spec, value)
+        return _datetime(value, subject)
     if not np.isscalar(value):
-        raise InvalidValueError(
-            f"param {spec.name!r} takes one {spec.type} value; it is {_type_name(value)}"
-        )
+        raise InvalidValueError(f"{subject} {_type_name(value)}; it takes one {spec.type} value")
     # The exact type, as MLflow checks it: a bool is not an int, an np.float64 not a float32.
-    accepted = _accepted().get(spec.type, ())
-    if type(value) not in accepted:
-        raise InvalidValueError(
-            f"param {spec.name!r} is {_type_name(value)}, which cannot become {spec.type}"
-        )
+    if type(value) not in _accepted().get(spec.type, ()):
+        raise InvalidValueError(f"{subject} {_type_name(value)}, which cannot become {spec.type}")
     if spec.type in ("float", "double") and _beyond_exact(value):
         raise InvalidValueError(
-            f"param {spec.name!r} is an int beyond ±2**53, which a {spec.type} cannot hold exactly"
+            f"{subject} an int beyond ±2**53, which a {spec.type} cannot hold exactly"
         )
     convert: type = _PYTHON[spec.type]
     return convert(value)
@@ -240,21 +272,24 @@ def _beyond_exact(value: object) -> bool:
     return isinstance(value, int | np.integer) and abs(int(value)) > _EXACT_IN_FLOAT
 
 
-def _datetime(spec: ParamSpec, value: Any) -> dt.date:
+def _datetime(value: Any, subject: str) -> dt.date | None:
     import numpy as np
 
+    refused = InvalidValueError(
+        f"{subject} {_type_name(value)} that is not a date or datetime; "
+        "give a datetime, a date or ISO 8601 text (to the microsecond)"
+    )
     try:
         with warnings.catch_warnings():
             # numpy warns that it drops a time zone offset; MLflow converts such text to UTC too.
             warnings.simplefilter("ignore", UserWarning)
             converted = np.datetime64(value).item()
     except (ValueError, TypeError):
-        converted = None
-    if not isinstance(converted, dt.date):
-        raise InvalidValueError(
-            f"param {spec.name!r} is {_type_name(value)} that is not a date or datetime; "
-            "give a datetime, a date or ISO 8601 text"
-        )
+        raise refused from None
+    # NaT ("" or "NaT" sent) is a missing value, as in MLflow; an int is a time in nanoseconds,
+    # which no datetime holds.
+    if converted is not None and not isinstance(converted, dt.date):
+        raise refused
     return converted
 
 
@@ -313,6 +348,8 @@ def _iso(value: Any) -> str:
 
 
 def _type_name(value: Any) -> str:
+    if value is None:
+        return "None"
     name = type(value).__name__
     return f"an {name}" if name[0] in "aeiou" else f"a {name}"
 

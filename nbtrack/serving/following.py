@@ -43,6 +43,8 @@ ACCEPTED_MODELS = (
 )
 
 MarkerState = tuple[int, int, int] | None
+# How CSV text is read for a column of these signature types (see protocol.parse_csv).
+_CSV_DTYPES = {"string": "object", "binary": "object", "float": "float32"}
 
 
 @dataclass(frozen=True)
@@ -98,8 +100,8 @@ class Served:
     loaded_at: dt.datetime
     # The column a flat list of values fills, for a model that takes one named column.
     single_column: str | None
-    # Text columns read from CSV as text ("007" stays "007"), of object dtype as MLflow's
-    # server reads them.
+    # Text columns read from CSV as text ("007" stays "007"), of object dtype, and float
+    # columns at float32, as MLflow's server reads them.
     csv_dtypes: dict[str, str]
     # Columns typed binary, sent as base64 text.
     binary_columns: tuple[str, ...]
@@ -156,9 +158,9 @@ def _served(
         single_column=named[0] if len(columns) == 1 and len(named) == 1 else None,
         # Binary columns too: their base64 text must not be read as a number.
         csv_dtypes={
-            spec.name: "object"
+            spec.name: _CSV_DTYPES[spec.type]
             for spec in columns
-            if spec.name and spec.type in ("string", "binary")
+            if spec.name and spec.type in _CSV_DTYPES
         },
         binary_columns=tuple(spec.name for spec in columns if spec.name and spec.type == "binary"),
         metadata=metadata,

@@ -16,8 +16,9 @@ from starlette.testclient import TestClient
 
 import nbtrack
 from nbtrack._version import __version__
-from nbtrack.models import load_model
+from nbtrack.models import load_model, save_model
 from nbtrack.models.params import check_params
+from nbtrack.models.signatures import ColSpec, Signature
 from nbtrack.serving.app import create_app
 from nbtrack.serving.following import Follower, Served, served, target
 from nbtrack.serving.protocol import MLFLOW_VERSION
@@ -168,7 +169,7 @@ def test_declared_params_reach_a_model_whose_predict_takes_them(tmp_path: Path) 
     assert given.json() == {"predictions": [repr(sorted(expected.items()))]}
     assert wrong.status_code == 400
     assert wrong.json()["error_code"] == "INVALID_PARAMETER_VALUE"
-    assert wrong.json()["message"] == "param 'k' takes type long; the value sent is a string"
+    assert wrong.json()["message"] == "param 'k' is a str, which cannot become long"
 
 
 def test_a_dataframe_output_becomes_records_and_numpy_values_plain_json(
@@ -213,6 +214,34 @@ def test_a_one_column_model_takes_a_flat_list_as_its_column(store_path: Path) ->
 
 def _double(data: pd.DataFrame) -> np.ndarray:
     return data["x"].to_numpy() * 2
+
+
+def test_csv_numbers_for_a_float_column_are_read_at_float32_as_mlflow_reads_them(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "model"
+    save_model(_column_x, folder, signature=Signature(inputs=(ColSpec("float", "x"),)))
+    model = load_model(folder, trusted=True)
+    app = create_app(
+        Fixed(served(model, str(folder))), check_settings("127.0.0.1", None, False, 4096)
+    )
+    values = np.array([np.pi, 0.1], np.float32)
+    written = pd.DataFrame({"x": values}).to_csv(index=False)  # x\n3.1415927\n0.1\n
+    csv = {"content-type": "text/csv"}
+    with TestClient(app, base_url=BASE) as client:
+        read = client.post("/invocations", content=written, headers=csv)
+        too_large = client.post("/invocations", content=b"x\n1e300\n", headers=csv)
+        text = client.post("/invocations", content=f"x\n{SECRET}\n".encode(), headers=csv)
+    assert read.json() == {"predictions": values.tolist()}
+    # A number float32 cannot hold is refused, not read as infinity; text is refused by name.
+    assert too_large.status_code == text.status_code == 400
+    assert too_large.json()["message"].endswith("some are too large for float32")
+    assert text.json()["message"].startswith("column 'x' holds str values")
+    assert_safe_error(text)
+
+
+def _column_x(data: pd.DataFrame) -> np.ndarray:
+    return data["x"].to_numpy()
 
 
 # -- the other endpoints ------------------------------------------------------------------------

@@ -18,8 +18,8 @@ The cases are in three tables:
 - ``STILL_DIFFERENT``: known differences not built yet, asserted as the same and marked xfail
   (strict), so one that gets fixed must move to ``SAME``.
 
-Counted: 38 the same (``SAME`` and the two tests at the end), 9 different on purpose, 12 still
-different (3 datetime resolutions, 9 of MLflow's unwrapped LLM payloads).
+Counted: 41 the same (``SAME`` and the two tests at the end), 9 different on purpose, 9 still
+different (MLflow's unwrapped LLM payloads).
 
 Not ported: the two Keras cases (TensorFlow models, which nbtrack has no flavor for),
 ``test_get_cmd`` (MLflow's gunicorn/uvicorn command line) and
@@ -513,6 +513,23 @@ SAME: dict[str, Case] = {
     "split's dtypes": Case(
         "split_oriented_json_to_df", "dtypes", lambda: json.dumps({"dataframe_split": _ZIP_SPLIT})
     ),
+    # test_parse_with_schema (its first half) and test_serving_model_with_schema: datetimes
+    # reach the model as datetime64[ns], as in MLflow
+    "every type, split": Case(
+        "serving_model_with_schema",
+        "dtypes of all types",
+        lambda: _numpy_json({"dataframe_split": _all_types().to_dict(orient="split")}),
+    ),
+    "every type, records": Case(
+        "serving_model_with_schema",
+        "dtypes of all types",
+        lambda: _numpy_json({"dataframe_records": _all_types().to_dict(orient="records")}),
+    ),
+    "every type, inputs": Case(
+        "serving_model_with_schema",
+        "dtypes of all types",
+        lambda: _numpy_json({"inputs": _all_types().to_dict(orient="list")}),
+    ),
     # test_parse_with_schema_csv
     "CSV read with the signature's types": Case(
         "parse_with_schema_csv",
@@ -694,23 +711,6 @@ DELIBERATE: dict[str, Deliberate] = {
 
 # Each: the case, and why it is still different.
 STILL_DIFFERENT: dict[str, tuple[Case, str]] = {
-    # test_parse_with_schema (its first half) and test_serving_model_with_schema
-    "every type, split": (
-        Case("serving_model_with_schema", "dtypes of all types",
-             lambda: _numpy_json({"dataframe_split": _all_types().to_dict(orient="split")})),
-        "datetimes are read at microseconds where MLflow gives nanoseconds: signature "
-        "enforcement's conversion, left to the signatures work",
-    ),
-    "every type, records": (
-        Case("serving_model_with_schema", "dtypes of all types",
-             lambda: _numpy_json({"dataframe_records": _all_types().to_dict(orient="records")})),
-        "the same",
-    ),
-    "every type, inputs": (
-        Case("serving_model_with_schema", "dtypes of all types",
-             lambda: _numpy_json({"inputs": _all_types().to_dict(orient="list")})),
-        "the same",
-    ),
     # test_scoring_server_allows_payloads_with_llm_{chat,completions,embeddings}_keys_for_pyfunc
     # and test_scoring_server_allows_payloads_with_messages_for_pyfunc_wrapped: MLflow's
     # unwrapped LLM payloads, one case per parametrization
@@ -796,9 +796,9 @@ def _code(response: httpx.Response) -> str | None:
 
 
 def test_the_counts_are_the_ones_the_readme_quotes() -> None:
-    # The README's "nbtrack and MLflow" quotes 38 the same (these and the two tests below),
-    # 9 different on purpose and 12 still different.
-    assert (len(SAME), len(DELIBERATE), len(STILL_DIFFERENT)) == (36, 9, 12)
+    # The README's "nbtrack and MLflow" quotes 41 the same (these and the two tests below),
+    # 9 different on purpose and 9 still different.
+    assert (len(SAME), len(DELIBERATE), len(STILL_DIFFERENT)) == (39, 9, 9)
 
 
 def test_binary_columns_reach_the_model_as_the_bytes_mlflows_client_encoded(
