@@ -433,11 +433,12 @@ def _durations(frame: pd.DataFrame) -> pd.Series[float]:
 
     if frame.empty:
         return pd.Series([], index=frame.index, dtype="float64")
+    # Not rounded: a 32 ms run must not read "0 ms" once its text gets a unit.
     if "duration" in frame.columns:
-        return frame["duration"].astype("float64").round(1)
+        return frame["duration"].astype("float64")
     now = pd.Timestamp(datetime.now(UTC))
     ends = frame["end_time"].where(frame["end_time"].notna(), now)
-    return ((ends - frame["start_time"]).dt.total_seconds()).round(3)
+    return (ends - frame["start_time"]).dt.total_seconds()
 
 
 def _duration_text(seconds: float) -> str | None:

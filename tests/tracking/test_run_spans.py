@@ -12,6 +12,7 @@ import duckdb
 import pytest
 
 import nbtrack
+from nbtrack.entities import format_duration
 from nbtrack.store import gateway, records
 from nbtrack.store.journal import journal_root
 from nbtrack.store.schema import SCHEMA_VERSION
@@ -63,7 +64,7 @@ def test_search_runs_and_the_run_table_show_the_active_time_of_a_reopened_run(
     assert frame.loc[0, "duration"] == pytest.approx(duration.total_seconds(), abs=1e-6)
     assert frame.loc[0, "duration"] < PAUSE_S
     row = RunTableState().page_rows()[0]
-    assert row["duration"] == round(duration.total_seconds(), 1)
+    assert row["duration"] == format_duration(duration)  # the active time, with its unit
 
 
 def test_a_running_run_counts_its_open_span_until_now(store_path: Path) -> None:
