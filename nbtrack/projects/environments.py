@@ -134,7 +134,8 @@ def plan(manager: str, project: Project) -> Plan:
         raise InvalidValueError(f"env manager {manager!r} is none of {', '.join(MANAGERS)}")
     declared = project.environment
     if manager == "local":
-        note = "" if declared is None else f"; the project's {declared.kind} is not used"
+        what = None if declared is None else declared.file.name if declared.file else declared.kind
+        note = "" if what is None else f"; the project's {what} is not used"
         return Plan("local", None, None, None, [], note)
     if declared is not None and declared.kind != "python_env":
         what = "a Docker image" if declared.kind == "docker_env" else "a conda environment"
