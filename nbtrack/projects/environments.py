@@ -15,6 +15,7 @@ import fcntl
 import hashlib
 import importlib.util
 import json
+import shlex
 import shutil
 import subprocess
 import sys
@@ -105,7 +106,7 @@ class Plan:
                                     out=out, err=err)  # fmt: skip
             if finished.returncode != 0:
                 raise EnvironmentBuildError(
-                    f"building the {self.manager} environment failed: `{' '.join(step)}` exited "
+                    f"building the {self.manager} environment failed: `{shlex.join(step)}` exited "
                     f"with status {finished.status}:\n{finished.tail}"
                 )
         host_packages.link(self.folder / "nbtrack-host", _site_packages(python))

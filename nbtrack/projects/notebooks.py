@@ -139,7 +139,7 @@ def execute(notebook_path: Path, executed_path: Path, kernel_python: Path, cwd: 
     """Run every cell, printing a counter; the executed notebook is saved even when a cell
     fails. Returns the exit status: 0, or 1 when a cell raised or the kernel died."""
     import nbformat
-    from nbclient.exceptions import CellExecutionError, DeadKernelError
+    from nbclient.exceptions import CellExecutionError
 
     notebook = nbformat.read(notebook_path, as_version=4)
     total = sum(1 for c in notebook.cells if c.cell_type == "code" and c.source.strip())
@@ -164,8 +164,10 @@ def execute(notebook_path: Path, executed_path: Path, kernel_python: Path, cwd: 
         except CellExecutionError as exc:
             print(_ANSI.sub("", str(exc)), file=sys.stderr, flush=True)
             return 1
-        except DeadKernelError as exc:
-            print(f"the kernel died: {exc}", file=sys.stderr, flush=True)
+        except Exception as exc:
+            # The kernel died, or was shut down under a cell by Ctrl-C (nbclient then fails
+            # in its own clean-up too): one line, not nbclient's traceback.
+            print(f"[notebook] stopped: {type(exc).__name__} {exc}", file=sys.stderr, flush=True)
             return 1
         finally:
             nbformat.write(notebook, executed_path)

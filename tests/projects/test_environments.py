@@ -11,7 +11,8 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 import nbtrack
-from tests.projects.conftest import Project
+from nbtrack.errors import EnvironmentBuildError
+from tests.projects.conftest import Project, stored_runs
 
 # Something tiny from the index; the version pinned so the cached environment stays valid.
 PYTHON_ENV = """
@@ -75,3 +76,16 @@ def test_a_notebook_entry_point_runs_on_the_environments_python(make_project: Pr
     assert run.status == "FINISHED", run.error
     assert Path(run.tags["prefix"]).name.startswith("uv-")
     assert run.metrics == {"n": 4.0}
+
+
+def test_a_failed_build_is_one_error_with_its_output_and_is_built_again_next_time(
+    make_project: Project, store_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = make_project(python_env__yaml="dependencies:\n  - 'not a requirement!'\n")
+    (folder / "check.py").write_text("print('ran')\n")
+
+    for _ in range(2):
+        with pytest.raises(EnvironmentBuildError, match="building the uv environment failed"):
+            nbtrack.run_project(folder, entry_point="check.py", env_manager="uv")
+        assert "nbtrack run: environment: uv, building" in capsys.readouterr().err
+    assert stored_runs(store_path) == 0
