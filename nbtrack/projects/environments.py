@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from nbtrack import config
+from nbtrack._version import __version__
 from nbtrack.errors import EnvironmentBuildError, InvalidValueError
 from nbtrack.projects import host_packages
 from nbtrack.projects.mlproject import Project, inside, read_yaml
@@ -226,6 +227,7 @@ def _tool(manager: str) -> list[str]:
 def _key(manager: str, spec: PythonEnv, spec_file: Path | None) -> str:
     digest = hashlib.sha256()
     parts = [manager, sys.executable, sys.version, str(host_packages.nbtrack_folder()), _FORMAT]
+    parts += [__version__, *host_packages.fingerprint()]
     parts += [spec.python, *spec.build_dependencies, "|", *spec.dependencies]
     digest.update(json.dumps(parts).encode())
     # A requirements file named with -r is part of what the environment is.

@@ -35,10 +35,7 @@ def link(target: Path, site_packages: Path) -> int:
     ``.pth`` file of ``site_packages``; returns how many entries were linked."""
     target.mkdir(parents=True, exist_ok=True)
     entries = {"nbtrack": nbtrack_folder()}
-    roots = ROOTS if _installed("nbtrack") else (*ROOTS, *UNINSTALLED_NEEDS)
-    for distribution in requirement_closure(roots):
-        if _normal(distribution.metadata["Name"]) == "nbtrack":
-            continue  # the running copy above, wherever it is installed from
+    for distribution in _needed():
         for name, source in _top_level(distribution):
             entries.setdefault(name, source)
     for name, source in entries.items():
@@ -47,6 +44,18 @@ def link(target: Path, site_packages: Path) -> int:
             link_path.symlink_to(source)
     (site_packages / PTH_FILE).write_text(f"{target}\n", encoding="utf-8")
     return len(entries)
+
+
+def fingerprint() -> list[str]:
+    """What the links would point at, as ``name==version``: part of an environment's cache key,
+    so that upgrading nbtrack or one of its requirements here builds a fresh environment."""
+    return sorted(f"{d.metadata['Name']}=={d.version}" for d in _needed())
+
+
+def _needed() -> list[metadata.Distribution]:
+    roots = ROOTS if _installed("nbtrack") else (*ROOTS, *UNINSTALLED_NEEDS)
+    # nbtrack itself is linked as the running copy, wherever it is installed from.
+    return [d for d in requirement_closure(roots) if _normal(d.metadata["Name"]) != "nbtrack"]
 
 
 def requirement_closure(roots: Iterable[str]) -> list[metadata.Distribution]:
