@@ -23,8 +23,9 @@ def add_commands(commands: Any) -> None:
                      "project (default: main)")  # fmt: skip
     run.add_argument("-P", "--param-list", action="append", default=[], metavar="KEY=VALUE",
                      help="a parameter, once per key")  # fmt: skip
-    run.add_argument("--experiment-name", "-n", help="the experiment (created if missing)")
-    run.add_argument("--run-name", help="the run's name (default: a generated one)")
+    run.add_argument("--experiment-name", "-n", metavar="NAME",
+                     help="the experiment (created if missing)")  # fmt: skip
+    run.add_argument("--run-name", metavar="NAME", help="the run's name (default: a generated one)")
     run.add_argument("--env-manager", metavar="local|uv|virtualenv",
                      help="local: this Python (the default); uv or virtualenv: an environment "
                      "built from the project's python_env.yaml, cached")  # fmt: skip
