@@ -87,7 +87,8 @@ from nbtrack.tracking.run import ActiveRun
 from nbtrack.tracking.search import search_runs, sql
 
 if typing.TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    import os
+    from collections.abc import Iterable, Mapping, Sequence
 
     from nbtrack.serving.background import Server
     from nbtrack.widgets.compare import CompareWidget
@@ -166,6 +167,34 @@ def serve(
     )
 
 
+def run_project(
+    path: "str | os.PathLike[str]",
+    entry_point: str = "main",
+    parameters: "Mapping[str, object] | None" = None,
+    experiment: str | None = None,
+    run_name: str | None = None,
+    env_manager: str = "local",
+) -> Run:
+    """Run an entry point of a project as one run, wait for it and return the finished run.
+
+    ``path`` is a folder with an ``MLproject`` file (or without one: its ``.py``, ``.sh`` and
+    ``.ipynb`` files are its entry points), or a notebook or script itself; a notebook gets
+    ``parameters`` after its cell tagged ``parameters``. Parameters are checked against their
+    types before anything runs. The entry point runs in its own process, which logs to this run
+    without ``start_run``; its exit status ends the run FINISHED or FAILED (a failed entry
+    point raises nothing: look at ``run.status``). ``env_manager``: ``local`` (this Python),
+    ``uv`` or ``virtualenv`` (an environment built from ``python_env.yaml``, cached).
+
+    Examples
+    --------
+    >>> run = nbtrack.run_project("logistic_regression", parameters={"C": 0.5})  # doctest: +SKIP
+    >>> run.status, run.metrics["accuracy"]  # doctest: +SKIP
+    """
+    from nbtrack.projects.running import run_project as run
+
+    return run(path, entry_point, parameters, experiment, run_name, env_manager)
+
+
 def load_ipython_extension(ipython: object) -> None:
     """``%load_ext nbtrack``: registers ``%%track`` and ``%nbtrack`` (IPython loaded here)."""
     from nbtrack.magic.extension import load
@@ -238,6 +267,7 @@ __all__ = [
     "restore_experiment",
     "restore_model_version",
     "restore_run",
+    "run_project",
     "search_model_versions",
     "search_registered_models",
     "search_runs",

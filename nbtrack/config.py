@@ -8,6 +8,7 @@ from __future__ import annotations
 import getpass
 import os
 import socket
+from collections.abc import Mapping
 from pathlib import Path
 
 from nbtrack.errors import InvalidValueError
@@ -15,6 +16,8 @@ from nbtrack.errors import InvalidValueError
 STORE_FILENAME = "nbtrack.duckdb"
 URI_VARIABLE = "NBTRACK_URI"
 SERVE_TOKEN_VARIABLE = "NBTRACK_SERVE_TOKEN"
+# Set by `nbtrack run` for the process it starts: the project run that process logs to.
+RUN_ID_VARIABLE = "NBTRACK_RUN_ID"
 
 _explicit_uri: Path | None = None
 
@@ -98,3 +101,28 @@ def host_name() -> str:
 def serve_token() -> str | None:
     """The token ``nbtrack serve`` requires when none is given (NBTRACK_SERVE_TOKEN), if set."""
     return os.environ.get(SERVE_TOKEN_VARIABLE) or None
+
+
+def attached_run_id() -> str | None:
+    """The run this process logs to without opening one (NBTRACK_RUN_ID: ``nbtrack run`` sets
+    it for the entry point it starts), if any."""
+    return os.environ.get(RUN_ID_VARIABLE) or None
+
+
+def child_environment(changes: Mapping[str, str | None]) -> dict[str, str]:
+    """The environment of a process nbtrack starts: this one's, with ``changes`` (None removes
+    a variable)."""
+    environment = dict(os.environ)
+    for name, value in changes.items():
+        if value is None:
+            environment.pop(name, None)
+        else:
+            environment[name] = value
+    return environment
+
+
+def cache_folder() -> Path:
+    """Where nbtrack keeps what it can build again (project environments): ``$XDG_CACHE_HOME/
+    nbtrack``, else ``~/.cache/nbtrack``."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base).expanduser().resolve() / "nbtrack"

@@ -6,6 +6,7 @@
     ├── InvalidValueError (ValueError)    bad input, raised at the call that received it
     ├── NotFoundError (LookupError)       no experiment / run / key by that name or id
     ├── NoActiveRunError                  a log_* call with no run open
+    ├── EnvironmentBuildError             uv, virtualenv or pip could not build a project's env
     └── StoreError                        the store file itself cannot be used
         ├── StoreBusyError                another process held the lock past the deadline
         ├── StoreReadOnlyError            the file or its folder cannot be written
@@ -33,6 +34,11 @@ class NotFoundError(NbtrackError, LookupError):
 
 class NoActiveRunError(NbtrackError):
     """A logging call was made while no run is open."""
+
+
+class EnvironmentBuildError(NbtrackError):
+    """The environment of a project could not be built (an install failed); the message holds
+    the command and the end of its output."""
 
 
 class StoreError(NbtrackError):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from nbtrack.errors import NoActiveRunError
@@ -21,6 +22,16 @@ _last_started: ActiveRun | None = None
 _experiment_name: str | None = None
 
 
+def _no_outer_run() -> ActiveRun | None:
+    return None
+
+
+# The run ``log_*`` calls go to while none is open here: in a process ``nbtrack run`` started,
+# its project run. Set by ``tracking/attached.py``, which this module cannot import (it builds
+# an ``ActiveRun``, whose module imports this one).
+outer_run: Callable[[], ActiveRun | None] = _no_outer_run
+
+
 def experiment_name() -> str:
     """The experiment new runs go to: the one chosen with ``set_experiment`` (or ``%%track
     --experiment``), else the default one."""
@@ -30,6 +41,10 @@ def experiment_name() -> str:
 def choose_experiment(name: str | None) -> None:
     global _experiment_name
     _experiment_name = name
+
+
+def experiment_chosen() -> bool:
+    return _experiment_name is not None
 
 
 def _reset_lock_after_fork() -> None:
@@ -70,6 +85,8 @@ def last_started() -> ActiveRun | None:
 def get_run() -> ActiveRun:
     """The run that ``log_*`` calls go to; a helpful error when there is none."""
     run = top()
+    if run is None:
+        run = outer_run()
     if run is None:
         raise NoActiveRunError(
             "no run is active: wrap the code in `with nbtrack.start_run():`, call "

@@ -29,7 +29,7 @@ from nbtrack.entities import (
 )
 from nbtrack.store import experiments, records, runs
 from nbtrack.store.store import Store, current_store
-from nbtrack.tracking import _current, capture
+from nbtrack.tracking import _current, attached, capture
 from nbtrack.tracking.run import (
     CLOSED_BY_TAG,
     GIT_DIRTY_TAG,
@@ -62,9 +62,16 @@ def open_run(
     ``cell`` belongs only to a run still held open by what opened it (a ``with`` block, or a
     tracked cell that runs this one), so it is a top-level run unless cells nest. Starting is
     one journal record: any reader sees the run at once, and the flusher stores it within a
-    second.
+    second. In a process ``nbtrack run`` started, its project run is the outermost run (see
+    ``tracking/attached.py``): ``start_run()`` with none open returns it, and any other run
+    opened with none open is its child.
     """
     parent = _held_parent() if cell else _parent(nested)
+    if parent is None and (outer := attached.outer_run()) is not None:
+        # In a process `nbtrack run` started, its project run holds everything the process runs.
+        if not (cell or nested) and run_id in (None, outer.id):
+            return attached.resume(outer, tags)
+        parent = outer
     if run_id is not None:
         return _reopen(check_name(run_id, "run_id"), parent, cell)
     return _start(
@@ -96,8 +103,7 @@ def _parent(nested: bool) -> ActiveRun | None:
         if nested or active.held or active.execution == execution:
             return active
         # Left over from an earlier cell execution: close it cleanly, say so, and go on.
-        active.set_tag(CLOSED_BY_TAG, "a new run started in a later cell")
-        active.end(FINISHED)
+        _close_leftover(active, "a new run started in a later cell")
     return None
 
 
@@ -107,9 +113,16 @@ def _held_parent() -> ActiveRun | None:
     while (active := _current.top()) is not None:
         if active.held:
             return active
-        active.set_tag(CLOSED_BY_TAG, "the next tracked cell started")
-        active.end(FINISHED)
+        _close_leftover(active, "the next tracked cell started")
     return None
+
+
+def _close_leftover(active: ActiveRun, why: str) -> None:
+    if attached.is_outer(active):
+        _current.remove(active)  # its owner, `nbtrack run`, ends it
+        return
+    active.set_tag(CLOSED_BY_TAG, why)
+    active.end(FINISHED)
 
 
 def _start(
@@ -218,8 +231,8 @@ def _end_runs_at_exit() -> None:
     # Registered after the store's own exit hook, so it runs first (atexit is LIFO).
     crashed = getattr(sys, "last_value", None) if capture.execution_marker() is None else None
     for run in reversed(_current.all_active()):
-        if run._pid != os.getpid():
-            continue  # a forked child must not end its parent's runs
+        if run._pid != os.getpid() or attached.is_outer(run):
+            continue  # a forked child must not end its parent's runs, nor this process its owner's
         try:
             if isinstance(crashed, KeyboardInterrupt):
                 run.end(KILLED, format_error(crashed))
