@@ -22,6 +22,7 @@ from nbtrack.errors import (
     StoreFullError,
     StoreReadOnlyError,
 )
+from nbtrack.http import settings as _serving
 from nbtrack.model_registry.log import log_model
 from nbtrack.model_registry.uris import load_model
 from nbtrack.model_registry.versions import (
@@ -42,7 +43,6 @@ from nbtrack.model_registry.versions import (
     set_model_description,
     set_model_tag,
 )
-from nbtrack.serving import settings as _serving
 from nbtrack.tracking.artifacts import (
     FileInfo,
     download_artifacts,

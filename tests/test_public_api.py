@@ -16,6 +16,9 @@ STORE_AND_MODELS = {"store", "models"}
 # What each top-level module or package may import, as DESIGN.md draws the layers. `store` and
 # `models` sit side by side and know nothing of each other.
 MIDDLE = {"model_registry", "projects", "autologging", "mlflow_compat"}
+# What every front end that listens on a port shares (the Host/token guard, its thread); it
+# knows nothing of runs or models.
+HTTP = {"http"}
 FRONT_ENDS = {"magic", "widgets", "serving", "web", "jupyter", "demo"}
 ALLOWED: dict[str, set[str]] = {
     **{name: BASE for name in BASE},
@@ -24,9 +27,13 @@ ALLOWED: dict[str, set[str]] = {
     "tracking": BASE | STORE_AND_MODELS,
     **{name: BASE | STORE_AND_MODELS | {"tracking"} | MIDDLE for name in MIDDLE},
     # front ends reach each other only through a package's own names (checked below)
-    **{name: BASE | STORE_AND_MODELS | {"tracking"} | MIDDLE | FRONT_ENDS for name in FRONT_ENDS},
+    "http": BASE,
+    **{
+        name: BASE | STORE_AND_MODELS | {"tracking"} | MIDDLE | HTTP | FRONT_ENDS
+        for name in FRONT_ENDS
+    },
     # the command runs every front end
-    "cli": BASE | STORE_AND_MODELS | {"tracking"} | MIDDLE | FRONT_ENDS,
+    "cli": BASE | STORE_AND_MODELS | {"tracking"} | MIDDLE | HTTP | FRONT_ENDS,
 }
 
 

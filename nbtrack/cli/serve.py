@@ -76,8 +76,8 @@ def serve_model(args: argparse.Namespace) -> int:
     import signal
     import threading
 
+    from nbtrack.http.settings import parse_hosts, parse_seconds, parse_size
     from nbtrack.serving.background import serve
-    from nbtrack.serving.settings import parse_hosts, parse_seconds, parse_size
 
     max_body = parse_size(args.max_body, "--max-body")
     allowed_hosts = parse_hosts(args.allowed_hosts)

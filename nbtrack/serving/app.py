@@ -30,27 +30,24 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from nbtrack.errors import InvalidValueError
-from nbtrack.serving.connections import Capacity
+from nbtrack.http.connections import Capacity
+from nbtrack.http.errors import BAD_REQUEST, INVALID_PARAMETER_VALUE, JSON, error_body
+from nbtrack.http.guard import CLIENT_CLOSED, Guard
+from nbtrack.http.settings import Settings
 from nbtrack.serving.following import Served
-from nbtrack.serving.guard import CLIENT_CLOSED, Guard
 from nbtrack.serving.protocol import (
-    BAD_REQUEST,
     CSV,
     INPUTS,
     INSTANCES,
-    INVALID_PARAMETER_VALUE,
-    JSON,
     MLFLOW_VERSION,
     ScoringError,
     body_format,
     decode_binary,
-    error_body,
     parse_csv,
     parse_json,
     predictions_json,
     single_column,
 )
-from nbtrack.serving.settings import Settings
 from nbtrack.serving.verdicts import verdict, verdict_code
 
 log = logging.getLogger("nbtrack.serve")

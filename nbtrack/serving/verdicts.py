@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import re
 
-from nbtrack.models.signatures import ColSpec, Signature
-from nbtrack.serving.protocol import (
+from nbtrack.http.errors import (
     BAD_REQUEST,
     INVALID_PARAMETER_VALUE,
     SCHEMA_ENFORCEMENT_FAILED,
 )
+from nbtrack.models.signatures import ColSpec, Signature
 
 # A dtype or kind as enforcement names it (float64, str, empty, datetime64[ns, UTC], <U21):
 # a closed list, so that no other word can pass for one.

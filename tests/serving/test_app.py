@@ -16,13 +16,13 @@ from starlette.testclient import TestClient
 
 import nbtrack
 from nbtrack._version import __version__
+from nbtrack.http.settings import Settings, check_settings
 from nbtrack.models import load_model, save_model
 from nbtrack.models.params import check_params
 from nbtrack.models.signatures import ColSpec, Signature
 from nbtrack.serving.app import create_app
 from nbtrack.serving.following import Follower, Served, served, target
 from nbtrack.serving.protocol import MLFLOW_VERSION
-from nbtrack.serving.settings import Settings, check_settings
 from tests.models.test_params import Echo as EchoParams
 from tests.models.test_params import with_params
 from tests.serving.conftest import Churn, Fixed, is_mlflow_error

@@ -15,7 +15,7 @@ import requests
 
 import nbtrack
 from nbtrack.errors import InvalidValueError, NotFoundError
-from nbtrack.serving.settings import parse_hosts, parse_size
+from nbtrack.http.settings import parse_hosts, parse_size
 from tests.serving.conftest import Churn, free_port
 
 JSON_HEADERS = {"content-type": "application/json"}

@@ -52,12 +52,12 @@ from sklearn.neighbors import KNeighborsClassifier
 from starlette.testclient import TestClient
 
 import nbtrack
+from nbtrack.http.settings import check_settings
 from nbtrack.models import load_model, save_model
 from nbtrack.serving.app import create_app
 from nbtrack.serving.background import serve
 from nbtrack.serving.following import served
 from nbtrack.serving.protocol import MLFLOW_VERSION
-from nbtrack.serving.settings import check_settings
 from tests.serving.conftest import Fixed, is_mlflow_error
 
 with warnings.catch_warnings():

@@ -16,9 +16,9 @@ from typing import Any
 
 from starlette.responses import Response
 
-from nbtrack.serving.connections import Capacity
-from nbtrack.serving.protocol import JSON, error_body
-from nbtrack.serving.settings import Settings, host_header_name
+from nbtrack.http.connections import Capacity
+from nbtrack.http.errors import JSON, error_body
+from nbtrack.http.settings import Settings, host_header_name
 
 log = logging.getLogger("nbtrack.serve")
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from nbtrack.errors import InvalidValueError
-from nbtrack.serving.connections import FILE_RESERVE, PROBE_ROOM, capacity_for, quiet_loop_errors
+from nbtrack.http.connections import FILE_RESERVE, PROBE_ROOM, capacity_for, quiet_loop_errors
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from nbtrack.errors import InvalidValueError
-from nbtrack.serving.protocol import JSON, error_body
+from nbtrack.http.errors import JSON, error_body
 
 log = logging.getLogger("nbtrack.serve")
 
