@@ -69,33 +69,36 @@ def check_settings(
     header_timeout: float = DEFAULT_HEADER_TIMEOUT,
     body_timeout: float = DEFAULT_BODY_TIMEOUT,
     max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    command: str = "serve",
 ) -> Settings:
-    """Validate a server's options, with the token rule of this module's docstring."""
+    """Validate a server's options, with the token rule of this module's docstring;
+    ``command`` begins the error messages."""
     bound = bare_host(host) if isinstance(host, str) else None
     if bound is None or (bound and not _HOST.fullmatch(bound)):
         raise InvalidValueError(
-            f"serve: host {host!r} is not an address; give 127.0.0.1 (this machine only, the "
+            f"{command}: host {host!r} is not an address; give 127.0.0.1 (this machine only, the "
             "default), 0.0.0.0 (every address) or one address or name of this machine"
         )
     if token is not None and (not isinstance(token, str) or not _TOKEN.fullmatch(token)):
         raise InvalidValueError(
-            "serve: the token must be printable ASCII without spaces (it travels in an "
+            f"{command}: the token must be printable ASCII without spaces (it travels in an "
             "Authorization header)"
         )
     if bound not in LOOPBACK_NAMES and token is None and not insecure:
         raise InvalidValueError(
-            f"serve: listening on {host} (reachable from other machines) needs a token: give "
+            f"{command}: listening on {host} (reachable from other machines) needs a token: give "
             "--token TOKEN or set NBTRACK_SERVE_TOKEN (clients send 'Authorization: Bearer "
             "TOKEN'), or pass --insecure to serve without one"
         )
     if isinstance(max_body, bool) or not isinstance(max_body, int) or max_body < 1:
         raise InvalidValueError(
-            f"serve: max_body {max_body!r} is not accepted; give a number of bytes of at least 1"
+            f"{command}: max_body {max_body!r} is not accepted; give a number of bytes of at "
+            "least 1"
         )
     for what, seconds in (("header_timeout", header_timeout), ("body_timeout", body_timeout)):
         if not _is_number(seconds) or not 0 < seconds <= MAX_TIMEOUT:
             raise InvalidValueError(
-                f"serve: {what} {seconds!r} is not accepted; give a number of seconds above 0 "
+                f"{command}: {what} {seconds!r} is not accepted; give a number of seconds above 0 "
                 f"and at most {MAX_TIMEOUT:g}"
             )
     if (
@@ -104,7 +107,7 @@ def check_settings(
         or (max_connections < 1)
     ):
         raise InvalidValueError(
-            f"serve: max_connections {max_connections!r} is not accepted; give a number of at "
+            f"{command}: max_connections {max_connections!r} is not accepted; give a number of at "
             "least 1"
         )
     extra = frozenset(_allowed_host(name) for name in allowed_hosts)
