@@ -97,6 +97,8 @@ def test_nan_and_infinities_survive_the_journal_exactly(store_path: Path) -> Non
 def test_a_reader_waits_while_another_process_holds_the_lock(store_path: Path) -> None:
     with nbtrack.start_run() as run:
         nbtrack.log_metric("m", 1.0)
+    # This process's flusher may still be ingesting the run's end: the holder takes the lock
+    # once it is free, as any other process would.
     holder = subprocess.Popen(
         [
             sys.executable,
@@ -104,7 +106,12 @@ def test_a_reader_waits_while_another_process_holds_the_lock(store_path: Path) -
             textwrap.dedent(
                 f"""
                 import duckdb, time
-                con = duckdb.connect({str(store_path)!r})
+                while True:
+                    try:
+                        con = duckdb.connect({str(store_path)!r})
+                        break
+                    except duckdb.IOException:
+                        time.sleep(0.01)
                 print("holding", flush=True)
                 time.sleep(1.5)
                 """
