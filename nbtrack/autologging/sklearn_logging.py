@@ -75,8 +75,8 @@ def log_training(
     metrics, table = _training_metrics(estimator, X, y, weight, predictions)
     if metrics:
         run.log_metrics(metrics)
-    if table is not None and len(table.labels) > 1 and figures.available():
-        artifacts.log_figure(figures.confusion_figure(table), figures.FILE)
+    if table is not None and len(table.labels) > 1:
+        artifacts.log_text(figures.confusion_svg(table), figures.FILE)
     model = getattr(estimator, "best_estimator_", estimator)
     if options.log_models:
         _log_model(model, X, predictions, options.log_input_examples)

@@ -38,7 +38,7 @@ def test_a_classifier_fit_outside_any_run_is_a_finished_run_of_its_own(
     }
     assert run.metrics == pytest.approx(expected, rel=1e-9)
     files = {info.path for info in nbtrack.list_artifacts(run.id)}
-    assert {"model", "training_confusion_matrix.png"} <= files
+    assert {"model", "training_confusion_matrix.svg"} <= files
 
 
 def test_binary_metrics_with_sample_weights_match_scikit_learn(
@@ -74,7 +74,7 @@ def test_a_regressor_logs_mse_rmse_mae_and_r2(
             "training_score": model.score(X, target),
         }
     )
-    assert "training_confusion_matrix.png" not in {
+    assert "training_confusion_matrix.svg" not in {
         info.path for info in nbtrack.list_artifacts(run.id)
     }
 

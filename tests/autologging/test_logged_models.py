@@ -49,4 +49,4 @@ def test_log_models_false_logs_no_model(
     finally:
         nbtrack.autolog(disable=True)
     files = {info.path for info in nbtrack.list_artifacts(nbtrack.last_run().id)}
-    assert files == {"training_confusion_matrix.png"}
+    assert files == {"training_confusion_matrix.svg"}
