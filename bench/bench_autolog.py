@@ -8,7 +8,7 @@ plain fit of the same process; BLAS runs on one thread so the fit itself varies 
 Goal (DESIGN.md §3): at most 5 % on a fit of 10 ms or more. With and without model logging,
 since writing the model is most of the cost for both.
 
-    python bench/bench_autolog.py [--fits 15]
+    python bench/bench_autolog.py [--fits 15] [--rows 10000]
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ warnings.simplefilter("ignore")
 from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
 library, log_models, fits, folder = sys.argv[1], sys.argv[2] == "1", int(sys.argv[3]), sys.argv[4]
-X, y = make_classification(ROWS, COLUMNS, n_informative=10, random_state=0)
+X, y = make_classification(int(sys.argv[5]), COLUMNS, n_informative=10, random_state=0)
 if library == "nbtrack":
     import nbtrack
     nbtrack.autolog(log_models=log_models, silent=True)
@@ -65,15 +65,16 @@ done()
 print(json.dumps({"plain": statistics.median(p for p, _ in pairs),
                   "logged": statistics.median(l for _, l in pairs),
                   "drain": time.perf_counter() - started}))
-""".replace("ROWS", str(ROWS)).replace("COLUMNS", str(COLUMNS))
+""".replace("COLUMNS", str(COLUMNS))
 
 
-def _measure(library: str, log_models: bool, fits: int) -> dict[str, float]:
+def _measure(library: str, log_models: bool, fits: int, rows: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as folder:
         env = dict(os.environ, NBTRACK_URI=str(Path(folder, "nbtrack.duckdb")))
         env |= {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        arguments = [library, *map(str, (int(log_models), fits, folder, rows))]
         done = subprocess.run(
-            [sys.executable, "-c", CHILD, library, "1" if log_models else "0", str(fits), folder],
+            [sys.executable, "-c", CHILD, *arguments],
             env=env,
             capture_output=True,
             text=True,
@@ -89,12 +90,13 @@ def _measure(library: str, log_models: bool, fits: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fits", type=int, default=15, help="fits timed per variant")
+    parser.add_argument("--rows", type=int, default=ROWS, help="training rows (20 columns)")
     args = parser.parse_args()
     started = time.perf_counter()
     lines = []
     for log_models in (False, True):
-        nb = _measure("nbtrack", log_models, args.fits)
-        ml = _measure("mlflow", log_models, args.fits)
+        nb = _measure("nbtrack", log_models, args.fits, args.rows)
+        ml = _measure("mlflow", log_models, args.fits, args.rows)
         nb_over, ml_over = (f["logged"] / f["plain"] - 1 for f in (nb, ml))
         nb_added, ml_added = (f["logged"] - f["plain"] for f in (nb, ml))
         verdict = "meets" if nb_over <= GOAL else "misses"
@@ -118,7 +120,7 @@ def main() -> None:
                 "",
             ]
         )
-    print(f"LogisticRegression.fit on {ROWS:,} x {COLUMNS}, median of {args.fits} fits")
+    print(f"LogisticRegression.fit on {args.rows:,} x {COLUMNS}, median of {args.fits} fits")
     header = ["variant", "plain fit", "nbtrack adds", "MLflow adds", "nbtrack/MLflow", "goal"]
     print_table(header, lines, right=(1, 2, 3, 4))
     print(f"\nload average {os.getloadavg()[0]:.2f}; {time.perf_counter() - started:.0f} s")

@@ -106,11 +106,19 @@ def _wrap_fit(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     def fit(self: Any, *args: Any, **kwargs: Any) -> Any:
         chosen = options.current()
-        if chosen is None or guard.inside():
+        if chosen is None or guard.inside() or _called_by_scikit_learn():
             return original(self, *args, **kwargs)
         return _logged_fit(self, original, args, kwargs, chosen)
 
     return fit
+
+
+def _called_by_scikit_learn() -> bool:
+    """Whether scikit-learn's own code called this fit: a fold of ``cross_val_score`` (however
+    it was imported, and in the worker threads it may fit in), the ``LabelEncoder`` a scorer
+    fits, a step of a meta-estimator. Only a fit the user's code calls is a run."""
+    caller = sys._getframe(2)
+    return str(caller.f_globals.get("__name__", "")).startswith("sklearn.")
 
 
 def _logged_fit(

@@ -103,7 +103,8 @@ def _training_metrics(
     metrics: dict[str, float] = {}
     table = None
     if is_classifier(estimator) and np.ndim(y) == 1:
-        table = sklearn_metrics.confusion(y, predictions, weights)
+        classes = getattr(estimator, "classes_", None)
+        table = sklearn_metrics.confusion(y, predictions, weights, classes)
         metrics |= sklearn_metrics.classifier_metrics(table)
         metrics |= _probability_metrics(estimator, X, y, weights)
         default = f"{sklearn_metrics.PREFIX}accuracy_score"

@@ -26,14 +26,42 @@ class Confusion:
     matrix: NDArray[np.float64]
 
 
-def confusion(y_true: Any, y_pred: Any, weight: NDArray[np.float64] | None) -> Confusion:
-    """The confusion matrix of 1-d labels, rows the true labels, columns the predicted ones."""
+def confusion(
+    y_true: Any, y_pred: Any, weight: NDArray[np.float64] | None, classes: Any = None
+) -> Confusion:
+    """The confusion matrix of 1-d labels, rows the true labels, columns the predicted ones.
+
+    ``classes`` (a fitted classifier's sorted ``classes_``) saves sorting every label: each is
+    looked up among a few classes instead.
+    """
     truth, predicted = np.asarray(y_true).ravel(), np.asarray(y_pred).ravel()
-    labels, codes = np.unique(np.concatenate([truth, predicted]), return_inverse=True)
+    codes = _codes(truth, predicted, classes)
+    if codes is None:
+        labels, both = np.unique(np.concatenate([truth, predicted]), return_inverse=True)
+        codes = both[: len(truth)], both[len(truth) :]
+    else:
+        labels = np.asarray(classes)
     size = len(labels)
-    cells = codes[: len(truth)] * size + codes[len(truth) :]
-    counts = np.bincount(cells, weights=weight, minlength=size * size)
+    counts = np.bincount(codes[0] * size + codes[1], weights=weight, minlength=size * size)
     return Confusion(labels, counts.reshape(size, size).astype(np.float64))
+
+
+def _codes(
+    truth: NDArray[Any], predicted: NDArray[Any], classes: Any
+) -> tuple[NDArray[np.intp], NDArray[np.intp]] | None:
+    if classes is None or len(classes) == 0:
+        return None
+    known = np.asarray(classes)
+    found = []
+    for labels in (truth, predicted):
+        try:
+            at = np.minimum(np.searchsorted(known, labels), len(known) - 1)
+        except TypeError:
+            return None  # labels that do not compare with the classes
+        if not np.array_equal(known[at], labels):
+            return None  # a label that is not one of the classes
+        found.append(at)
+    return found[0], found[1]
 
 
 def classifier_metrics(table: Confusion) -> dict[str, float]:
@@ -130,7 +158,7 @@ def _binary_auc(
 ) -> float | None:
     if positive.all() or not positive.any():
         return None  # one class only: AUC is undefined
-    order = np.argsort(score, kind="mergesort")
+    order = np.argsort(score)  # ties are grouped by value below: no stable sort needed
     score, positive = score[order], positive[order]
     weights = np.ones(len(score)) if weight is None else np.asarray(weight)[order]
     # Ties share their rank (Mann-Whitney): each tied group counts half.

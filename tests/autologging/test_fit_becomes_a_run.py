@@ -179,3 +179,16 @@ def test_a_bad_argument_is_one_clear_error(
 ) -> None:
     with pytest.raises(nbtrack.InvalidValueError, match=named):
         nbtrack.autolog(**arguments)  # type: ignore[arg-type]
+
+
+def test_the_folds_of_cross_val_score_are_not_runs(
+    autolog: None, classification_data: tuple[pd.DataFrame, np.ndarray]
+) -> None:
+    from sklearn.model_selection import cross_val_score
+
+    scores = cross_val_score(LogisticRegression(), *classification_data, cv=4)
+    assert len(scores) == 4
+    assert nbtrack.last_run() is None
+    with nbtrack.start_run() as run:
+        cross_val_score(LogisticRegression(), *classification_data, cv=3)
+    assert runs_under(run.id).empty
