@@ -192,3 +192,15 @@ def test_the_folds_of_cross_val_score_are_not_runs(
     with nbtrack.start_run() as run:
         cross_val_score(LogisticRegression(), *classification_data, cv=3)
     assert runs_under(run.id).empty
+
+
+def test_fit_transform_of_a_transformer_is_a_run_with_params_and_no_metrics(
+    autolog: None, classification_data: tuple[pd.DataFrame, np.ndarray]
+) -> None:
+    scaled = StandardScaler(with_mean=False).fit_transform(classification_data[0])
+    assert scaled.shape == (60, 2)
+    runs = nbtrack.search_runs()
+    assert len(runs) == 1  # fit_transform's own fit is part of it
+    run = nbtrack.get_run(runs["run_id"][0])
+    assert run.params["with_mean"] is False and run.metrics == {}
+    assert run.tags["estimator_name"] == "StandardScaler"
