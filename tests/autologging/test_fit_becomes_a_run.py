@@ -204,3 +204,31 @@ def test_fit_transform_of_a_transformer_is_a_run_with_params_and_no_metrics(
     run = nbtrack.get_run(runs["run_id"][0])
     assert run.params["with_mean"] is False and run.metrics == {}
     assert run.tags["estimator_name"] == "StandardScaler"
+
+
+def test_string_labels_get_their_metrics_and_a_confusion_matrix_naming_them(
+    autolog: None, classification_data: tuple[pd.DataFrame, np.ndarray]
+) -> None:
+    X, y = classification_data
+    labels = np.where(y == 1, "churn", "stay")
+    model = LogisticRegression().fit(X, labels)
+    run = nbtrack.get_run(nbtrack.last_run().id)
+    assert run.metrics["training_f1_score"] == pytest.approx(
+        metrics.f1_score(labels, model.predict(X), average="weighted")
+    )
+    svg = nbtrack.load_text(run.id, "training_confusion_matrix.svg")
+    assert ">churn</text>" in svg and ">stay</text>" in svg
+
+
+def test_without_scikit_learn_autolog_turns_on_quietly(child_env: dict[str, str]) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['sklearn'] = None\n"  # as if it were not installed
+        "import nbtrack; nbtrack.autolog(); nbtrack.autolog(disable=True); print('ok')"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=child_env, capture_output=True, text=True, check=False
+    )
+    assert (done.returncode, done.stdout.strip(), done.stderr) == (0, "ok", "")
