@@ -8,6 +8,7 @@ imported by the calls that need them.
 import typing
 
 from nbtrack._version import __version__
+from nbtrack.autologging.switch import autolog
 from nbtrack.config import get_tracking_uri, set_tracking_uri
 from nbtrack.entities import Experiment, ModelVersion, RegisteredModel, Run
 from nbtrack.errors import (
@@ -224,6 +225,7 @@ __all__ = [
     "__version__",
     "active_run",
     "archive_model_version",
+    "autolog",
     "compare",
     "create_experiment",
     "delete_alias",

@@ -15,7 +15,14 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9]*.ipynb"))
-STORY = ["00-tracking-api", "01-quickstart", "02-compare", "03-registry-and-serve", "04-projects"]
+STORY = [
+    "00-tracking-api",
+    "01-quickstart",
+    "02-compare",
+    "03-registry-and-serve",
+    "04-projects",
+    "05-autolog",
+]
 MAX_BYTES = 500_000
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
@@ -32,7 +39,7 @@ def _load_store_outputs() -> object:
     return module
 
 
-def test_the_notebooks_are_the_five_parts_of_the_story() -> None:
+def test_the_notebooks_are_the_six_parts_of_the_story() -> None:
     assert [path.stem for path in NOTEBOOKS] == STORY
 
 

@@ -152,10 +152,21 @@ def test_modules_import_each_other_without_cycles() -> None:
     assert cycles == []
 
 
-def test_import_nbtrack_loads_neither_duckdb_nor_pandas_nor_ipython() -> None:
+def test_import_nbtrack_loads_neither_duckdb_nor_pandas_nor_ipython_nor_sklearn() -> None:
     code = (
         "import sys, nbtrack; "
-        "print(sorted(m for m in ('duckdb', 'pandas', 'IPython', 'numpy') if m in sys.modules))"
+        "print(sorted(m for m in ('duckdb', 'pandas', 'IPython', 'numpy', 'sklearn', 'mlflow') "
+        "if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_autolog_turned_off_never_imports_the_framework() -> None:
+    code = (
+        "import sys, nbtrack; nbtrack.autolog(disable=True); "
+        "print([m for m in ('sklearn', 'numpy', 'nbtrack.autologging.sklearn') "
+        "if m in sys.modules])"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"

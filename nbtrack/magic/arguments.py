@@ -22,7 +22,7 @@ MAGIC = "%%track"
 
 USAGE = (
     "%%track [--experiment NAME] [--name RUN] [--params a,b] [--metrics acc,loss] "
-    "[--tags k=v ...] [--run last|RUN] [--notebook PATH] [--live]"
+    "[--tags k=v ...] [--run last|RUN] [--notebook PATH] [--live] [--autolog]"
 )
 
 HELP = f"""Track this cell as one nbtrack run.
@@ -51,6 +51,9 @@ Options:
                          8 shown everywhere) or a run name, where unique
   --notebook PATH        the notebook to record, when it is not detected
   --live                 draw the run's metrics under the cell as they are logged
+  --autolog              log the cell's scikit-learn fits into the run (params, metrics,
+                         model; a search's best candidates as child runs), and metrics
+                         computed in the cell on the fitted model (nbtrack.autolog())
 
 Values that start with '-' are written --name=-x; the line is split as a shell would, so
 quote backslashes and spaces ('C:\\runs\\a.ipynb').
@@ -71,6 +74,7 @@ class TrackArgs:
     run: str | None = None
     notebook: str | None = None
     live: bool = False
+    autolog: bool = False
 
 
 def parse_track_line(line: str) -> TrackArgs:
@@ -106,6 +110,7 @@ def parse_track_line(line: str) -> TrackArgs:
             run=_run(parsed.run),
             notebook=_notebook(parsed.notebook),
             live=parsed.live,
+            autolog=parsed.autolog,
         )
     except InvalidValueError as exc:
         raise _invalid(str(exc)) from None
@@ -262,6 +267,7 @@ def _build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--run", action=_Once)
     parser.add_argument("--notebook", action=_Once)
     parser.add_argument("--live", action="store_true")
+    parser.add_argument("--autolog", action="store_true")
     return parser
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbtrack import config
+from nbtrack.autologging import switch
 from nbtrack.errors import InvalidValueError, NbtrackError
 from nbtrack.magic.arguments import HELP, TrackArgs, TrackCell, parse_track_cell, parse_track_line
 from nbtrack.magic.literals import assigned_names, literal_params
@@ -64,6 +65,8 @@ class _Cell:
     # The --metrics variables as the cell found them: a value the cell did not produce is
     # an earlier cell's, and never this run's metric.
     metrics_before: dict[str, _Held] = field(default_factory=dict)
+    # Autolog turned on for this cell only (--autolog while it was off): off again after it.
+    autolog_for_cell: bool = False
 
 
 class TrackedCells:
@@ -172,6 +175,8 @@ class TrackedCells:
             self._prepare(cell, info)
         except BaseException as exc:
             # The run was opened for a cell that will now run untracked: it must not stay open.
+            if cell.autolog_for_cell:
+                switch.autolog(disable=True)
             run.end_after(exc)
             raise
         return cell
@@ -195,6 +200,9 @@ class TrackedCells:
                 except InvalidValueError as exc:
                     cell.warnings.append(f"--params {name}: not logged: {exc}")
         _write_history(run, namespace)
+        if args.autolog and not switch.is_enabled():
+            switch.autolog()
+            cell.autolog_for_cell = True
         if args.live:
             from IPython.display import display
 
@@ -204,6 +212,8 @@ class TrackedCells:
             display(cell.live.widget)
 
     def _close(self, cell: _Cell, error: BaseException | None) -> None:
+        if cell.autolog_for_cell:
+            switch.autolog(disable=True)
         run = cell.run
         if cell.live is not None:
             cell.live.stop()
@@ -295,6 +305,9 @@ class TrackedCells:
         )
         tracked = _Cell(run, args, cell)
         tracked.metrics_before = _held(args.metrics, self.shell.user_ns)
+        if args.autolog and not switch.is_enabled():
+            switch.autolog()
+            tracked.autolog_for_cell = True
         try:
             result = self.shell.run_cell(cell)
         except BaseException as exc:

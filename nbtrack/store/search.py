@@ -252,7 +252,9 @@ def _type_param_column(frame: pd.DataFrame, column: str, types: set[str]) -> Non
     if types <= {"BIGINT", "UBIGINT"}:
         frame[column] = pd.to_numeric(frame[column]).astype("Int64")
     elif types <= {"BIGINT", "UBIGINT", "DOUBLE"}:
-        frame[column] = pd.to_numeric(frame[column])
+        # Python's float parser, not to_numeric, which refuses the "nan" and "inf" a param
+        # such as GridSearchCV's error_score=nan is shown as.
+        frame[column] = frame[column].astype("float64")
     elif types == {"BOOLEAN"}:
         frame[column] = frame[column].map({"True": True, "False": False}).astype("boolean")
 

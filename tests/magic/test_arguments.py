@@ -397,3 +397,10 @@ def test_a_cell_without_the_track_magic_reads_as_none() -> None:
 def test_a_bad_line_is_refused_with_a_magic_below_it_too() -> None:
     with pytest.raises(InvalidValueError, match="--bogus"):
         parse_track_cell("%%track --bogus\n%%time\nx = 1\n")
+
+
+def test_autolog_is_a_flag_off_by_default() -> None:
+    assert parse_track_line("--autolog -n grid").autolog is True
+    assert parse_track_line("-n grid").autolog is False
+    with pytest.raises(InvalidValueError, match="--autolog takes no value"):
+        parse_track_line("--autolog=yes")

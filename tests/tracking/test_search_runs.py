@@ -195,3 +195,12 @@ def test_sql_refuses_anything_but_reading_the_store(
     with raw_connection(store_path, read_only=True) as con:
         assert con.execute("SELECT count(*) FROM runs").fetchone() == (4,)
         assert con.execute("SELECT count(*) FROM metrics").fetchone() == (10,)
+
+
+def test_a_float_param_that_is_nan_or_infinite_stays_a_number(store_path: object) -> None:
+    for value in (float("nan"), float("inf"), 0.5):
+        with nbtrack.start_run():
+            nbtrack.log_param("error_score", value)
+    column = nbtrack.search_runs(order_by="start_time")["params.error_score"]
+    assert column.dtype == "float64"
+    assert column.iloc[0] != column.iloc[0] and list(column.iloc[1:]) == [float("inf"), 0.5]
