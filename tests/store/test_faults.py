@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -271,3 +272,17 @@ def _log_until_the_journal_is_full() -> None:
     run = nbtrack.start_run()
     for step in range(1_000_000):
         run.log_metric("y", float(step), step=step)
+
+
+def test_a_journal_folder_removed_under_a_live_process_stops_its_heartbeat_quietly(
+    store_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with nbtrack.start_run():
+        nbtrack.log_metric("m", 1.0)
+    store = store_module.get_store(store_path)
+    store.flush()
+    shutil.rmtree(journal_root(store_path))
+    with caplog.at_level(logging.WARNING, logger="nbtrack"):
+        store.journal.heartbeat()
+    assert not journal_root(store_path).exists()
+    assert caplog.records == []
