@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import functools
 import platform
 from collections.abc import Iterable, Mapping
 from importlib.metadata import PackageNotFoundError, version
@@ -61,6 +62,10 @@ def _pin_if_installed(name: str) -> str:
     return name if installed is None else f"{name}=={installed}"
 
 
+# Once per process: a metadata lookup scans site-packages (about 2 ms a package, 9 packages a
+# model), and the version that matters is that of the module this process imported, which an
+# upgrade on disk later does not change.
+@functools.cache
 def _version(name: str) -> str | None:
     try:
         return version(name)
