@@ -1,0 +1,187 @@
+"""Experiments, a page of runs, one run and a metric's history, as JSON-able data.
+
+A page of runs is ``RunTableState``'s (the table the compare widget shows), kept per
+experiment, filter and order for as long as the store does not change, so turning pages or
+re-asking costs a slice, not a query.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from typing import Any
+
+from nbtrack.entities import HIDDEN_TAG_PREFIX, Run, format_duration
+from nbtrack.errors import InvalidValueError
+from nbtrack.read_api import charts, queries
+from nbtrack.read_api.code import highlight
+from nbtrack.read_api.watch import AnswerCache
+from nbtrack.store.store import current_store
+from nbtrack.tracking import fluent
+from nbtrack.tracking.run import get_run
+from nbtrack.tracking.run_table import RunTableState, display_value
+from nbtrack.tracking.search import metric_histories
+from nbtrack.tracking.validation import check_name
+
+DEFAULT_PAGE_SIZE = 50
+MAX_HISTORY_POINTS = 5000
+DEFAULT_HISTORY_POINTS = 1000
+CELL_ID_TAG = "nbtrack.cell_id"
+HISTORY_ARTIFACT = "nbtrack/session_history.py"
+
+_tables = AnswerCache()
+_table_locks: dict[tuple[Any, ...], threading.Lock] = {}
+_locks_lock = threading.Lock()
+
+
+def experiments(query: queries.Query) -> dict[str, Any]:
+    """Every experiment (deleted ones only with ``deleted=true``), oldest first."""
+    show_deleted = queries.flag(query, "deleted")
+    found = [e for e in fluent.list_experiments() if show_deleted or not e.deleted]
+    return {
+        "experiments": [
+            {
+                "id": e.id,
+                "name": e.name,
+                "deleted": e.deleted,
+                "created_at": display_value(e.created_at),
+            }
+            for e in found
+        ]
+    }
+
+
+def runs_page(query: queries.Query) -> dict[str, Any]:
+    """One page of an experiment's runs: ``experiment`` (name or id), ``filter`` (the grammar
+    of ``search_runs``), ``sort`` (a column, ``-`` first for descending), ``page`` (from 1),
+    ``page_size`` and ``columns`` (comma-separated; the table's own by default)."""
+    experiment = queries.required(query, "experiment", "an experiment's name or id")
+    filter_text = queries.text(query, "filter")
+    sort = queries.text(query, "sort", "") or ""
+    descending = sort.startswith("-")
+    page_size = queries.number(query, "page_size", DEFAULT_PAGE_SIZE, 1, queries.MAX_PAGE_SIZE)
+    key = (experiment, filter_text, sort, page_size)
+    table = _tables.get(key, lambda: _table(experiment, filter_text, sort, page_size))
+    with _lock_for(key):
+        table.go_to_page(queries.number(query, "page", 1, 1, 10**9))
+        columns = _chosen_columns(table, queries.names(query, "columns"))
+        return {
+            "experiment": experiment,
+            "total": table.total,
+            "page": table.page,
+            "pages": table.pages,
+            "page_size": table.page_size,
+            "sort": table.sorted_by and ("-" if descending else "") + table.sorted_by,
+            "filter": table.filter,
+            "filter_error": table.filter_error,
+            "filter_note": table.filter_note,
+            "sort_note": table.sort_note,
+            "empty_message": table.empty_message if table.total == 0 else None,
+            "columns": columns,
+            "all_columns": table.columns,
+            "sortable": table.sortable,
+            "rows": table.page_rows(columns),
+        }
+
+
+def _table(experiment: str, filter_text: str | None, sort: str, size: int) -> RunTableState:
+    table = RunTableState(experiment=experiment, filter=filter_text, page_size=size)
+    column = sort.removeprefix("-")
+    if column:
+        table.sort(column, descending=sort.startswith("-"))
+    return table
+
+
+def _lock_for(key: tuple[Any, ...]) -> threading.Lock:
+    with _locks_lock:
+        return _table_locks.setdefault(key, threading.Lock())
+
+
+def _chosen_columns(table: RunTableState, asked: list[str]) -> list[str]:
+    if not asked:
+        return table.columns
+    unknown = [c for c in asked if c not in table.columns]
+    if unknown:
+        raise InvalidValueError(
+            f"columns: {', '.join(map(repr, unknown))} not among this table's columns; "
+            f"give some of: {', '.join(table.columns)}"
+        )
+    return asked
+
+
+def run(run_id: str) -> dict[str, Any]:
+    """One run: its values, code (highlighted), notebook, parent and children."""
+    found = get_run(current_store(), check_name(run_id, "run_id"))
+    tags = {k: v for k, v in found.tags.items() if not k.startswith(HIDDEN_TAG_PREFIX)}
+    own_tags = {k: v for k, v in found.tags.items() if k.startswith(HIDDEN_TAG_PREFIX)}
+    return {
+        "id": found.id,
+        "name": found.name,
+        "experiment_id": found.experiment_id,
+        "experiment": _experiment_name(found.experiment_id),
+        "status": found.status,
+        "start_time": display_value(found.start_time),
+        "end_time": display_value(found.end_time),
+        "duration": format_duration(found.duration) or None,
+        "params": {
+            k: exact(v) if not isinstance(v, list | dict) else v for k, v in found.params.items()
+        },
+        "metrics": {k: exact(v) for k, v in found.metrics.items()},
+        "tags": tags,
+        "nbtrack_tags": own_tags,
+        "source_name": found.source_name,
+        "cell_id": found.tags.get(CELL_ID_TAG),
+        "code": _code(found),
+        "git_commit": found.git_commit,
+        "error": found.error,
+        "user": found.user,
+        "host": found.host,
+        "parent": _parent(found),
+        "children": [{"id": c.id, "name": c.name, "status": c.status} for c in found.children],
+    }
+
+
+def _param(value: Any) -> Any:
+    return value if isinstance(value, list | dict) else exact(value)
+
+
+def _code(found: Run) -> dict[str, Any] | None:
+    if not found.source:
+        return None
+    return {"text": found.source, "html": highlight(found.source, found.source_name)}
+
+
+def _experiment_name(experiment_id: str) -> str | None:
+    return next((e.name for e in fluent.list_experiments() if e.id == experiment_id), None)
+
+
+def _parent(found: Run) -> dict[str, str] | None:
+    if found.parent_run_id is None:
+        return None
+    parent = get_run(current_store(), found.parent_run_id)
+    return {"id": parent.id, "name": parent.name, "status": parent.status}
+
+
+def history(query: queries.Query) -> dict[str, Any]:
+    """A metric's history for each of ``runs`` (comma-separated ids), thinned to at most
+    ``max_points`` per run: every n-th point and always the last."""
+    ids = [check_name(r, "run id") for r in queries.names(query, "runs")]
+    if not ids:
+        raise InvalidValueError("the query needs runs=: one or more run ids, comma-separated")
+    key = queries.required(query, "key", "a metric's name")
+    points = queries.number(query, "max_points", DEFAULT_HISTORY_POINTS, 2, MAX_HISTORY_POINTS)
+    frame = metric_histories(ids, [key], points)
+    found = [
+        {"run_id": r, "run_name": n, "step": int(s), "value": exact(v)}
+        for r, n, s, v in frame[["run_id", "run_name", "step", "value"]].itertuples(index=False)
+    ]
+    return {"key": key, "points": found, "spec": charts.history_spec(key, found)}
+
+
+def exact(value: Any) -> Any:
+    """A logged value as JSON without rounding; NaN and infinities as text (JSON has none)."""
+    if hasattr(value, "item"):
+        value = value.item()  # numpy scalars
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value if isinstance(value, bool | int | float | str) or value is None else str(value)
