@@ -80,6 +80,12 @@ def _run(
     return _cache.get(key, compute)
 
 
+def clear_cache() -> None:
+    """Forget every cached answer (a store switched with ``set_tracking_uri``)."""
+    _cache.clear()
+    runs.clear_cache()
+
+
 def _error(status: int, message: str) -> Answer:
     return Answer(status=status, data={"error": message})
 

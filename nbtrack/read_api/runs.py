@@ -34,6 +34,10 @@ _table_locks: dict[tuple[Any, ...], threading.Lock] = {}
 _locks_lock = threading.Lock()
 
 
+def clear_cache() -> None:
+    _tables.clear()
+
+
 def experiments(query: queries.Query) -> dict[str, Any]:
     """Every experiment (deleted ones only with ``deleted=true``), oldest first."""
     show_deleted = queries.flag(query, "deleted")
