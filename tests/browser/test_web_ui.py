@@ -79,6 +79,16 @@ def test_runs_table_of_three_experiments_filtered_and_sorted_by_a_metric(served:
     expect(other.locator("table.nbt-runs tbody tr")).to_have_count(3)
     assert _row_names(other) == ["sweep-2", "sweep-1", "sweep-0"]
     other.close()
+    page.locator("details.nbt-columns summary").click()
+    boxes = page.locator(".nbt-column-list input[type=checkbox]")
+    expect(boxes.first).to_be_visible()
+    for box in boxes.all():
+        if box.get_attribute("value") not in ("run_name", "metrics.acc"):
+            box.uncheck()
+    served.shot("runs_table", "3-columns-chooser")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.locator("table.nbt-runs thead th[data-column]")).to_have_count(2)
+    assert "columns=run_name%2Cmetrics.acc" in page.url
 
 
 def test_run_page_has_its_curve_code_and_image(served: Served) -> None:
