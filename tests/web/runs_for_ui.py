@@ -78,6 +78,8 @@ def _showcase_artifacts(folder: Path) -> None:
     nbtrack.log_text("epoch,loss\n0,1.1\n1,0.6\n", "eval/losses.csv")
     nbtrack.log_dict({"lr": 0.1, "layers": [64, 32]}, "config.yaml")
     nbtrack.log_text(HOSTILE_HTML, "report.html")
+    # Where %%track keeps the kernel's inputs before the run.
+    nbtrack.log_text("import nbtrack\nlr = 0.11\n", "nbtrack/session_history.py")
 
 
 def _register(logged: Logged) -> None:
