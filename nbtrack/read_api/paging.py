@@ -74,11 +74,14 @@ def sql_page(
         ids = [experiments.get_experiment(con, experiment).id]
         total = run_pages.count_runs(con, ids, (where.sql, where.params), root)
         last = min(page, max(1, math.ceil(total / page_size)))
-        frame = store_search.search_runs(
-            con, ids, (where.sql, where.params), (order.sql, order.params), last * page_size,
-            False, root,
+        chosen = run_pages.page_run_ids(
+            con, ids, (where.sql, where.params), (order.sql, order.params), page_size,
+            (last - 1) * page_size, root,
         )  # fmt: skip
-        return total, last, frame.iloc[(last - 1) * page_size :]
+        frame = store_search.search_runs(
+            con, ids, (run_pages.BY_IDS, [chosen]), (order.sql, order.params), None, False, root
+        )
+        return total, last, frame
 
     total, shown, frame = store.read(query)
     columns = _columns([str(c) for c in frame.columns])

@@ -39,6 +39,42 @@ def count_runs(
     return int(found[0]) if found else 0
 
 
+def page_run_ids(
+    con: duckdb.DuckDBPyConnection,
+    experiment_ids: Sequence[str],
+    where: tuple[str, list[Any]],
+    order: tuple[str, list[Any]],
+    limit: int,
+    offset: int,
+    artifacts_root: str,
+) -> list[str]:
+    """The ids of one page of the matching runs, in ``order``: a top-N query (no window over
+    every run), so the page's params and metrics are then read for these runs only."""
+    where_sql, where_params = where
+    order_sql, order_params = order
+    rows = con.execute(
+        f"""
+        SELECT r.run_id FROM (
+            SELECT * REPLACE (? || substr(artifact_uri, ?) AS artifact_uri) FROM runs
+        ) r JOIN experiments e ON e.experiment_id = r.experiment_id
+        WHERE list_contains(?, r.experiment_id)
+          AND r.lifecycle_stage = 'active' AND e.lifecycle_stage = 'active'
+          AND ({where_sql})
+        ORDER BY {order_sql}
+        LIMIT ? OFFSET ?
+        """,  # noqa: S608 (fragments are fixed SQL from nbtrack's grammar; values are bound)
+        [
+            artifacts_root, len(ARTIFACTS_FOLDER) + 1, list(experiment_ids), *where_params,
+            *order_params, limit, offset,
+        ],
+    ).fetchall()  # fmt: skip
+    return [str(row[0]) for row in rows]
+
+
+# The page's runs, chosen by id: fixed SQL, the ids bound.
+BY_IDS = "list_contains(?, r.run_id)"
+
+
 def run_keys(con: duckdb.DuckDBPyConnection, experiment_ids: Sequence[str]) -> list[str]:
     """Every ``params.<k>``, ``metrics.<k>`` and ``tags.<k>`` the experiments' active runs
     have, sorted."""
