@@ -92,6 +92,7 @@ if typing.TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
     from nbtrack.serving.background import Server
+    from nbtrack.web.background import UI
     from nbtrack.widgets.compare import CompareWidget
     from nbtrack.widgets.registry import RegistryWidget
 
@@ -165,6 +166,37 @@ def serve(
         header_timeout=header_timeout,
         body_timeout=body_timeout,
         max_connections=max_connections,
+    )
+
+
+def ui(
+    port: int | None = None,
+    *,
+    host: str = _serving.DEFAULT_HOST,
+    token: str | None = None,
+    insecure: bool = False,
+    allowed_hosts: "Iterable[str]" = (),
+    open_browser: bool = False,
+) -> "UI":
+    """The web UI of the current store (runs, charts, code, artifacts, the registry) in a
+    background thread of this process, on ``port`` (a free one when None). It reads the store
+    as every reader does and follows its marker file: kernels keep logging while it is open.
+    ``ui.url`` opens it; ``ui.stop()`` (or leaving a ``with`` block) stops it.
+
+    Examples
+    --------
+    >>> with nbtrack.ui() as ui:  # doctest: +SKIP
+    ...     print(ui.url)
+    """
+    from nbtrack.web.background import ui as start
+
+    return start(
+        port,
+        host=host,
+        token=token,
+        insecure=insecure,
+        allowed_hosts=allowed_hosts,
+        open_browser=open_browser,
     )
 
 
@@ -283,4 +315,5 @@ __all__ = [
     "set_tracking_uri",
     "sql",
     "start_run",
+    "ui",
 ]

@@ -15,7 +15,7 @@ BASE = {"_version", "errors", "config", "entities"}
 STORE_AND_MODELS = {"store", "models"}
 # What each top-level module or package may import, as DESIGN.md draws the layers. `store` and
 # `models` sit side by side and know nothing of each other.
-MIDDLE = {"model_registry", "projects", "autologging", "mlflow_compat"}
+MIDDLE = {"model_registry", "projects", "autologging", "mlflow_compat", "read_api"}
 # What every front end that listens on a port shares (the Host/token guard, its thread); it
 # knows nothing of runs or models.
 HTTP = {"http"}
