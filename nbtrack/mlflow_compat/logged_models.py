@@ -65,6 +65,7 @@ class LoggedModels:
         }
         model_id = f"m-{uuid.uuid4().hex}"
         self._save(source_run_id, model_id, record)
+        self.tracking.models_pending.add(source_run_id)
         return self.get(model_id)
 
     def _save(self, run_id: str, model_id: str, record: dict[str, Any]) -> None:
@@ -114,6 +115,18 @@ class LoggedModels:
         record.update(status=status, updated=int(time.time() * 1000))
         self._save(run_id, model_id, record)
         return self._json(model_id, run_id, record)
+
+    def record_pending(self, run_id: str) -> None:
+        """Mark READY, with their files' hashes recorded, the models of ``run_id`` still
+        PENDING whose files are in place. MLflow 3's ``log_model`` writes a model's files
+        without finalizing it; the run's end (or registering it) is when they are complete."""
+        self.tracking.models_pending.discard(run_id)
+        found = self.store.read(run_pages.tags_with_prefix, mapping.MODEL_TAG, [run_id])
+        for _, key, value in found:
+            record = json.loads(value)
+            folder = self.tracking.run_artifact_folder(run_id) / record["name"]
+            if record["status"] == PENDING and (folder / "MLmodel").is_file():
+                self.finalize(key[len(mapping.MODEL_TAG) :], READY)
 
     def _record_hashes(self, run_id: str, name: str, model_id: str, folder: Path) -> None:
         # What nbtrack's load_model and register_model check before unpickling anything.

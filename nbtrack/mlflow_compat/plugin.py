@@ -275,7 +275,8 @@ class NbtrackTrackingStore(AbstractStore):  # type: ignore[misc]
         return _logged_model(self._models.get(model_id))
 
     def finalize_logged_model(self, model_id: str, status: Any) -> LoggedModel:
-        return _logged_model(self._models.finalize(model_id, str(status)))
+        name = service_pb2.LoggedModelStatus.Name(status.to_proto())
+        return _logged_model(self._models.finalize(model_id, name))
 
     def set_logged_model_tags(self, model_id: str, tags: Any) -> None:
         self._models.set_tags(model_id, [(t.key, t.value) for t in tags])

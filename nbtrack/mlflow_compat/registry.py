@@ -111,24 +111,27 @@ class RegistryService:
         return self.get_model_version(name, str(version.version))
 
     def _runs_uri(self, source: str, run_id: str | None, model_id: str | None) -> str:
+        if not model_id and source.startswith("models:/m-"):
+            model_id = source[len("models:/") :].split("/")[0]
         if model_id:
             found = self.logged_models.get(model_id)["info"]
-            return f"runs:/{found['source_run_id']}/{found['name']}"
-        if source.startswith("models:/m-"):
-            found = self.logged_models.get(source[len("models:/") :].split("/")[0])["info"]
-            return f"runs:/{found['source_run_id']}/{found['name']}"
-        if source.startswith("runs:/"):
-            return source
-        parts = self._artifact_parts(source)
-        # <experiment>/<run id>/artifacts/<path...>
-        if parts is None or len(parts) < 4 or parts[2] != "artifacts":
-            raise InvalidValueError(
-                f"model source {source!r} is not accepted: register a model logged in a run "
-                "of this store (runs:/<run_id>/<path> or models:/<model_id>)"
-            )
-        if run_id and run_id != parts[1]:
-            raise InvalidValueError(f"model source {source!r} is not in run {run_id}")
-        return f"runs:/{parts[1]}/{'/'.join(parts[3:])}"
+            run_id, path = found["source_run_id"], found["name"]
+        elif source.startswith("runs:/"):
+            run_id, _, path = source[len("runs:/") :].partition("/")
+        else:
+            parts = self._artifact_parts(source)
+            # <experiment>/<run id>/artifacts/<path...>
+            if parts is None or len(parts) < 4 or parts[2] != "artifacts":
+                raise InvalidValueError(
+                    f"model source {source!r} is not accepted: register a model logged in a "
+                    "run of this store (runs:/<run_id>/<path> or models:/<model_id>)"
+                )
+            if run_id and run_id != parts[1]:
+                raise InvalidValueError(f"model source {source!r} is not in run {run_id}")
+            run_id, path = parts[1], "/".join(parts[3:])
+        # A model MLflow 3 logged in a run still open is complete once it is registered.
+        self.logged_models.record_pending(run_id)
+        return f"runs:/{run_id}/{path}"
 
     def _artifact_parts(self, source: str) -> tuple[str, ...] | None:
         if source.startswith(_PROXY):

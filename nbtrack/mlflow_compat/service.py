@@ -59,6 +59,8 @@ class TrackingService:
         self.artifact_uri = artifact_uri
         self.experiments = Experiments(self.store, artifact_uri)
         self._writers: dict[str, RunWriter] = {}
+        # Runs this process logged MLflow 3 models in: their end completes the models.
+        self.models_pending: set[str] = set()
         self._lock = threading.Lock()
 
     # -- runs -----------------------------------------------------------------------------------
@@ -111,6 +113,10 @@ class TrackingService:
         if run_name:
             self.store.write(runs.rename_run, run_id, check_name(run_name, "run_name"))
         if status is not None and status != RUNNING:
+            if run_id in self.models_pending:
+                from nbtrack.mlflow_compat.logged_models import LoggedModels
+
+                LoggedModels(self).record_pending(run_id)
             end_ms = int(time.time() * 1000) if end_time is None else end_time
             writer = self._writers.get(run_id)
             if writer is not None:
