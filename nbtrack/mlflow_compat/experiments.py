@@ -136,14 +136,16 @@ class Experiments:
             )
         stage = VIEW_TYPES.get(view_type)
         if stage is None:
-            raise InvalidValueError(f"view_type {view_type!r} is not one of {', '.join(VIEW_TYPES)}")
+            raise InvalidValueError(
+                f"view_type {view_type!r} is not one of {', '.join(VIEW_TYPES)}"
+            )
         if not 0 < max_results <= MAX_EXPERIMENTS_PAGE:
             raise InvalidValueError(
                 f"Invalid value {max_results} for parameter 'max_results' supplied"
             )
         self.ensure_default()
         every = self.store.read(experiments.list_experiments, True)
-        chosen = [e for e in every if stage == "all" or e.lifecycle_stage == stage]
+        chosen = [e for e in every if stage in ("all", e.lifecycle_stage)]
         # MLflow's order: the newest first.
         chosen.sort(key=lambda e: (e.created_at, int(e.id)), reverse=True)
         offset = _offset(page_token)

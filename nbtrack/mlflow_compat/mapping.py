@@ -15,6 +15,7 @@ messages); the server sends them as they are. So both speak exactly the same sha
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from typing import Any
@@ -37,6 +38,7 @@ MODEL_TAG = "nbtrack.mlflow.model."
 # What a tag of the source can hold in MLflow (its tag values are at most 8,000 characters).
 _SOURCE_TAG_CHARS = 8000
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _FLOAT_TEXT = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
@@ -52,7 +54,7 @@ def micros_of(moment: Any) -> int | None:
     """Microseconds since the epoch of an aware datetime (None stays None)."""
     if moment is None:
         return None
-    return int(round(moment.timestamp() * 1_000_000))
+    return int((moment - _EPOCH) // dt.timedelta(microseconds=1))
 
 
 def number_out(value: float) -> float | str:
@@ -134,7 +136,9 @@ def run_json(full: FullRun, artifact_uri: str, experiment_id: str) -> dict[str, 
         {"key": key, "value": number_out(value), "timestamp": timestamp // 1000, "step": step}
         for key, value, timestamp, step in full.latest
     ]
-    inputs = [json.loads(value) for key, value in sorted(run.tags.items()) if key.startswith(INPUT_TAG)]
+    inputs = [
+        json.loads(value) for key, value in sorted(run.tags.items()) if key.startswith(INPUT_TAG)
+    ]
     models = [
         {"model_id": key[len(MODEL_TAG) :], "step": json.loads(value).get("step", 0)}
         for key, value in sorted(run.tags.items())

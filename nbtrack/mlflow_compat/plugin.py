@@ -37,7 +37,11 @@ __all__ = ["NbtrackTrackingStore", "service_for", "store_path", "translating"]
 
 T = TypeVar("T")
 SCHEME = "nbtrack:"
-_VIEWS = {ViewType.ACTIVE_ONLY: "ACTIVE_ONLY", ViewType.DELETED_ONLY: "DELETED_ONLY", ViewType.ALL: "ALL"}
+_VIEWS = {
+    ViewType.ACTIVE_ONLY: "ACTIVE_ONLY",
+    ViewType.DELETED_ONLY: "DELETED_ONLY",
+    ViewType.ALL: "ALL",
+}
 _services: dict[Path, TrackingService] = {}
 _services_lock = threading.Lock()
 
@@ -87,7 +91,7 @@ def run_entity(found: dict[str, Any]) -> Run:
 def translating(cls: type[T]) -> type[T]:
     """Have every public method of ``cls`` raise nbtrack's errors as MLflow's."""
     for name, method in list(vars(cls).items()):
-        if callable(method) and not name.startswith("_") or name == "_search_runs":
+        if (callable(method) and not name.startswith("_")) or name == "_search_runs":
             setattr(cls, name, _translated(method))
     return cls
 
@@ -104,7 +108,7 @@ def _translated(method: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @translating
-class NbtrackTrackingStore(AbstractStore):  # type: ignore[misc]
+class NbtrackTrackingStore(AbstractStore):
     """MLflow's tracking store for ``nbtrack:`` URIs."""
 
     def __init__(self, store_uri: str | None = None, artifact_uri: str | None = None) -> None:
@@ -118,7 +122,9 @@ class NbtrackTrackingStore(AbstractStore):  # type: ignore[misc]
 
     # -- experiments -----------------------------------------------------------------------------
 
-    def create_experiment(self, name: str, artifact_location: str | None = None, tags: Any = None) -> str:
+    def create_experiment(
+        self, name: str, artifact_location: str | None = None, tags: Any = None
+    ) -> str:
         pairs = [(tag.key, tag.value) for tag in tags or []]
         return self.experiments.create(name, artifact_location, pairs)
 
@@ -138,7 +144,7 @@ class NbtrackTrackingStore(AbstractStore):  # type: ignore[misc]
         filter_string: str | None = None,
         order_by: Any = None,
         page_token: str | None = None,
-    ) -> PagedList:
+    ) -> PagedList[Any]:
         found, token = self.experiments.search(
             _VIEWS[view_type], max_results, filter_string, page_token
         )
@@ -233,11 +239,9 @@ class NbtrackTrackingStore(AbstractStore):  # type: ignore[misc]
 
     def get_metric_history(
         self, run_id: str, metric_key: str, max_results: int | None = None, page_token: Any = None
-    ) -> PagedList:
+    ) -> PagedList[Any]:
         points = self.service.get_metric_history(run_id, metric_key)
-        metrics = [
-            Metric(p["key"], _number(p["value"]), p["timestamp"], p["step"]) for p in points
-        ]
+        metrics = [Metric(p["key"], _number(p["value"]), p["timestamp"], p["step"]) for p in points]
         return PagedList(metrics[:max_results] if max_results else metrics, None)
 
     def link_traces_to_run(self, trace_ids: list[str], run_id: str) -> None:
@@ -292,7 +296,7 @@ class NbtrackTrackingStore(AbstractStore):  # type: ignore[misc]
         max_results: int | None = None,
         order_by: Any = None,
         page_token: str | None = None,
-    ) -> PagedList:
+    ) -> PagedList[Any]:
         found = [_logged_model(item) for item in self._models.search(experiment_ids)]
         if filter_string:
             found = [m for m in found if _matches(m, filter_string)]
@@ -323,4 +327,3 @@ def _logged_model(found: dict[str, Any]) -> LoggedModel:
 
 def _number(value: float | str) -> float:
     return float(value.replace("Infinity", "inf")) if isinstance(value, str) else value
-

@@ -112,7 +112,7 @@ class RegistryService:
 
     def _runs_uri(self, source: str, run_id: str | None, model_id: str | None) -> str:
         if not model_id and source.startswith("models:/m-"):
-            model_id = source[len("models:/") :].split("/")[0]
+            model_id = source[len("models:/") :].split("/", maxsplit=1)[0]
         if model_id:
             found = self.logged_models.get(model_id)["info"]
             run_id, path = found["source_run_id"], found["name"]

@@ -30,7 +30,7 @@ def _model(found: dict[str, Any]) -> RegisteredModel:
 
 
 @translating
-class NbtrackRegistryStore(AbstractStore):  # type: ignore[misc]
+class NbtrackRegistryStore(AbstractStore):
     """MLflow's registry store for ``nbtrack:`` URIs."""
 
     def __init__(self, store_uri: str | None = None, tracking_uri: str | None = None) -> None:
@@ -66,7 +66,7 @@ class NbtrackRegistryStore(AbstractStore):  # type: ignore[misc]
     def search_registered_models(
         self, filter_string: str | None = None, max_results: int | None = None,
         order_by: Any = None, page_token: str | None = None,
-    ) -> PagedList:  # fmt: skip
+    ) -> PagedList[Any]:  # fmt: skip
         found = [_model(item) for item in self.registry.search_registered_models()]
         if filter_string:
             wanted = _equals(filter_string, "name")
@@ -89,9 +89,7 @@ class NbtrackRegistryStore(AbstractStore):  # type: ignore[misc]
     ) -> ModelVersion:  # fmt: skip
         tag_map = {tag.key: tag.value for tag in tags or []}
         return _version(
-            self.registry.create_model_version(
-                name, source, run_id, model_id, description, tag_map
-            )
+            self.registry.create_model_version(name, source, run_id, model_id, description, tag_map)
         )
 
     def get_model_version(self, name: str, version: str) -> ModelVersion:
@@ -117,7 +115,7 @@ class NbtrackRegistryStore(AbstractStore):  # type: ignore[misc]
     def search_model_versions(
         self, filter_string: str | None = None, max_results: int | None = None,
         order_by: Any = None, page_token: str | None = None,
-    ) -> PagedList:  # fmt: skip
+    ) -> PagedList[Any]:  # fmt: skip
         name = run_id = None
         if filter_string:
             key = filter_string.split("=")[0].strip()

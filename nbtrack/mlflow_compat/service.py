@@ -124,8 +124,10 @@ class TrackingService:
             else:
                 # Ended by a process that does not own it: the journal's end would not count.
                 self.store.write(
-                    run_pages.end_run, run_id, _status(status), checked_millis(end_ms, "end_time")
-                    * 1000
+                    run_pages.end_run,
+                    run_id,
+                    _status(status),
+                    checked_millis(end_ms, "end_time") * 1000,
                 )
         full = self.store.read(run_pages.full_run, run_id)
         return mapping.run_info_json(
@@ -156,8 +158,10 @@ class TrackingService:
         page_token: str | None = None,
     ) -> tuple[list[dict[str, Any]], str | None]:
         """A page of runs, and the token of the next page (None after the last)."""
-        if isinstance(max_results, bool) or not isinstance(max_results, int) or not (
-            0 < max_results <= MAX_RESULTS
+        if (
+            isinstance(max_results, bool)
+            or not isinstance(max_results, int)
+            or not (0 < max_results <= MAX_RESULTS)
         ):
             raise InvalidValueError(
                 f"Invalid value {max_results} for parameter 'max_results' supplied. It must be "
@@ -313,7 +317,9 @@ def _offset(page_token: str | None) -> int:
     try:
         offset = json.loads(base64.b64decode(page_token, validate=True))["offset"]
     except (ValueError, KeyError, TypeError):
-        raise InvalidValueError(f"Invalid page token {page_token!r}: it was not made here") from None
+        raise InvalidValueError(
+            f"Invalid page token {page_token!r}: it was not made here"
+        ) from None
     if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
         raise InvalidValueError(f"Invalid page token {page_token!r}: it was not made here")
     return offset
