@@ -150,8 +150,11 @@ def log_batch(service: TrackingService, f: Fields) -> dict[str, Any]:
 
 
 def log_inputs(service: TrackingService, f: Fields) -> dict[str, Any]:
+    run_id = f.required_text("run_id")
+    if "datasets" not in f.values:
+        raise InvalidValueError("Missing value for required parameter 'datasets'.")
     datasets = [item for item in f.items("datasets") if isinstance(item, dict)]
-    service.log_inputs(f.required_text("run_id"), datasets)
+    service.log_inputs(run_id, datasets)
     return {}
 
 
