@@ -66,6 +66,10 @@ def nbtrack_server(store_path: Path) -> Iterator[RunningServer]:
 def clean_mlflow() -> Iterator[None]:
     """MLflow's process-wide state (tracking URI, active runs) left as it was found."""
     yield
+    reset_mlflow()
+
+
+def reset_mlflow() -> None:
     while mlflow.active_run() is not None:
         mlflow.end_run()
     mlflow.set_tracking_uri(None)
