@@ -31,6 +31,9 @@ class Experiments:
         self.artifact_uri = artifact_uri
         # nbtrack's id of "Default", once known: MLflow's "0" is asked for on every run.
         self._default_id: str | None = None
+        # Experiments new runs went to, by MLflow's id: creating a run then costs no read.
+        # Forgotten when this process deletes, restores or renames one.
+        self._for_runs: dict[str, Experiment] = {}
 
     def json(self, experiment: Experiment) -> dict[str, Any]:
         location = self.artifact_uri(self.store.folder, experiment.artifact_location)
@@ -71,6 +74,9 @@ class Experiments:
 
     def for_runs(self, mlflow_id: str) -> Experiment:
         """The experiment a new run goes to; a deleted one is refused."""
+        known = self._for_runs.get(mlflow_id)
+        if known is not None:
+            return known
 
         def find(con: Any) -> Experiment:
             if mlflow_id == mapping.DEFAULT_EXPERIMENT_ID:
@@ -83,6 +89,7 @@ class Experiments:
                 f"The experiment {mlflow_id} must be in the 'active' state. Current state is "
                 "deleted."
             )
+        self._for_runs[mlflow_id] = experiment
         return experiment
 
     def create(
@@ -159,8 +166,10 @@ class Experiments:
             experiments.rename_experiment, nbtrack_id, check_name(new_name, "new_name")
         )
         forget_experiments()
+        self._for_runs.clear()
 
     def set_stage(self, mlflow_id: str, stage: str) -> None:
         nbtrack_id = self.store.read(self.id_in, mlflow_id)
         forget_experiments()
+        self._for_runs.clear()
         self.store.write_stages(experiments.set_experiment_stage, nbtrack_id, stage)

@@ -10,6 +10,7 @@ models in ``logged_models.py``.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import threading
 import time
@@ -91,7 +92,10 @@ class TrackingService:
         writer.log(tags=tag_map.items())
         with self._lock:
             self._writers[writer.run_id] = writer
-        return self.get_run(writer.run_id)
+        assert writer.created is not None
+        # Answered from what was just written: the start is in the journal, not yet read back.
+        created = dataclasses.replace(writer.created, tags=tag_map)
+        return self._run_json(FullRun(created, "active", {}, []))
 
     def get_run(self, run_id: str) -> dict[str, Any]:
         return self._run_json(self.store.read(run_pages.full_run, self._run_id(run_id)))
@@ -129,7 +133,11 @@ class TrackingService:
                     _status(status),
                     checked_millis(end_ms, "end_time") * 1000,
                 )
-        full = self.store.read(run_pages.full_run, run_id)
+        writer = self._writers.get(run_id)
+        if writer is not None and writer.created is not None and not run_name:
+            full = FullRun(writer.created, "active", {}, [])
+        else:
+            full = self.store.read(run_pages.full_run, run_id)
         return mapping.run_info_json(
             full,
             self.artifact_uri(self.store.folder, full.run.artifact_uri),
@@ -206,6 +214,8 @@ class TrackingService:
         for key, value in tag_list:
             if key == mapping.RUN_NAME_TAG:
                 self.store.write(runs.rename_run, writer.run_id, check_name(value, "run name"))
+                if writer.created is not None:
+                    writer.created = dataclasses.replace(writer.created, name=value)
 
     def log_inputs(self, run_id: str, datasets: Sequence[dict[str, Any]]) -> None:
         self.writer(run_id).log(tags=[mapping.input_tag(item) for item in datasets])
