@@ -14,6 +14,7 @@ from typing import Any
 from nbtrack.entities import Experiment
 from nbtrack.errors import InvalidValueError, NotFoundError
 from nbtrack.mlflow_compat import mapping
+from nbtrack.mlflow_compat.paging import VIEW_TYPES, offset_of, token_for
 from nbtrack.store import experiments
 from nbtrack.store.schema import ARTIFACTS_FOLDER
 from nbtrack.store.store import Store
@@ -134,8 +135,6 @@ class Experiments:
         filter_string: str | None = None,
         page_token: str | None = None,
     ) -> tuple[list[dict[str, Any]], str | None]:
-        from nbtrack.mlflow_compat.service import VIEW_TYPES, _offset, _token
-
         if filter_string:
             raise InvalidValueError(
                 f"filter_string {filter_string!r} is not accepted: nbtrack searches experiments "
@@ -155,10 +154,10 @@ class Experiments:
         chosen = [e for e in every if stage in ("all", e.lifecycle_stage)]
         # MLflow's order: the newest first.
         chosen.sort(key=lambda e: (e.created_at, int(e.id)), reverse=True)
-        offset = _offset(page_token)
+        offset = offset_of(page_token)
         page = chosen[offset : offset + max_results]
         more = offset + max_results < len(chosen)
-        return [self.json(e) for e in page], (_token(offset + max_results) if more else None)
+        return [self.json(e) for e in page], (token_for(offset + max_results) if more else None)
 
     def rename(self, mlflow_id: str, new_name: str) -> None:
         nbtrack_id = self.store.read(self.id_in, mlflow_id)
