@@ -4,6 +4,7 @@
 
     NbtrackError
     ├── InvalidValueError (ValueError)    bad input, raised at the call that received it
+    │   └── AlreadyExistsError            a name that must be new is taken (an experiment's)
     ├── NotFoundError (LookupError)       no experiment / run / key by that name or id
     ├── NoActiveRunError                  a log_* call with no run open
     ├── EnvironmentBuildError             uv, virtualenv or pip could not build a project's env
@@ -26,6 +27,10 @@ class NbtrackError(Exception):
 
 class InvalidValueError(NbtrackError, ValueError):
     """A name, key or value the user passed is not accepted."""
+
+
+class AlreadyExistsError(InvalidValueError):
+    """A name that must be new is already taken."""
 
 
 class NotFoundError(NbtrackError, LookupError):

@@ -8,6 +8,7 @@ Pure ASGI rather than Starlette's BaseHTTPMiddleware, which costs a task per req
 
 from __future__ import annotations
 
+import base64
 import hmac
 import logging
 import time
@@ -102,14 +103,15 @@ class Guard:
     def _token_refusal(self, authorization: bytes | None) -> Response | None:
         if self.token is None:
             return None
-        scheme, _, given = (authorization or b"").partition(b" ")
-        if scheme.lower() != b"bearer" or not given.strip():
+        given = _presented_token(authorization or b"")
+        if given is None:
             return _error(
                 401,
-                "this server needs its token: send the header 'Authorization: Bearer TOKEN'",
+                "this server needs its token: send the header 'Authorization: Bearer TOKEN' "
+                "(MLflow's client: MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_PASSWORD)",
                 {"www-authenticate": "Bearer"},
             )
-        if not hmac.compare_digest(given.strip(), self.token):
+        if not hmac.compare_digest(given, self.token):
             return _error(401, "the token is not accepted", {"www-authenticate": "Bearer"})
         return None
 
@@ -145,6 +147,25 @@ class _Exchange:
             if self.unread and _CLOSE not in message.get("headers", ()):
                 message = {**message, "headers": [*message.get("headers", ()), _CLOSE]}
         await self._send(message)
+
+
+def _presented_token(authorization: bytes) -> bytes | None:
+    """The token of ``Bearer TOKEN``, or the password of HTTP Basic (MLflow's client sends
+    MLFLOW_TRACKING_USERNAME/PASSWORD that way; the user name is not checked)."""
+    scheme, _, value = authorization.partition(b" ")
+    value = value.strip()
+    if not value:
+        return None
+    if scheme.lower() == b"bearer":
+        return value
+    if scheme.lower() == b"basic":
+        try:
+            decoded = base64.b64decode(value, validate=True)
+        except ValueError:
+            return None
+        _, colon, password = decoded.partition(b":")
+        return password if colon and password else None
+    return None
 
 
 def _has_body(scope: Scope) -> bool:

@@ -15,10 +15,10 @@ import threading
 import time
 
 import uvicorn
-from starlette.applications import Starlette
 
 from nbtrack.errors import InvalidValueError, NbtrackError
 from nbtrack.http.connections import Capacity, protocol_class, quiet_loop_errors
+from nbtrack.http.guard import ASGIApp
 from nbtrack.http.settings import bare_host
 
 log = logging.getLogger("nbtrack.serve")
@@ -33,7 +33,7 @@ class ThreadedServer:
     """uvicorn answering ``app`` in a daemon thread: ``port``, ``url``, ``running``, ``stop()``."""
 
     def __init__(
-        self, app: Starlette, sock: socket.socket, capacity: Capacity, header_timeout: float,
+        self, app: ASGIApp, sock: socket.socket, capacity: Capacity, header_timeout: float,
         host: str, name: str,
     ) -> None:  # fmt: skip
         self.host = host
@@ -93,7 +93,7 @@ class _UvicornServer(uvicorn.Server):
         await super().serve(sockets)
 
 
-def _uvicorn_config(app: Starlette, capacity: Capacity, header_timeout: float) -> uvicorn.Config:
+def _uvicorn_config(app: ASGIApp, capacity: Capacity, header_timeout: float) -> uvicorn.Config:
     return uvicorn.Config(
         app,
         # httptools, with the deadlines and limits uvicorn leaves out (see connections).

@@ -9,7 +9,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from nbtrack.entities import Experiment, from_micros
-from nbtrack.errors import InvalidValueError, NotFoundError
+from nbtrack.errors import AlreadyExistsError, InvalidValueError, NotFoundError
 from nbtrack.store.schema import ARTIFACTS_FOLDER
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ def list_experiments(
 
 def create_experiment(con: duckdb.DuckDBPyConnection, name: str) -> Experiment:
     if find_experiment(con, name) is not None:
-        raise InvalidValueError(f"an experiment named {name!r} exists already")
+        raise AlreadyExistsError(f"an experiment named {name!r} exists already")
     return _insert_experiment(con, name)
 
 
@@ -117,3 +117,16 @@ def run_counts(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
         "WHERE e.lifecycle_stage = 'active' GROUP BY e.name ORDER BY n DESC, e.name"
     ).fetchall()
     return [(name, int(count)) for name, count in rows]
+
+
+def rename_experiment(con: duckdb.DuckDBPyConnection, name_or_id: str, new_name: str) -> Experiment:
+    """Give an experiment another name, which no other experiment may have."""
+    experiment = get_experiment(con, name_or_id)
+    other = find_experiment(con, new_name)
+    if other is not None and other.id != experiment.id:
+        raise AlreadyExistsError(f"an experiment named {new_name!r} exists already")
+    con.execute(
+        "UPDATE experiments SET name = ?, updated_at = ? WHERE experiment_id = ?",
+        [new_name, time.time_ns() // 1000, experiment.id],
+    )
+    return get_experiment(con, experiment.id)

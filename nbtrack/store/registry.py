@@ -13,7 +13,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from nbtrack.entities import ARCHIVED, ModelVersion, RegisteredModel, from_micros
-from nbtrack.errors import InvalidValueError, NotFoundError
+from nbtrack.errors import AlreadyExistsError, InvalidValueError, NotFoundError
 
 if TYPE_CHECKING:
     import duckdb
@@ -61,6 +61,16 @@ def _versions_of(con: duckdb.DuckDBPyConnection, name: str) -> list[int]:
     return [int(v) for (v,) in con.execute(
         "SELECT version FROM model_versions WHERE name = ? ORDER BY version", [name]
     ).fetchall()]  # fmt: skip
+
+
+def create_registered_model(
+    con: duckdb.DuckDBPyConnection, name: str, description: str | None, at: int
+) -> None:
+    """A registered model with no version yet (MLflow's clients create one before its first
+    version); ``AlreadyExistsError`` if the name is taken."""
+    if con.execute("SELECT 1 FROM registered_models WHERE name = ?", [name]).fetchone():
+        raise AlreadyExistsError(f"Registered Model (name={name}) already exists.")
+    con.execute("INSERT INTO registered_models VALUES (?, ?, ?, ?)", [name, description, at, at])
 
 
 def create_model_version(

@@ -27,9 +27,15 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 class UiAccess:
     """ASGI middleware in front of the guard: token cookie in, CSRF out (see the docstring)."""
 
-    def __init__(self, app: ASGIApp, token: str | None) -> None:
+    def __init__(
+        self, app: ASGIApp, token: str | None, checked_prefixes: tuple[str, ...] = ("/",)
+    ) -> None:
         self.app = app
         self.token = token
+        # Beside MLflow's REST API (``nbtrack server``) only the UI's own paths are checked:
+        # MLflow's clients send neither Origin nor Sec-Fetch-Site, and a browser cannot post
+        # that API's JSON from another site without a CORS preflight, which is never allowed.
+        self.checked_prefixes = checked_prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -46,7 +52,12 @@ class UiAccess:
             if cookie is not None:
                 auth = (b"authorization", b"Bearer " + cookie.encode("latin-1"))
                 scope = {**scope, "headers": [*scope["headers"], auth]}
-        if scope["method"] in UNSAFE_METHODS and not explicit and not _same_origin(headers):
+        if (
+            scope["method"] in UNSAFE_METHODS
+            and scope["path"].startswith(self.checked_prefixes)
+            and not explicit
+            and not _same_origin(headers)
+        ):
             refusal = Response(
                 error_body(403, "a change must come from the UI's own pages (CSRF check)"),
                 403,

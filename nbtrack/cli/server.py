@@ -1,0 +1,81 @@
+"""``nbtrack server``: MLflow's REST API on the store, in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+
+def add_commands(commands: Any) -> None:
+    server = commands.add_parser(
+        "server",
+        help="MLflow's tracking server on this store: MLflow's clients log into nbtrack",
+        description=(
+            "Answer MLflow's REST API (/api/2.0/mlflow/..., the mlflow-artifacts proxy, the "
+            "model registry) on the store: set MLFLOW_TRACKING_URI=http://HOST:PORT and "
+            "MLflow's client, its autologging and its integrations log into nbtrack."
+        ),
+        epilog=(
+            "Safety: on 127.0.0.1 (the default) no token is needed. On any other address a "
+            "token is required: clients send 'Authorization: Bearer TOKEN' "
+            "(MLFLOW_TRACKING_TOKEN) or the token as MLFLOW_TRACKING_PASSWORD. A Host header "
+            "that is not the bound host, localhost, 127.0.0.1, ::1 or an --allowed-hosts name "
+            "gets 403."
+        ),
+    )
+    server.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    server.add_argument("--port", type=int, default=5000, help="port (5000; 0: a free one)")
+    server.add_argument(
+        "--token", help="require this token off loopback (default: NBTRACK_SERVE_TOKEN)"
+    )
+    server.add_argument(
+        "--store",
+        dest="server_store",
+        metavar="PATH",
+        help="the .duckdb store (default: nbtrack --store, NBTRACK_URI, else discovery)",
+    )
+    server.add_argument(
+        "--allowed-hosts", metavar="H1,H2", help="more host names clients may use in Host"
+    )
+    server.add_argument(
+        "--max-artifact-size",
+        default="2GB",
+        metavar="SIZE",
+        help="largest artifact file uploaded through the server (2GB)",
+    )
+    server.set_defaults(handler=run_server)
+
+
+def run_server(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from nbtrack import config
+    from nbtrack.http.settings import parse_hosts, parse_size
+    from nbtrack.web.server import start
+
+    if args.server_store:
+        config.set_tracking_uri(args.server_store)
+    server = start(
+        args.port,
+        host=args.host,
+        token=args.token if args.token is not None else config.serve_token(),
+        allowed_hosts=parse_hosts(args.allowed_hosts),
+        max_artifact_size=parse_size(args.max_artifact_size, "--max-artifact-size"),
+    )
+    print(
+        f"nbtrack server for {config.resolve_store_path()} at {server.url}  (Ctrl-C to stop)",
+        flush=True,
+    )
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda signum, frame: stopping.set())
+    try:
+        while not stopping.wait(0.5):
+            if not server.running:
+                print("nbtrack: the server stopped on an error (see above)", file=sys.stderr)
+                return 1
+    except KeyboardInterrupt:
+        pass
+    server.stop()
+    return 0

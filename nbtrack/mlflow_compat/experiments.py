@@ -1,0 +1,174 @@
+"""MLflow's experiment operations on a nbtrack store.
+
+MLflow's id ``"0"`` is the experiment named ``Default`` (made when first asked for), as it is
+the id MLflow's client falls back to. An experiment's artifacts always live in the store's
+own artifact folder: an ``artifact_location`` elsewhere is refused, never followed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from nbtrack.entities import Experiment
+from nbtrack.errors import InvalidValueError, NotFoundError
+from nbtrack.mlflow_compat import mapping
+from nbtrack.mlflow_compat.paging import VIEW_TYPES, offset_of, token_for
+from nbtrack.store import experiments
+from nbtrack.store.schema import ARTIFACTS_FOLDER
+from nbtrack.store.store import Store
+from nbtrack.tracking.lifecycle import forget_experiments
+from nbtrack.tracking.validation import check_name
+
+MAX_EXPERIMENTS_PAGE = 50_000
+
+
+class Experiments:
+    """Create, find, list, rename, delete and restore experiments with MLflow's ids."""
+
+    def __init__(self, store: Store, artifact_uri: Callable[[Path, str], str]) -> None:
+        self.store = store
+        self.artifact_uri = artifact_uri
+        # nbtrack's id of "Default", once known: MLflow's "0" is asked for on every run.
+        self._default_id: str | None = None
+        # Experiments new runs went to, by MLflow's id: creating a run then costs no read.
+        # Forgotten when this process deletes, restores or renames one.
+        self._for_runs: dict[str, Experiment] = {}
+
+    def json(self, experiment: Experiment) -> dict[str, Any]:
+        location = self.artifact_uri(self.store.folder, experiment.artifact_location)
+        return mapping.experiment_json(experiment, location)
+
+    def id_out(self, nbtrack_id: str) -> str:
+        if self._default_id is None:
+            self._default_id = self.store.write(
+                experiments.get_or_create_experiment, mapping.DEFAULT_EXPERIMENT
+            ).id
+        return mapping.DEFAULT_EXPERIMENT_ID if nbtrack_id == self._default_id else nbtrack_id
+
+    def id_in(self, con: Any, mlflow_id: object) -> str:
+        """nbtrack's id of the experiment MLflow calls ``mlflow_id``, read on ``con``."""
+        return self._by_id(con, mlflow_id).id
+
+    def _by_id(self, con: Any, mlflow_id: object) -> Experiment:
+        if not isinstance(mlflow_id, str) or not mlflow_id:
+            raise InvalidValueError(
+                f"Invalid value {mlflow_id!r} for parameter 'experiment_id' supplied"
+            )
+        if mlflow_id == mapping.DEFAULT_EXPERIMENT_ID:
+            found = experiments.find_experiment(con, mapping.DEFAULT_EXPERIMENT)
+            if found is not None:
+                return found
+        else:
+            for experiment in experiments.list_experiments(con, include_deleted=True):
+                if experiment.id == mlflow_id:
+                    return experiment
+        raise NotFoundError(f"No Experiment with id={mlflow_id} exists")
+
+    def _default(self, con: Any) -> Experiment:
+        return experiments.get_or_create_experiment(con, mapping.DEFAULT_EXPERIMENT)
+
+    def ensure_default(self) -> None:
+        """Make the ``Default`` experiment now, as MLflow's stores do when they open."""
+        self.id_out("")
+
+    def for_runs(self, mlflow_id: str) -> Experiment:
+        """The experiment a new run goes to; a deleted one is refused."""
+        known = self._for_runs.get(mlflow_id)
+        if known is not None:
+            return known
+
+        def find(con: Any) -> Experiment:
+            if mlflow_id == mapping.DEFAULT_EXPERIMENT_ID:
+                return self._default(con)
+            return self._by_id(con, mlflow_id)
+
+        experiment = self.store.write(find)
+        if experiment.deleted:
+            raise InvalidValueError(
+                f"The experiment {mlflow_id} must be in the 'active' state. Current state is "
+                "deleted."
+            )
+        self._for_runs[mlflow_id] = experiment
+        return experiment
+
+    def create(
+        self,
+        name: object,
+        artifact_location: str | None = None,
+        tags: Iterable[tuple[str, str]] = (),
+    ) -> str:
+        checked = check_name(name, "experiment name")
+        if artifact_location:
+            self._check_location(artifact_location)
+        if list(tags):
+            raise InvalidValueError(
+                "experiment tags are not kept by nbtrack; create the experiment without tags "
+                "and tag its runs instead"
+            )
+        created = self.store.write(experiments.create_experiment, checked)
+        return self.id_out(created.id)
+
+    def _check_location(self, location: str) -> None:
+        root = (self.store.folder / ARTIFACTS_FOLDER).resolve()
+        raise InvalidValueError(
+            f"artifact_location {location!r} is not accepted: nbtrack keeps every experiment's "
+            f"artifacts in the store's artifact folder {root}; leave artifact_location out"
+        )
+
+    def get(self, mlflow_id: str) -> dict[str, Any]:
+        if mlflow_id == mapping.DEFAULT_EXPERIMENT_ID:
+            self.ensure_default()
+        return self.json(self.store.read(self._by_id, mlflow_id))
+
+    def get_by_name(self, name: str) -> dict[str, Any]:
+        found = self.store.read(experiments.find_experiment, check_name(name, "experiment name"))
+        if found is None or found.name != name:
+            raise NotFoundError(f"Could not find experiment with name '{name}'")
+        return self.json(found)
+
+    def search(
+        self,
+        view_type: str = "ACTIVE_ONLY",
+        max_results: int = 1000,
+        filter_string: str | None = None,
+        page_token: str | None = None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        if filter_string:
+            raise InvalidValueError(
+                f"filter_string {filter_string!r} is not accepted: nbtrack searches experiments "
+                "without a filter; list them all and choose by name"
+            )
+        stage = VIEW_TYPES.get(view_type)
+        if stage is None:
+            raise InvalidValueError(
+                f"view_type {view_type!r} is not one of {', '.join(VIEW_TYPES)}"
+            )
+        if not 0 < max_results <= MAX_EXPERIMENTS_PAGE:
+            raise InvalidValueError(
+                f"Invalid value {max_results} for parameter 'max_results' supplied"
+            )
+        self.ensure_default()
+        every = self.store.read(experiments.list_experiments, True)
+        chosen = [e for e in every if stage in ("all", e.lifecycle_stage)]
+        # MLflow's order: the newest first.
+        chosen.sort(key=lambda e: (e.created_at, int(e.id)), reverse=True)
+        offset = offset_of(page_token)
+        page = chosen[offset : offset + max_results]
+        more = offset + max_results < len(chosen)
+        return [self.json(e) for e in page], (token_for(offset + max_results) if more else None)
+
+    def rename(self, mlflow_id: str, new_name: str) -> None:
+        nbtrack_id = self.store.read(self.id_in, mlflow_id)
+        self.store.write(
+            experiments.rename_experiment, nbtrack_id, check_name(new_name, "new_name")
+        )
+        forget_experiments()
+        self._for_runs.clear()
+
+    def set_stage(self, mlflow_id: str, stage: str) -> None:
+        nbtrack_id = self.store.read(self.id_in, mlflow_id)
+        forget_experiments()
+        self._for_runs.clear()
+        self.store.write_stages(experiments.set_experiment_stage, nbtrack_id, stage)

@@ -1,0 +1,158 @@
+"""MLflow's model-registry endpoints (``mlflow/protos/model_registry.proto``) over
+``mlflow_compat.registry.RegistryService``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from nbtrack.errors import InvalidValueError, NotFoundError
+from nbtrack.mlflow_compat.registry import RegistryService
+from nbtrack.web.mlflow_rest.fields import Fields
+
+Handler = Callable[[RegistryService, Fields], dict[str, Any]]
+
+
+def create_registered_model(registry: RegistryService, f: Fields) -> dict[str, Any]:
+    name = f.required_text("name")
+    registry.create_registered_model(name, f.text("description"))
+    for key, value in f.key_values("tags"):
+        registry.set_registered_model_tag(name, key, value)
+    return {"registered_model": registry.get_registered_model(name)}
+
+
+def get_registered_model(registry: RegistryService, f: Fields) -> dict[str, Any]:
+    return {"registered_model": registry.get_registered_model(f.required_text("name"))}
+
+
+def search_registered_models(registry: RegistryService, f: Fields) -> dict[str, Any]:
+    found = registry.search_registered_models()
+    wanted = _equals(f.text("filter"), "name")
+    if wanted is not None:
+        found = [model for model in found if model["name"] == wanted]
+    limit = f.integer("max_results")
+    return {"registered_models": found[:limit] if limit else found}
+
+
+def update_registered_model(registry: RegistryService, f: Fields) -> dict[str, Any]:
+    model = registry.update_registered_model(f.required_text("name"), f.text("description") or "")
+    return {"registered_model": model}
+
+
+def rename_registered_model(registry: RegistryService, f: Fields) -> dict[str, Any]:
+    raise InvalidValueError(
+        f"registered model {f.text('name')!r} cannot be renamed in nbtrack: aliases and their "
+        "history keep its name"
+    )
+
+
+def delete_registered_model(registry: RegistryService, f: Fields) -> dict[str, Any]:
+    registry.delete_registered_model(f.required_text("name"))
+    return {}
+
+
+def get_latest_versions(registry: RegistryService, f: Fields) -> dict[str, Any]:
+    return {"model_versions": registry.latest_versions(f.required_text("name"))}
+
+
+def set_registered_model_tag(registry: RegistryService, f: Fields) -> dict[str, Any]:
+    registry.set_registered_model_tag(
+        f.required_text("name"), f.required_text("key"), f.text("value") or ""
+    )
+    return {}
+
+
+def delete_registered_model_tag(registry: RegistryService, f: Fields) -> dict[str, Any]:
+    registry.delete_registered_model_tag(f.required_text("name"), f.required_text("key"))
+    return {}
+
+
+def create_model_version(registry: RegistryService, f: Fields) -> dict[str, Any]:
+    version = registry.create_model_version(
+        f.required_text("name"), f.required_text("source"), f.text("run_id"), f.text("model_id"),
+        f.text("description"), dict(f.key_values("tags")),
+    )  # fmt: skip
+    return {"model_version": version}
+
+
+def get_model_version(registry: RegistryService, f: Fields) -> dict[str, Any]:
+    version = registry.get_model_version(f.required_text("name"), f.required_text("version"))
+    return {"model_version": version}
+
+
+def update_model_version(registry: RegistryService, f: Fields) -> dict[str, Any]:
+    version = registry.update_model_version(
+        f.required_text("name"), f.required_text("version"), f.text("description") or ""
+    )
+    return {"model_version": version}
+
+
+def delete_model_version(registry: RegistryService, f: Fields) -> dict[str, Any]:
+    registry.delete_model_version(f.required_text("name"), f.required_text("version"))
+    return {}
+
+
+def search_model_versions(registry: RegistryService, f: Fields) -> dict[str, Any]:
+    text = f.text("filter")
+    key = (text or "").partition("=")[0].strip()
+    run_id = _equals(text, "run_id") if key == "run_id" else None
+    name = _equals(text, "name") if key != "run_id" else None
+    try:
+        found = registry.search_model_versions(name, run_id)
+    except NotFoundError:
+        found = []
+    limit = f.integer("max_results")
+    return {"model_versions": found[:limit] if limit else found}
+
+
+def get_download_uri(registry: RegistryService, f: Fields) -> dict[str, Any]:
+    uri = registry.download_uri(f.required_text("name"), f.required_text("version"))
+    return {"artifact_uri": uri}
+
+
+def set_model_version_tag(registry: RegistryService, f: Fields) -> dict[str, Any]:
+    registry.set_model_version_tag(
+        f.required_text("name"), f.required_text("version"), f.required_text("key"),
+        f.text("value") or "",
+    )  # fmt: skip
+    return {}
+
+
+def delete_model_version_tag(registry: RegistryService, f: Fields) -> dict[str, Any]:
+    registry.delete_model_version_tag(
+        f.required_text("name"), f.required_text("version"), f.required_text("key")
+    )
+    return {}
+
+
+def transition_stage(registry: RegistryService, f: Fields) -> dict[str, Any]:
+    raise InvalidValueError(
+        "model version stages are deprecated in MLflow and not kept by nbtrack; use an alias"
+    )
+
+
+def set_alias(registry: RegistryService, f: Fields) -> dict[str, Any]:
+    registry.set_alias(
+        f.required_text("name"), f.required_text("alias"), f.required_text("version")
+    )
+    return {}
+
+
+def delete_alias(registry: RegistryService, f: Fields) -> dict[str, Any]:
+    registry.delete_alias(f.required_text("name"), f.required_text("alias"))
+    return {}
+
+
+def get_by_alias(registry: RegistryService, f: Fields) -> dict[str, Any]:
+    version = registry.version_by_alias(f.required_text("name"), f.required_text("alias"))
+    return {"model_version": version}
+
+
+def _equals(text: str | None, key: str) -> str | None:
+    """The value of the single comparison ``key = 'value'`` MLflow's client sends, or None."""
+    if not text:
+        return None
+    found_key, sign, value = text.partition("=")
+    if not sign or found_key.strip() != key or not value.strip():
+        raise InvalidValueError(f"filter {text!r} is not accepted here: give {key} = '<value>'")
+    return value.strip().strip("'\"")
