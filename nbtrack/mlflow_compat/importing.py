@@ -41,6 +41,7 @@ from nbtrack.tracking.run import artifact_folder
 IMPORTED_TAG = "nbtrack.mlflow.run_id"
 # MLflow's run ids are uuid4 hex; anything else would also name a folder, so it is refused.
 _RUN_ID = re.compile(r"[0-9a-f]{32}")
+_MODEL_ID = re.compile(r"m-[0-9a-f]{32}")
 # Metric points per journal append: large enough to be quick, small enough to stay light.
 _POINTS_PER_APPEND = 10_000
 
@@ -172,7 +173,9 @@ class RunImporter:
     def _models_by_run(self, experiment_ids: list[str]) -> dict[str, list[SourceLoggedModel]]:
         found: dict[str, list[SourceLoggedModel]] = defaultdict(list)
         for model in self.reader.logged_models(experiment_ids):
-            if model.run_id:
+            if not _MODEL_ID.fullmatch(model.id):
+                self.summary.skip(f"logged model {model.id!r}: not an MLflow logged model id")
+            elif model.run_id:
                 found[model.run_id].append(model)
             else:
                 self.summary.skip(

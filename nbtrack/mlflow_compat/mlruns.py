@@ -143,7 +143,7 @@ class MlrunsSource:
         )
 
     def download_model(self, model: SourceLoggedModel, destination: Path) -> None:
-        folder = self._inside(model.experiment_id) / "models" / model.id
+        folder = self._inside(model.experiment_id, "models", model.id)
         meta = _meta(folder / "meta.yaml")
         copy_regular(self._local(meta.get("artifact_location"), folder / "artifacts"), destination)
 
