@@ -160,3 +160,29 @@ def test_import_nbtrack_loads_neither_duckdb_nor_pandas_nor_ipython() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_import_nbtrack_loads_no_mlflow_and_only_the_plugin_modules_import_it() -> None:
+    code = "import sys, nbtrack; print('mlflow' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
+    importing = sorted(
+        path.relative_to(PACKAGE.parent).as_posix()
+        for path in PACKAGE.rglob("*.py")
+        if _imports_mlflow(path)
+    )
+    assert importing == [
+        "nbtrack/mlflow_compat/plugin.py",
+        "nbtrack/mlflow_compat/registry_plugin.py",
+    ]
+
+
+def _imports_mlflow(path: Path) -> bool:
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import) and any(
+            alias.name.split(".")[0] == "mlflow" for alias in node.names
+        ):
+            return True
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "mlflow":
+            return True
+    return False

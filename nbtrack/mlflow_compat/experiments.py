@@ -14,6 +14,7 @@ from typing import Any
 from nbtrack.entities import Experiment
 from nbtrack.errors import InvalidValueError, NotFoundError
 from nbtrack.mlflow_compat import mapping
+from nbtrack.mlflow_compat.paging import VIEW_TYPES, offset_of, token_for
 from nbtrack.store import experiments
 from nbtrack.store.schema import ARTIFACTS_FOLDER
 from nbtrack.store.store import Store
@@ -31,6 +32,9 @@ class Experiments:
         self.artifact_uri = artifact_uri
         # nbtrack's id of "Default", once known: MLflow's "0" is asked for on every run.
         self._default_id: str | None = None
+        # Experiments new runs went to, by MLflow's id: creating a run then costs no read.
+        # Forgotten when this process deletes, restores or renames one.
+        self._for_runs: dict[str, Experiment] = {}
 
     def json(self, experiment: Experiment) -> dict[str, Any]:
         location = self.artifact_uri(self.store.folder, experiment.artifact_location)
@@ -71,6 +75,9 @@ class Experiments:
 
     def for_runs(self, mlflow_id: str) -> Experiment:
         """The experiment a new run goes to; a deleted one is refused."""
+        known = self._for_runs.get(mlflow_id)
+        if known is not None:
+            return known
 
         def find(con: Any) -> Experiment:
             if mlflow_id == mapping.DEFAULT_EXPERIMENT_ID:
@@ -83,6 +90,7 @@ class Experiments:
                 f"The experiment {mlflow_id} must be in the 'active' state. Current state is "
                 "deleted."
             )
+        self._for_runs[mlflow_id] = experiment
         return experiment
 
     def create(
@@ -127,8 +135,6 @@ class Experiments:
         filter_string: str | None = None,
         page_token: str | None = None,
     ) -> tuple[list[dict[str, Any]], str | None]:
-        from nbtrack.mlflow_compat.service import VIEW_TYPES, _offset, _token
-
         if filter_string:
             raise InvalidValueError(
                 f"filter_string {filter_string!r} is not accepted: nbtrack searches experiments "
@@ -148,10 +154,10 @@ class Experiments:
         chosen = [e for e in every if stage in ("all", e.lifecycle_stage)]
         # MLflow's order: the newest first.
         chosen.sort(key=lambda e: (e.created_at, int(e.id)), reverse=True)
-        offset = _offset(page_token)
+        offset = offset_of(page_token)
         page = chosen[offset : offset + max_results]
         more = offset + max_results < len(chosen)
-        return [self.json(e) for e in page], (_token(offset + max_results) if more else None)
+        return [self.json(e) for e in page], (token_for(offset + max_results) if more else None)
 
     def rename(self, mlflow_id: str, new_name: str) -> None:
         nbtrack_id = self.store.read(self.id_in, mlflow_id)
@@ -159,8 +165,10 @@ class Experiments:
             experiments.rename_experiment, nbtrack_id, check_name(new_name, "new_name")
         )
         forget_experiments()
+        self._for_runs.clear()
 
     def set_stage(self, mlflow_id: str, stage: str) -> None:
         nbtrack_id = self.store.read(self.id_in, mlflow_id)
         forget_experiments()
+        self._for_runs.clear()
         self.store.write_stages(experiments.set_experiment_stage, nbtrack_id, stage)

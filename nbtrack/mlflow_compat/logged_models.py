@@ -15,14 +15,17 @@ import time
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nbtrack.errors import InvalidValueError, NotFoundError
 from nbtrack.mlflow_compat import mapping
-from nbtrack.mlflow_compat.service import TrackingService
 from nbtrack.models.integrity import hash_files
 from nbtrack.store import payloads, run_pages
 from nbtrack.tracking.artifact_paths import relative_parts
+
+if TYPE_CHECKING:
+    # Only a type here: the service imports this module when a run with models ends.
+    from nbtrack.mlflow_compat.service import TrackingService
 
 PENDING = "LOGGED_MODEL_PENDING"
 READY = "LOGGED_MODEL_READY"

@@ -9,8 +9,7 @@ models in ``logged_models.py``.
 
 from __future__ import annotations
 
-import base64
-import json
+import dataclasses
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -21,6 +20,7 @@ from nbtrack.entities import RUNNING
 from nbtrack.errors import InvalidValueError, NotFoundError
 from nbtrack.mlflow_compat import mapping
 from nbtrack.mlflow_compat.experiments import Experiments
+from nbtrack.mlflow_compat.paging import VIEW_TYPES, offset_of, token_for
 from nbtrack.mlflow_compat.writer import NewRun, RunWriter, checked_millis
 from nbtrack.store import run_pages, runs
 from nbtrack.store.run_pages import FullRun
@@ -36,7 +36,6 @@ MAX_METRICS_PER_BATCH = 1000
 MAX_PARAMS_PER_BATCH = 100
 MAX_TAGS_PER_BATCH = 100
 MAX_ENTITIES_PER_BATCH = 1000
-VIEW_TYPES = {"ACTIVE_ONLY": "active", "DELETED_ONLY": "deleted", "ALL": "all"}
 
 # How a run's artifact folder (relative to the store's folder) is named to a client: a file
 # path for the plugin, an ``mlflow-artifacts:/`` URI for the server's proxy.
@@ -91,7 +90,10 @@ class TrackingService:
         writer.log(tags=tag_map.items())
         with self._lock:
             self._writers[writer.run_id] = writer
-        return self.get_run(writer.run_id)
+        assert writer.created is not None
+        # Answered from what was just written: the start is in the journal, not yet read back.
+        created = dataclasses.replace(writer.created, tags=tag_map)
+        return self._run_json(FullRun(created, "active", {}, []))
 
     def get_run(self, run_id: str) -> dict[str, Any]:
         return self._run_json(self.store.read(run_pages.full_run, self._run_id(run_id)))
@@ -129,7 +131,11 @@ class TrackingService:
                     _status(status),
                     checked_millis(end_ms, "end_time") * 1000,
                 )
-        full = self.store.read(run_pages.full_run, run_id)
+        writer = self._writers.get(run_id)
+        if writer is not None and writer.created is not None and not run_name:
+            full = FullRun(writer.created, "active", {}, [])
+        else:
+            full = self.store.read(run_pages.full_run, run_id)
         return mapping.run_info_json(
             full,
             self.artifact_uri(self.store.folder, full.run.artifact_uri),
@@ -174,7 +180,7 @@ class TrackingService:
             )
         where = compile_filter(filter_string)
         order = compile_order_by(list(order_by or []))
-        offset = _offset(page_token)
+        offset = offset_of(page_token)
 
         def query(con: Any) -> list[FullRun]:
             ids = [self.experiments.id_in(con, given) for given in experiment_ids]
@@ -187,7 +193,7 @@ class TrackingService:
         found = self.store.read(query)
         more = len(found) > max_results
         page = [self._run_json(full) for full in found[:max_results]]
-        return page, (_token(offset + max_results) if more else None)
+        return page, (token_for(offset + max_results) if more else None)
 
     # -- logging --------------------------------------------------------------------------------
 
@@ -206,6 +212,8 @@ class TrackingService:
         for key, value in tag_list:
             if key == mapping.RUN_NAME_TAG:
                 self.store.write(runs.rename_run, writer.run_id, check_name(value, "run name"))
+                if writer.created is not None:
+                    writer.created = dataclasses.replace(writer.created, name=value)
 
     def log_inputs(self, run_id: str, datasets: Sequence[dict[str, Any]]) -> None:
         self.writer(run_id).log(tags=[mapping.input_tag(item) for item in datasets])
@@ -309,24 +317,6 @@ def _check_batch(metrics: int, params: int, tags: int) -> None:
             f"A batch logging request can contain at most {MAX_ENTITIES_PER_BATCH} metrics, "
             f"params and tags in total. Got {metrics + params + tags}."
         )
-
-
-def _offset(page_token: str | None) -> int:
-    if not page_token:
-        return 0
-    try:
-        offset = json.loads(base64.b64decode(page_token, validate=True))["offset"]
-    except (ValueError, KeyError, TypeError):
-        raise InvalidValueError(
-            f"Invalid page token {page_token!r}: it was not made here"
-        ) from None
-    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-        raise InvalidValueError(f"Invalid page token {page_token!r}: it was not made here")
-    return offset
-
-
-def _token(offset: int) -> str:
-    return base64.b64encode(json.dumps({"offset": offset}).encode()).decode()
 
 
 def _generated_name() -> str:

@@ -8,6 +8,8 @@ is an error), tags overwrite, metrics append.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import itertools
 import json
 import os
@@ -18,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from nbtrack import config
-from nbtrack.entities import END_STATUSES
+from nbtrack.entities import END_STATUSES, RUNNING, Run, from_micros
 from nbtrack.errors import InvalidValueError
 from nbtrack.store import records
 from nbtrack.store.store import Store
@@ -61,6 +63,9 @@ class RunWriter:
         self._seq = itertools.count(last_seq + 1)
         self._params = dict(params)
         self._lock = threading.Lock()
+        # The run as this process made it, while nothing but its tags changed it elsewhere:
+        # what create_run and update_run answer without reading the store.
+        self.created: Run | None = None
 
     @classmethod
     def start(cls, store: Store, new: NewRun, experiment_location: str) -> RunWriter:
@@ -82,7 +87,22 @@ class RunWriter:
         journal = store.journal
         at = checked_millis(new.start_ms, "start_time") * 1000
         journal.append(records.start_line(run_id, at, journal.next_counter(), fields))
-        return cls(store, run_id, {}, 0)
+        writer = cls(store, run_id, {}, 0)
+        writer.created = Run(
+            id=run_id,
+            name=new.name,
+            experiment_id=new.experiment_id,
+            status=RUNNING,
+            start_time=from_micros(at) or dt.datetime.now(dt.UTC),
+            end_time=None,
+            source_name=new.source_name,
+            git_commit=new.git_commit,
+            artifact_uri=str(fields["artifact_uri"]),
+            parent_run_id=new.parent_run_id,
+            user=new.user,
+            host=str(fields["host"]),
+        )
+        return writer
 
     def log(
         self,
@@ -152,3 +172,7 @@ class RunWriter:
         journal = self._store.journal
         at = checked_millis(end_ms, "end_time") * 1000
         journal.append(records.end_line(self.run_id, status, None, at, journal.next_counter()))
+        if self.created is not None:
+            self.created = dataclasses.replace(
+                self.created, status=status, end_time=from_micros(at)
+            )

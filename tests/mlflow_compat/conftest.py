@@ -74,6 +74,10 @@ def reset_mlflow() -> None:
         mlflow.end_run()
     mlflow.set_tracking_uri(None)
     os.environ.pop("MLFLOW_TRACKING_URI", None)
+    # The experiment mlflow.set_experiment chose is remembered by id, which the next test's
+    # fresh store does not have.
+    mlflow.tracking.fluent._active_experiment_id = None
+    os.environ.pop("MLFLOW_EXPERIMENT_ID", None)
 
 
 @pytest.fixture(params=["server", "plugin"])

@@ -1,0 +1,220 @@
+"""MLflow's own client logging into nbtrack, against MLflow's own backends, in one run.
+
+Usage::
+
+    python bench/bench_mlflow_client.py [--quick] [--metrics N] [--runs N] [--json PATH]
+
+One script of MLflow client calls (``MlflowClient``: one run x N ``log_metric``, then M runs x
+(``create_run`` + 10 ``log_param`` + ``set_terminated``)) runs in a fresh child process
+against four tracking URIs, one at a time, each on its own temporary store:
+
+- over HTTP: ``mlflow server`` with its SQLite backend, and ``nbtrack server``;
+- in process: MLflow's ``sqlite:`` store, and the ``nbtrack:`` plugin.
+
+Each figure is the mean time per call of a phase (wall clock of the phase / calls); the ratio
+is MLflow's time over nbtrack's (goal: ≥ 10x over HTTP, ≥ 100x in process). nbtrack's calls
+end in its journal; the script then reads every run back (``search_runs``) so that what was
+logged is in the store before the phase counts as done for both. Over HTTP it also times the
+servers alone: the same ``log-metric`` request sent N times over one keep-alive connection
+with ``http.client`` (``raw_http_log_metric``), since MLflow's client spends milliseconds of
+its own on every call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import side_by_side  # bench/side_by_side.py: the script's own folder is on sys.path
+
+FULL = {"metrics": 10_000, "runs": 1_000}
+QUICK = {"metrics": 1_000, "runs": 100}
+READY_TIMEOUT_S = 120.0
+
+CLIENT = r"""
+import json, sys, time, warnings
+warnings.simplefilter("ignore")
+from mlflow import MlflowClient
+
+uri, n_metrics, n_runs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+client = MlflowClient(uri)
+experiment = client.create_experiment("bench")
+figures = {}
+
+run_id = client.create_run(experiment).info.run_id
+client.log_metric(run_id, "warmup", 0.0)
+started = time.perf_counter()
+for step in range(n_metrics):
+    client.log_metric(run_id, "loss", 1.0 / (step + 1), step=step)
+figures["log_metric"] = (time.perf_counter() - started) / n_metrics
+client.set_terminated(run_id)
+
+started = time.perf_counter()
+for i in range(n_runs):
+    rid = client.create_run(experiment).info.run_id
+    for p in range(10):
+        client.log_param(rid, f"p{p}", str(i * p))
+    client.set_terminated(rid)
+figures["run_with_10_params"] = (time.perf_counter() - started) / n_runs
+figures["call_in_runs_phase"] = figures["run_with_10_params"] / 12
+
+started = time.perf_counter()
+found = client.search_runs([experiment], max_results=n_runs + 1)
+figures["search_runs_read_back"] = time.perf_counter() - started
+assert len(found) == n_runs + 1, len(found)
+assert len(client.get_metric_history(run_id, "loss")) == n_metrics
+
+if uri.startswith("http"):
+    # The server alone: the same log-metric request over one keep-alive connection, without
+    # MLflow's client (which spends about 2-3 ms of its own on each call).
+    import http.client
+    host, port = uri.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port))
+    headers = {"Content-Type": "application/json"}
+    started = time.perf_counter()
+    for step in range(n_metrics):
+        body = json.dumps({"run_id": run_id, "key": "raw", "value": 0.5, "timestamp": 1,
+                           "step": step})
+        conn.request("POST", "/api/2.0/mlflow/runs/log-metric", body, headers)
+        answer = conn.getresponse()
+        answer.read()
+        assert answer.status == 200, answer.status
+    figures["raw_http_log_metric"] = (time.perf_counter() - started) / n_metrics
+print(json.dumps(figures))
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=1) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} never answered /health")
+
+
+def start_server(kind: str, folder: Path) -> tuple[str, subprocess.Popen[bytes]]:
+    port = free_port()
+    if kind == "mlflow":
+        command = [
+            sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
+            "--backend-store-uri", f"sqlite:///{folder / 'mlflow.db'}",
+            "--artifacts-destination", str(folder / "mlartifacts"), "--workers", "1",
+        ]  # fmt: skip
+    else:
+        command = [
+            sys.executable, "-m", "nbtrack.cli", "server", "--store",
+            str(folder / "nbtrack.duckdb"), "--port", str(port),
+        ]  # fmt: skip
+    process = subprocess.Popen(
+        command, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    wait_ready(url, process)
+    return url, process
+
+
+def run_client(uri: str, folder: Path, sizes: dict[str, int]) -> dict[str, float]:
+    env = {**os.environ, "MLFLOW_ALLOW_FILE_STORE": "true"}
+    env.pop("NBTRACK_URI", None)
+    done = subprocess.run(
+        [sys.executable, "-c", CLIENT, uri, str(sizes["metrics"]), str(sizes["runs"])],
+        cwd=folder, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(f"the client against {uri} failed:\n{done.stderr[-3000:]}")
+    figures: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return figures
+
+
+def measure(kind: str, sizes: dict[str, int]) -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix=f"bench-{kind}-") as name:
+        folder = Path(name)
+        if kind == "mlflow-sqlite":
+            return run_client(f"sqlite:///{folder / 'mlflow.db'}", folder, sizes)
+        if kind == "nbtrack-plugin":
+            return run_client(f"nbtrack:{folder / 'nbtrack.duckdb'}", folder, sizes)
+        server_kind = "mlflow" if kind == "mlflow-server" else "nbtrack"
+        url, process = start_server(server_kind, folder)
+        try:
+            return run_client(url, folder, sizes)
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=60)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="1,000 metrics and 100 runs")
+    parser.add_argument("--metrics", type=int, help="log_metric calls in one run")
+    parser.add_argument("--runs", type=int, help="runs of 10 params each")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    sizes = dict(QUICK if args.quick else FULL)
+    if args.metrics:
+        sizes["metrics"] = args.metrics
+    if args.runs:
+        sizes["runs"] = args.runs
+    print(f"sizes: {sizes}; load average {os.getloadavg()[0]:.2f}", flush=True)
+
+    results = {}
+    for kind in ("nbtrack-server", "mlflow-server", "nbtrack-plugin", "mlflow-sqlite"):
+        print(f"measuring {kind} ...", flush=True)
+        results[kind] = measure(kind, sizes)
+
+    lines = []
+    for label, nb, ml in (
+        ("over HTTP", "nbtrack-server", "mlflow-server"),
+        ("in process", "nbtrack-plugin", "mlflow-sqlite"),
+    ):
+        for figure in (
+            "log_metric",
+            "call_in_runs_phase",
+            "run_with_10_params",
+            "raw_http_log_metric",
+        ):
+            if figure not in results[nb]:
+                continue
+            nb_s, ml_s = results[nb][figure], results[ml][figure]
+            lines.append([
+                f"{label}: {figure}", f"{nb_s * 1e3:.3f} ms", f"{ml_s * 1e3:.3f} ms",
+                side_by_side.ratio_text(nb_s, ml_s, higher_is_better=False),
+            ])  # fmt: skip
+        lines.append([
+            f"{label}: search_runs read back",
+            f"{results[nb]['search_runs_read_back'] * 1e3:.0f} ms",
+            f"{results[ml]['search_runs_read_back'] * 1e3:.0f} ms",
+            side_by_side.ratio_text(
+                results[nb]["search_runs_read_back"], results[ml]["search_runs_read_back"], False
+            ),
+        ])  # fmt: skip
+    side_by_side.print_table(["figure", "nbtrack", "MLflow", "nbtrack vs MLflow"], lines)
+    print("\ngoals: >= 10x over HTTP, >= 100x in process (per call)")
+    if args.json:
+        args.json.write_text(json.dumps({"sizes": sizes, "results": results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
