@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import mlflow
 import pytest
 import requests
 
@@ -32,9 +33,17 @@ class History:
     features: list[list[float]]
 
 
+def forget_registry_uri() -> None:
+    """Undo ``mlflow.set_registry_uri``, which also sets ``MLFLOW_REGISTRY_URI`` for every
+    process started later (a later test's history would register its models elsewhere)."""
+    mlflow.set_registry_uri("")
+    os.environ.pop("MLFLOW_REGISTRY_URI", None)
+
+
 def make_history(uri: str, cwd: Path) -> dict[str, object]:
     env = {**os.environ, "MLFLOW_ALLOW_FILE_STORE": "true"}
-    env.pop("NBTRACK_URI", None)
+    for name in ("NBTRACK_URI", "MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
+        env.pop(name, None)
     done = subprocess.run(
         [sys.executable, str(HERE / "make_history.py"), uri],
         cwd=cwd, env=env, capture_output=True, text=True, timeout=300,

@@ -23,7 +23,7 @@ from tests.mlflow_import.compare import (
     nbtrack_history,
     own_tags,
 )
-from tests.mlflow_import.conftest import History
+from tests.mlflow_import.conftest import History, forget_registry_uri
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore::FutureWarning"),
@@ -40,7 +40,7 @@ def target(tmp_path: Path) -> Iterator[str]:
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     yield uri
-    mlflow.set_registry_uri("")
+    forget_registry_uri()
     reset_mlflow()
 
 

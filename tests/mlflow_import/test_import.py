@@ -20,7 +20,7 @@ from tests.mlflow_import.compare import (
     assert_same_files,
     mlflow_runs,
 )
-from tests.mlflow_import.conftest import History
+from tests.mlflow_import.conftest import History, forget_registry_uri
 
 pytestmark = [
     # MLflow's own deprecation notices (the file store, pydantic, skops) are not ours to fix.
@@ -36,7 +36,7 @@ def mlflow_reads(history: History) -> Iterator[MlflowClient]:
     mlflow.set_tracking_uri(history.uri)
     mlflow.set_registry_uri(history.uri)
     yield MlflowClient(history.uri, registry_uri=history.uri)
-    mlflow.set_registry_uri("")
+    forget_registry_uri()
     reset_mlflow()
 
 
