@@ -95,7 +95,7 @@ class Exporter:
             self.progress("runs", done, len(runs), run.name)
         registered = self._registered_models()
         for done, model in enumerate(registered, 1):
-            self._registered(model)
+            self._registered(model, wanted is None)
             self.progress("registered models", done, len(registered), model.name)
 
     def _registered_models(self) -> list[SourceModel]:
@@ -223,9 +223,13 @@ class Exporter:
             self.model_ids[(model.run_id, model.name)] = created.model_id
         self.summary.count("logged models")
 
-    def _registered(self, model: SourceModel) -> None:
+    def _registered(self, model: SourceModel, every: bool) -> None:
         from mlflow.exceptions import MlflowException
 
+        if not any(self._version_source(v.source, v.run_id)[0] for v in model.versions):
+            if every:
+                self.summary.skip(f"registered model {model.name!r}: none of its runs went out")
+            return
         try:
             existing = {
                 int(v.version)
