@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+from nbtrack.errors import NbtrackError
 from nbtrack.mlflow_compat.mlruns import copy_regular
 from nbtrack.mlflow_compat.sources import (
     Point,
@@ -79,7 +80,13 @@ class ClientSource:
     """The ``Source`` of an MLflow tracking URI."""
 
     def __init__(self, uri: str) -> None:
-        from mlflow import MlflowClient
+        try:
+            from mlflow import MlflowClient
+        except ImportError:
+            raise NbtrackError(
+                f"reading {uri!r} goes through MLflow's client, which is not installed: "
+                "pip install 'nbtrack[mlflow]' (an mlruns folder needs no MLflow)"
+            ) from None
 
         self.uri = uri
         self.client = MlflowClient(tracking_uri=uri, registry_uri=uri)

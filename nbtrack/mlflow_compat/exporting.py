@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from nbtrack import config
-from nbtrack.errors import InvalidValueError, NotFoundError
+from nbtrack.errors import InvalidValueError, NbtrackError, NotFoundError
 from nbtrack.mlflow_compat import mapping
 from nbtrack.mlflow_compat.client_source import PAGE, ClientSource, pages
 from nbtrack.mlflow_compat.registry import RegistryService
@@ -47,8 +47,13 @@ def export_mlflow(
             f"export target {target!r} is not accepted: give an MLflow tracking URI "
             "(sqlite:///mlflow.db, http://host:5000, ...)"
         )
-    from mlflow import MlflowClient
-
+    try:
+        from mlflow import MlflowClient
+    except ImportError:
+        raise NbtrackError(
+            "export writes through MLflow's client, which is not installed: "
+            "pip install 'nbtrack[mlflow]'"
+        ) from None
     path = config.resolve_store_path()
     reader = ClientSource(f"nbtrack:{path}")
     client = MlflowClient(tracking_uri=target, registry_uri=target)

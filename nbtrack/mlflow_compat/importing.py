@@ -26,6 +26,7 @@ from nbtrack.mlflow_compat import mapping
 from nbtrack.mlflow_compat.service import TrackingService
 from nbtrack.mlflow_compat.sources import (
     Source,
+    SourceExperiment,
     SourceLoggedModel,
     SourceRun,
     parents_first,
@@ -95,7 +96,7 @@ def open_source(uri: str) -> Source:
 
 def _choose_experiments(
     reader: Source, wanted: Sequence[str] | None, summary: TransferSummary
-) -> list[Any]:
+) -> list[SourceExperiment]:
     found = reader.experiments()
     if wanted is not None:
         known = {e.name for e in found} | {e.id for e in found}
@@ -128,7 +129,7 @@ class RunImporter:
         self.summary = summary
         self.progress = progress
 
-    def import_experiments(self, chosen: Sequence[Any]) -> None:
+    def import_experiments(self, chosen: Sequence[SourceExperiment]) -> None:
         targets: dict[str, Experiment] = {}
         here = {e.name for e in self.store.read(store_experiments.list_experiments, True)}
         for done, experiment in enumerate(chosen, 1):
