@@ -11,6 +11,7 @@ import yaml
 import nbtrack
 
 RUN = "0123456789abcdef0123456789abcdef"
+OTHER = "abcdefabcdefabcdefabcdefabcdefab"
 
 
 def _write_meta(folder: Path, meta: dict[str, object]) -> None:
@@ -42,6 +43,11 @@ def _mlruns(root: Path, outside: Path) -> Path:
         "run_id": "../../../escape", "run_name": "escape", "experiment_id": "7", "status": 3,
         "start_time": 1, "end_time": 2, "lifecycle_stage": "active",
     })  # fmt: skip
+    _write_meta(mlruns / "8", {"experiment_id": "8", "name": "other", "lifecycle_stage": "active"})
+    _write_meta(mlruns / "8" / OTHER, {
+        "run_id": OTHER, "run_name": "later", "experiment_id": "8", "status": 3,
+        "start_time": 5, "end_time": 6, "lifecycle_stage": "active",
+    })  # fmt: skip
     return mlruns
 
 
@@ -53,7 +59,7 @@ def test_an_mlruns_folder_comes_in_as_its_files_say_and_no_further(
     (outside / "secret.txt").write_text("secret")
     mlruns = _mlruns(tmp_path, outside)
 
-    summary = nbtrack.import_mlflow(mlruns)
+    summary = nbtrack.import_mlflow(mlruns, experiments=["files"])
 
     run = nbtrack.get_run(RUN)
     assert (run.name, run.status, run.user) == ("by hand", "FAILED", "ana")
@@ -68,3 +74,8 @@ def test_an_mlruns_folder_comes_in_as_its_files_say_and_no_further(
     assert any("../../../escape" in line and "not an MLflow run id" in line
                for line in summary.skipped)  # fmt: skip
     assert not (tmp_path / "escape").exists()
+    assert [e.name for e in nbtrack.list_experiments()].count("other") == 0
+
+    rest = nbtrack.import_mlflow(mlruns)
+    assert rest.imported["runs"] == 1 and rest.already["runs"] == 1
+    assert nbtrack.get_run(OTHER).experiment_id == nbtrack.get_experiment("other").id
