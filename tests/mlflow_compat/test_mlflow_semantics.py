@@ -4,6 +4,10 @@ client acts on; and nbtrack's own runs read through MLflow's client with MLflow'
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -177,3 +181,37 @@ def test_a_run_ended_by_another_process_ends(mlflow_client: MlflowClient, store_
     assert ended.status == "KILLED"
     assert ended.end_time <= int(time.time() * 1000)
     assert is_server(mlflow_client) or nbtrack.get_run(run_id).status == "KILLED"
+
+
+KILLED_SCRIPT = """
+import sys, time, warnings
+warnings.simplefilter("ignore")
+from mlflow import MlflowClient
+client = MlflowClient(sys.argv[1])
+run_id = client.create_run("0").info.run_id
+for step in range(500):
+    client.log_metric(run_id, "loss", 1.0 / (step + 1), step=step)
+client.log_param(run_id, "lr", "0.1")
+print(run_id, flush=True)
+time.sleep(60)
+"""
+
+
+def test_what_the_plugin_acknowledged_survives_kill_9(store_path: Path, tmp_path: Path) -> None:
+    # The plugin's calls return once the record is in the process's journal (as
+    # nbtrack.log_metric's do): a process killed right after loses none of them.
+    env = {k: v for k, v in os.environ.items() if k != "NBTRACK_URI"}
+    process = subprocess.Popen(
+        [sys.executable, "-c", KILLED_SCRIPT, f"nbtrack:{store_path}"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert process.stdout is not None
+    run_id = process.stdout.readline().strip()
+    os.kill(process.pid, signal.SIGKILL)
+    process.communicate(timeout=30)
+
+    history = nbtrack.get_metric_history(run_id, "loss")
+    assert list(history["step"]) == list(range(500))
+    run = nbtrack.get_run(run_id)
+    assert run.params == {"lr": "0.1"}
+    assert run.status == "KILLED"  # its owner is gone
