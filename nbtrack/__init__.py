@@ -5,6 +5,7 @@ module it is imported from. Importing nbtrack loads neither DuckDB nor pandas; t
 imported by the calls that need them.
 """
 
+import os
 import typing
 
 from nbtrack._version import __version__
@@ -88,9 +89,9 @@ from nbtrack.tracking.run import ActiveRun
 from nbtrack.tracking.search import search_runs, sql
 
 if typing.TYPE_CHECKING:
-    import os
     from collections.abc import Iterable, Mapping, Sequence
 
+    from nbtrack.mlflow_compat.summary import TransferSummary
     from nbtrack.serving.background import Server
     from nbtrack.web.background import UI
     from nbtrack.widgets.compare import CompareWidget
@@ -228,6 +229,26 @@ def run_project(
     return run(path, entry_point, parameters, experiment, run_name, env_manager)
 
 
+def import_mlflow(
+    source: "str | os.PathLike[str]", experiments: "Sequence[str] | str | None" = None
+) -> "TransferSummary":
+    """Import an MLflow history into the store: experiments, runs (status, times, params,
+    every metric point, tags, nesting), artifacts, MLflow 3 logged models and the registry
+    (versions keep their numbers, aliases follow). ``source`` is an ``mlruns`` folder, a
+    database URI such as ``sqlite:///mlflow.db``, or an ``http(s)://`` MLflow server;
+    ``experiments`` (names or ids) limits it. Runs keep their MLflow ids, and importing again
+    writes only what is new. Returns what was written and what was skipped, and why.
+
+    Examples
+    --------
+    >>> print(nbtrack.import_mlflow("sqlite:///mlflow.db"))  # doctest: +SKIP
+    written: 1 experiments, 40 runs, 400 params, 120,000 metric points, ...
+    """
+    from nbtrack.mlflow_compat.importing import import_mlflow as run_import
+
+    return run_import(os.fspath(source), experiments)
+
+
 def load_ipython_extension(ipython: object) -> None:
     """``%load_ext nbtrack``: registers ``%%track`` and ``%nbtrack`` (IPython loaded here)."""
     from nbtrack.magic.extension import load
@@ -277,6 +298,7 @@ __all__ = [
     "get_registered_model",
     "get_run",
     "get_tracking_uri",
+    "import_mlflow",
     "last_run",
     "list_artifacts",
     "list_experiments",

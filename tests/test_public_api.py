@@ -182,6 +182,9 @@ def test_import_nbtrack_loads_no_mlflow_and_only_the_plugin_modules_import_it() 
         if _imports_mlflow(path)
     )
     assert importing == [
+        # reading an MLflow store other than mlruns, and writing into one: when called
+        "nbtrack/mlflow_compat/client_source.py",
+        "nbtrack/mlflow_compat/exporting.py",
         "nbtrack/mlflow_compat/plugin.py",
         "nbtrack/mlflow_compat/registry_plugin.py",
     ]

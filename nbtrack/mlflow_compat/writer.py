@@ -41,6 +41,8 @@ class NewRun:
     source_name: str | None = None
     git_commit: str | None = None
     parent_run_id: str | None = None
+    # An id the run already has elsewhere (an MLflow run being imported); else a new uuid4.
+    run_id: str | None = None
 
 
 def checked_millis(value: object, what: str) -> int:
@@ -69,7 +71,7 @@ class RunWriter:
     def start(cls, store: Store, new: NewRun, experiment_location: str) -> RunWriter:
         """Create a run with one start record; it is owned by this process. Its artifacts go
         where nbtrack's own runs' go: ``<experiment's folder>/<run id>/artifacts``."""
-        run_id = uuid.uuid4().hex
+        run_id = new.run_id or uuid.uuid4().hex
         fields = {
             "experiment_id": new.experiment_id,
             "name": new.name,
