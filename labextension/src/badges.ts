@@ -55,7 +55,7 @@ function trackedRun(cell: Cell): ITrackedRun | null {
 
 function draw(cell: Cell, openRun: (runId: string, name: string) => void): void {
   const run = trackedRun(cell);
-  const existing = cell.node.querySelector<HTMLElement>(`:scope > .${BADGE_CLASS}`);
+  const existing = cell.node.querySelector<HTMLElement>(`.${BADGE_CLASS}`);
   if (!run) {
     existing?.remove();
     return;
@@ -73,9 +73,8 @@ function draw(cell: Cell, openRun: (runId: string, name: string) => void): void 
     event.stopPropagation();
     openRun(run.run_id, run.name);
   });
-  if (existing) {
-    existing.replaceWith(badge);
-  } else {
-    cell.node.append(badge);
-  }
+  // On the outputs, not the input: the active cell's toolbar sits at the input's top right.
+  const anchor = cell.node.querySelector('.jp-Cell-outputWrapper') ?? cell.node;
+  existing?.remove();
+  anchor.append(badge);
 }
