@@ -111,8 +111,8 @@ def _route(verb: str, pattern: str, handler: Handler, cached: bool = True) -> Ro
 _ROUTES: list[Route] = [
     _route("GET", "version", _version, cached=False),
     _route("GET", "experiments", lambda m, q, b: runs.experiments(q)),
-    # Its tables are cached per experiment, filter and order; the page is a slice of one.
-    _route("GET", "runs", lambda m, q, b: runs.runs_page(q), cached=False),
+    _route("GET", "runs", lambda m, q, b: runs.runs_page(q)),
+    _route("GET", "columns", lambda m, q, b: runs.columns(q)),
     _route("GET", f"runs/{_RUN}", lambda m, q, b: runs.run(m["run"])),
     _route("GET", f"runs/{_RUN}/artifacts", lambda m, q, b: artifacts.listing(m["run"])),
     _route("GET", f"runs/{_RUN}/artifacts/file", _file, cached=False),

@@ -13,13 +13,13 @@ from typing import Any
 
 from nbtrack.entities import HIDDEN_TAG_PREFIX, Run, format_duration
 from nbtrack.errors import InvalidValueError
-from nbtrack.read_api import charts, queries
+from nbtrack.read_api import charts, paging, queries
 from nbtrack.read_api.code import highlight
 from nbtrack.read_api.watch import AnswerCache
 from nbtrack.store.store import current_store
 from nbtrack.tracking import fluent
 from nbtrack.tracking.run import get_run
-from nbtrack.tracking.run_table import RunTableState, display_value
+from nbtrack.tracking.run_table import FIXED_COLUMNS, RunTableState, display_value
 from nbtrack.tracking.search import metric_histories
 from nbtrack.tracking.validation import check_name
 
@@ -58,17 +58,78 @@ def experiments(query: queries.Query) -> dict[str, Any]:
 def runs_page(query: queries.Query) -> dict[str, Any]:
     """One page of an experiment's runs: ``experiment`` (name or id), ``filter`` (the grammar
     of ``search_runs``), ``sort`` (a column, ``-`` first for descending), ``page`` (from 1),
-    ``page_size`` and ``columns`` (comma-separated; the table's own by default)."""
+    ``page_size`` and ``columns`` (comma-separated; the table's own by default).
+
+    Read from SQL a page at a time (``paging``); a sort SQL cannot do goes through
+    ``RunTableState``, kept per experiment, filter and order while the store is unchanged."""
     experiment = queries.required(query, "experiment", "an experiment's name or id")
     filter_text = queries.text(query, "filter")
     sort = queries.text(query, "sort", "") or ""
-    descending = sort.startswith("-")
     page_size = queries.number(query, "page_size", DEFAULT_PAGE_SIZE, 1, queries.MAX_PAGE_SIZE)
+    page = queries.number(query, "page", 1, 1, 10**9)
+    asked = queries.names(query, "columns")
+    if paging.can_sort(sort):
+        found = paging.sql_page(experiment, filter_text, sort, page, page_size)
+        shown = _asked_columns(asked) or found.columns
+        rows = [{k: row.get(k) for k in ("run_id", *shown)} for row in found.rows]
+        answer = _answer(experiment, found.columns, shown, rows, sort, page_size, found)
+        column = sort.removeprefix("-")
+        if column and column not in found.columns and found.total:
+            answer["sort_note"] = (
+                f"not sorted by {column}: none of these runs has it, so newest first"
+            )
+        return answer
+    return _state_page(experiment, filter_text, sort, page, page_size, asked)
+
+
+def _answer(
+    experiment: str, every: list[str], columns: list[str], rows: list[dict[str, Any]], sort: str,
+    page_size: int, found: paging.Page,
+) -> dict[str, Any]:  # fmt: skip
+    empty = None
+    if found.total == 0:
+        note = f": {found.filter_note}" if found.filter_note else ""
+        empty = (
+            f"No run matches this filter{note}."
+            if found.filter
+            else f"No runs yet in experiment {experiment!r}: they appear here as they are "
+            "logged (with nbtrack.start_run() or %%track)."
+        )
+    return {
+        "experiment": experiment,
+        "total": found.total,
+        "page": found.page,
+        "pages": found.pages,
+        "page_size": page_size,
+        "sort": sort,
+        "filter": found.filter,
+        "filter_error": found.filter_error,
+        "filter_note": found.filter_note,
+        "sort_note": None,
+        "empty_message": empty,
+        "columns": columns,
+        "all_columns": every,
+        "rows": rows,
+    }
+
+
+def columns(query: queries.Query) -> dict[str, Any]:
+    """Every column the experiment's runs have (the chooser's list; the page shows those its
+    own runs have)."""
+    experiment = queries.required(query, "experiment", "an experiment's name or id")
+    return {"experiment": experiment, "columns": paging.keys(experiment)}
+
+
+def _state_page(
+    experiment: str, filter_text: str | None, sort: str, page: int, page_size: int,
+    asked: list[str],
+) -> dict[str, Any]:  # fmt: skip
+    descending = sort.startswith("-")
     key = (experiment, filter_text, sort, page_size)
     table = _tables.get(key, lambda: _table(experiment, filter_text, sort, page_size))
     with _lock_for(key):
-        table.go_to_page(queries.number(query, "page", 1, 1, 10**9))
-        columns = _chosen_columns(table, queries.names(query, "columns"))
+        table.go_to_page(page)
+        columns = _chosen(table.columns, asked)
         return {
             "experiment": experiment,
             "total": table.total,
@@ -83,7 +144,6 @@ def runs_page(query: queries.Query) -> dict[str, Any]:
             "empty_message": table.empty_message if table.total == 0 else None,
             "columns": columns,
             "all_columns": table.columns,
-            "sortable": table.sortable,
             "rows": table.page_rows(columns),
         }
 
@@ -101,14 +161,25 @@ def _lock_for(key: tuple[Any, ...]) -> threading.Lock:
         return _table_locks.setdefault(key, threading.Lock())
 
 
-def _chosen_columns(table: RunTableState, asked: list[str]) -> list[str]:
+def _asked_columns(asked: list[str]) -> list[str]:
+    """The columns asked for, each a fixed column or a key (no run on this page may have it)."""
+    wrong = [c for c in asked if c not in FIXED_COLUMNS and not c.startswith(paging.KEY_KINDS)]
+    if wrong:
+        raise InvalidValueError(
+            f"columns: {', '.join(map(repr, wrong))} are not columns; give some of "
+            f"{', '.join(FIXED_COLUMNS)} and metrics.<key>, params.<key> or tags.<key>"
+        )
+    return asked
+
+
+def _chosen(every: list[str], asked: list[str]) -> list[str]:
     if not asked:
-        return table.columns
-    unknown = [c for c in asked if c not in table.columns]
+        return every
+    unknown = [c for c in asked if c not in every]
     if unknown:
         raise InvalidValueError(
             f"columns: {', '.join(map(repr, unknown))} not among this table's columns; "
-            f"give some of: {', '.join(table.columns)}"
+            f"give some of: {', '.join(every)}"
         )
     return asked
 

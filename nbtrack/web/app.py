@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from typing import Any
 
 from starlette.applications import Starlette
@@ -29,20 +30,28 @@ POLL_TIMEOUT_S = 25.0
 POLL_INTERVAL_S = 0.1
 
 
-def ui_routes() -> list[BaseRoute]:
-    """The UI's routes, for a Starlette app of its own or another's (``nbtrack server``)."""
+def ui_routes(stopping: threading.Event | None = None) -> list[BaseRoute]:
+    """The UI's routes, for a Starlette app of its own or another's (``nbtrack server``).
+    Long-polls answer at once when ``stopping`` is set, so a server stops without waiting."""
+    stopping = stopping or threading.Event()
+
+    async def changes(request: Request) -> Response:
+        return await _changes(request, stopping)
+
     return [
         Route("/", _home),
         Route("/nbtrack/ui/", _page),
         Route("/nbtrack/ui/{name}", _page),
-        Route("/nbtrack/api/changes", _changes),
+        Route("/nbtrack/api/changes", changes),
         Route("/nbtrack/api/{path:path}", _api, methods=["GET", "POST", "DELETE"]),
     ]
 
 
-def create_ui_app(settings: Settings, capacity: Capacity | None = None) -> Any:
+def create_ui_app(
+    settings: Settings, capacity: Capacity | None = None, stopping: threading.Event | None = None
+) -> Any:
     """The UI behind the guard (Host, token, capacity) and ``UiAccess`` (cookie, CSRF)."""
-    app = Starlette(routes=ui_routes())
+    app = Starlette(routes=ui_routes(stopping))
     return UiAccess(Guard(app, settings, capacity), settings.token)
 
 
@@ -58,13 +67,13 @@ async def _page(request: Request) -> Response:
     return Response(content, media_type=media_type, headers=pages.PAGE_HEADERS)
 
 
-async def _changes(request: Request) -> Response:
+async def _changes(request: Request, stopping: threading.Event) -> Response:
     """``?since=V``: answers ``{"version": ...}`` as soon as the store's version is not V."""
     since = request.query_params.get("since", "")
     loop = asyncio.get_running_loop()
     deadline = loop.time() + POLL_TIMEOUT_S
     now = watch.version()
-    while now == since and loop.time() < deadline:
+    while now == since and loop.time() < deadline and not stopping.is_set():
         await asyncio.sleep(POLL_INTERVAL_S)
         if await request.is_disconnected():
             break

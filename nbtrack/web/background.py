@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import webbrowser
 from collections.abc import Iterable
 from types import TracebackType
@@ -24,8 +25,11 @@ class UI:
     ...     print(ui.url)
     """
 
-    def __init__(self, threaded: ThreadedServer, token: str | None) -> None:
+    def __init__(
+        self, threaded: ThreadedServer, token: str | None, stopping: threading.Event
+    ) -> None:
         self._threaded = threaded
+        self._stopping = stopping
         self._token = token
         self.host = threaded.host
         self.port = threaded.port
@@ -50,6 +54,7 @@ class UI:
 
     def stop(self) -> None:
         """Stop answering (requests in flight finish first); a second call does nothing."""
+        self._stopping.set()  # open long-polls answer now rather than hold the stop up
         self._threaded.stop()
 
     def __enter__(self) -> UI:
@@ -94,14 +99,15 @@ def ui(
     sock = bind(host, checked_port(port, "ui"), "ui")
     try:
         capacity = capacity_for(settings.max_connections)
-        app = create_ui_app(settings, capacity)
+        stopping = threading.Event()
+        app = create_ui_app(settings, capacity, stopping)
         threaded = ThreadedServer(
             app, sock, capacity, settings.header_timeout, host, name="nbtrack-ui"
         )
     except BaseException:
         sock.close()
         raise
-    running = UI(threaded, token)
+    running = UI(threaded, token, stopping)
     if open_browser:
         webbrowser.open(running.url)
     return running

@@ -19,6 +19,7 @@ def test_the_listing_has_every_file_with_its_kind(logged: Logged) -> None:
         "eval/losses.csv": "table",
         "config.yaml": "data",
         "report.html": "frame",
+        "nbtrack/session_history.py": "text",
     }
 
 

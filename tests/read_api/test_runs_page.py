@@ -35,9 +35,17 @@ def test_sorted_by_a_metric_descending(logged: Logged) -> None:
     assert values == sorted(values, reverse=True) and page["sort"] == "-metrics.acc"
 
 
-def test_a_sort_on_a_column_no_run_has_is_refused_by_name(logged: Logged) -> None:
-    answer = routes.answer("GET", "runs", {"experiment": "tuning", "sort": "metrics.nope"})
-    assert answer.status == 400 and "metrics.nope" in answer.data["error"]
+def test_a_sort_on_a_column_no_run_has_says_so_and_keeps_the_newest_first(
+    logged: Logged,
+) -> None:
+    page = ask("runs", experiment="tuning", sort="metrics.nope")
+    assert "metrics.nope" in page["sort_note"]
+    assert [r["run_name"] for r in page["rows"]] == ["tuning-2", "tuning-1", "tuning-0"]
+
+
+def test_a_sort_on_something_not_a_column_is_refused_by_name(logged: Logged) -> None:
+    answer = routes.answer("GET", "runs", {"experiment": "tuning", "sort": "bogus"})
+    assert answer.status == 400 and "bogus" in answer.data["error"]
 
 
 def test_pages_hold_page_size_runs_and_the_last_one_the_rest(store_path: Path) -> None:
@@ -58,10 +66,21 @@ def test_columns_chosen_are_the_only_ones_sent(logged: Logged) -> None:
     assert "params.lr" in page["all_columns"]
 
 
-def test_an_unknown_column_is_refused_naming_it_and_the_known_ones(logged: Logged) -> None:
-    answer = routes.answer("GET", "runs", {"experiment": "sweep", "columns": "params.nope"})
+def test_the_chooser_lists_every_column_of_the_experiment(logged: Logged) -> None:
+    columns = ask("columns", experiment="sweep")["columns"]
+    assert columns[:4] == ["run_name", "status", "start_time", "duration"]
+    assert {"metrics.acc", "metrics.loss", "params.lr", "params.optimizer", "tags.team"} <= set(
+        columns
+    )
+    assert not any(c.startswith("tags.nbtrack.") for c in columns)
+
+
+def test_something_not_a_column_is_refused_naming_it_and_what_is_accepted(
+    logged: Logged,
+) -> None:
+    answer = routes.answer("GET", "runs", {"experiment": "sweep", "columns": "lr"})
     assert answer.status == 400
-    assert "params.nope" in answer.data["error"] and "params.lr" in answer.data["error"]
+    assert "'lr'" in answer.data["error"] and "params.<key>" in answer.data["error"]
 
 
 def test_page_size_out_of_range_is_refused(logged: Logged) -> None:
@@ -97,3 +116,19 @@ def test_an_unchanged_store_answers_from_the_cache_without_opening_duckdb(
     finally:
         aside.rename(store_path)
     assert again["id"] == logged.showcase
+
+
+def test_a_duration_sort_is_made_by_the_run_table_state(logged: Logged) -> None:
+    page = ask("runs", experiment="sweep", sort="-duration")
+    assert page["sort"] == "-duration"
+    assert page["rows"][0]["run_name"] == "sweep-0"  # reopened to log its artifacts: the longest
+
+
+def test_sql_pages_and_the_run_table_state_agree_on_a_metric_order(logged: Logged) -> None:
+    from nbtrack.tracking.run_table import RunTableState
+
+    table = RunTableState("baseline")
+    table.sort("metrics.acc", descending=True)
+    expected = [row["run_id"] for row in table.page_rows()]
+    page = ask("runs", experiment="baseline", sort="-metrics.acc")
+    assert [row["run_id"] for row in page["rows"]] == expected

@@ -16,6 +16,8 @@ fetch("/nbtrack/api/models/churn/aliases", {method: "POST", credentials: "includ
   headers: {"Content-Type": "application/json"},
   body: JSON.stringify({alias: "champion", version: 1})});
 </script></body></html>"""
+FEATURES = [[0.0, 1.0], [1.0, 0.0], [0.2, 0.9], [0.9, 0.1]]
+LABELS = [0, 1, 0, 1]
 CODE = """lr = {lr}
 for epoch in range(8):
     loss = 1 / (epoch + 1) + lr
@@ -76,15 +78,17 @@ def _showcase_artifacts(folder: Path) -> None:
     nbtrack.log_text("epoch,loss\n0,1.1\n1,0.6\n", "eval/losses.csv")
     nbtrack.log_dict({"lr": 0.1, "layers": [64, 32]}, "config.yaml")
     nbtrack.log_text(HOSTILE_HTML, "report.html")
+    # Where %%track keeps the kernel's inputs before the run.
+    nbtrack.log_text("import nbtrack\nlr = 0.11\n", "nbtrack/session_history.py")
 
 
 def _register(logged: Logged) -> None:
     from sklearn.linear_model import LogisticRegression
 
-    features = [[0.0, 1.0], [1.0, 0.0], [0.2, 0.9], [0.9, 0.1]]
-    labels = [0, 1, 0, 1]
-    for run_id in logged.runs["tuning"][:2]:
+    # Version 1 learns the labels, version 2 their opposite: which one answers shows.
+    versions = (LABELS, [1 - y for y in LABELS])
+    for run_id, labels in zip(logged.runs["tuning"][:2], versions, strict=True):
         with nbtrack.start_run(run_id=run_id):
-            model = LogisticRegression().fit(features, labels)
+            model = LogisticRegression().fit(FEATURES, labels)
             nbtrack.log_model(model, "model", registered_model_name=logged.model)
     nbtrack.promote(logged.model, 1)

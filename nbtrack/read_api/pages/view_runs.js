@@ -38,7 +38,7 @@ export async function runsView(main, [experiment], query) {
       page.sort_note && h("span", { class: "nbt-note" }, page.sort_note));
     compareButton.disabled = selected.size < 1;
     compareButton.textContent = `Compare selected (${selected.size})`;
-    drawChooser(chooser, page, (columns) => go({ columns }));
+    drawChooser(chooser, experiment, page, (columns) => go({ columns }));
     put(tableHolder, runsTable(page, state.sort, (sort) => go({ sort, page: 1 }), () => {
       compareButton.disabled = selected.size < 1;
       compareButton.textContent = `Compare selected (${selected.size})`;
@@ -54,7 +54,7 @@ export async function runsView(main, [experiment], query) {
 }
 
 function runsTable(page, sort, onSort, onSelect) {
-  const sortable = new Set(page.sortable);
+  const sortable = new Set(page.columns);
   const head = page.columns.map((column) => {
     const active = sort.replace(/^-/, "") === column;
     const arrow = active ? (sort.startsWith("-") ? " ▼" : " ▲") : "";
@@ -74,13 +74,22 @@ function runsTable(page, sort, onSort, onSelect) {
   return h("table", { class: "nbt-table nbt-runs" }, h("thead", {}, h("tr", {}, h("th", {}), head)), h("tbody", {}, rows));
 }
 
-function drawChooser(chooser, page, onChange) {
+// The chooser lists every column of the experiment, asked for when it is opened (a page
+// carries only the columns its own runs have).
+function drawChooser(chooser, experiment, page, onChange) {
   const shown = new Set(page.columns);
-  const boxes = page.all_columns.map((column) => h("label", {},
-    h("input", { type: "checkbox", value: column, checked: shown.has(column) }), ` ${column}`));
-  const apply = h("button", { onclick: () => {
-    const chosen = boxes.map((label) => label.firstChild).filter((box) => box.checked).map((box) => box.value);
-    onChange(chosen.length === page.all_columns.length ? "" : chosen.join(","));
-  } }, "Apply");
-  put(chooser, chooser.firstChild, h("div", { class: "nbt-column-list" }, boxes, apply));
+  const list = h("div", { class: "nbt-column-list" }, h("span", { class: "nbt-note" }, "loading…"));
+  put(chooser, chooser.firstChild, list);
+  chooser.ontoggle = async () => {
+    if (!chooser.open) return;
+    const { columns } = await get("columns", { experiment });
+    const boxes = columns.map((column) => h("label", {},
+      h("input", { type: "checkbox", value: column, checked: shown.has(column) }), ` ${column}`));
+    const apply = h("button", { onclick: () => {
+      const chosen = boxes.map((label) => label.firstChild).filter((box) => box.checked).map((box) => box.value);
+      onChange(chosen.join(","));
+    } }, "Apply");
+    const reset = h("button", { onclick: () => onChange("") }, "All");
+    put(list, boxes, h("div", {}, apply, " ", reset));
+  };
 }
