@@ -20,6 +20,7 @@ export class RunsSidebar extends Widget {
   private _notes = document.createElement('div');
   private _list = document.createElement('ul');
   private _version = '';
+  private _asked = 0;
   private _drawn = 0;
   private _stopped = false;
 
@@ -67,6 +68,9 @@ export class RunsSidebar extends Widget {
   }
 
   async refresh(): Promise<void> {
+    // Answers can arrive out of order (a change lands while the experiment is switched):
+    // only the latest request draws.
+    const mine = ++this._asked;
     try {
       await this._drawExperiments();
       const experiment = this._experiments.value;
@@ -81,9 +85,13 @@ export class RunsSidebar extends Widget {
         sort: '-start_time',
         page_size: PAGE_SIZE
       });
-      this._drawRuns(page);
+      if (mine === this._asked) {
+        this._drawRuns(page);
+      }
     } catch (error) {
-      this._say(String((error as Error).message || error), true);
+      if (mine === this._asked) {
+        this._say(String((error as Error).message || error), true);
+      }
     }
   }
 
