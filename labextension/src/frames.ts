@@ -23,7 +23,7 @@ export class PageWidget extends Widget {
     this.node.appendChild(this.frame);
   }
 
-  show_(hash: string): void {
+  navigate(hash: string): void {
     this.frame.src = pageUrl(hash);
   }
 }
@@ -50,7 +50,7 @@ export class Pages {
       this._open.set(key, widget);
       this._app.shell.add(widget, 'main');
     } else {
-      widget.content.show_(hash);
+      widget.content.navigate(hash);
     }
     this._app.shell.activateById(widget.id);
     return widget;
