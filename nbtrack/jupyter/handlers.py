@@ -144,6 +144,9 @@ class PageHandler(JupyterHandler):
         if found is None:
             raise tornado.web.HTTPError(404, "no such page file")
         content, media_type = found
+        # Reading the token sets Jupyter's _xsrf cookie, which the pages send back as
+        # X-XSRFToken on a change: opened in a tab of its own, no lab page has set it yet.
+        _ = self.xsrf_token
         self.set_header("Content-Type", media_type)
         for header, value in pages.PAGE_HEADERS.items():
             self.set_header(header, value)

@@ -8,6 +8,8 @@ import time
 import uuid
 from pathlib import Path
 
+import requests
+
 import nbtrack
 from tests.jupyter.conftest import JupyterServer
 from tests.web.conftest import ui_client
@@ -185,3 +187,20 @@ def test_the_extension_is_found_through_the_installed_config() -> None:
     )
     assert "nbtrack.jupyter" in listed.stdout + listed.stderr
     assert "enabled" in (listed.stdout + listed.stderr).split("nbtrack.jupyter")[1][:40]
+
+
+def test_a_change_from_a_logged_in_browser_needs_jupyters_xsrf_token(
+    jupyter_server: JupyterServer, logged: Logged
+) -> None:
+    browser = requests.Session()  # logged in by a cookie, as a browser is: no token header
+    page = browser.get(f"{jupyter_server.url}nbtrack/ui/?token={jupyter_server.token}")
+    assert page.status_code == 200
+    xsrf = browser.cookies.get("_xsrf")
+    assert xsrf
+    url = f"{jupyter_server.url}{API}models/{logged.model}/aliases"
+    body = {"alias": "challenger", "version": 2}
+    assert browser.post(url, json=body).status_code == 403
+    assert "challenger" not in nbtrack.get_model_version(logged.model, 2).aliases
+    done = browser.post(url, json=body, headers={"X-XSRFToken": xsrf})
+    assert done.status_code == 200, done.text
+    assert "challenger" in nbtrack.get_model_version(logged.model, 2).aliases
