@@ -7,6 +7,7 @@ Altair nor pandas to answer, and the pages only hand a spec to ``vegaEmbed``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -58,7 +59,12 @@ def scatter_spec(param: str, metric: str, runs: Sequence[Row]) -> Spec:
         "data": {"values": values},
         "mark": {"type": "point", "filled": True, "size": 90, "tooltip": True},
         "encoding": {
-            "x": {"field": "x", "type": "quantitative" if numeric else "nominal", "title": param},
+            "x": {
+                "field": "x",
+                "type": "quantitative" if numeric else "nominal",
+                "title": param,
+                **({"scale": {"zero": False}} if numeric else {}),
+            },
             "y": {"field": "y", "type": "quantitative", "title": metric, "scale": {"zero": False}},
             "color": {"field": "run", "type": "nominal"},
         },
@@ -71,10 +77,10 @@ def parallel_spec(params: Sequence[str], metric: str, runs: Sequence[Row]) -> Sp
     numeric = [a for a in axes if _numeric(a, runs)]
     values: list[Row] = []
     for axis in numeric:
-        found = [float(r[axis]) for r in runs if isinstance(r.get(axis), int | float)]
+        found = [float(r[axis]) for r in runs if _finite(r.get(axis))]
         low, high = min(found), max(found)
         for r in runs:
-            if isinstance(r.get(axis), int | float):
+            if _finite(r.get(axis)):
                 scaled = 0.5 if high == low else (float(r[axis]) - low) / (high - low)
                 values.append({"run": _label(r), "axis": axis, "scaled": scaled, "value": r[axis]})
     return {
@@ -102,7 +108,12 @@ def parallel_spec(params: Sequence[str], metric: str, runs: Sequence[Row]) -> Sp
 
 def _numeric(axis: str, runs: Sequence[Row]) -> bool:
     found = [r.get(axis) for r in runs if r.get(axis) is not None]
-    return bool(found) and all(isinstance(v, int | float) for v in found)
+    return any(_finite(v) for v in found) and all(isinstance(v, int | float) for v in found)
+
+
+def _finite(value: object) -> bool:
+    # NaN and infinities have no place on a 0-1 axis; the run leaves that axis out.
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _label(row: Row) -> str:

@@ -72,12 +72,15 @@ def sql_page(
     def query(con: duckdb.DuckDBPyConnection) -> tuple[int, int, pd.DataFrame]:
         # One connection for the count and the rows: the page and its total agree.
         ids = [experiments.get_experiment(con, experiment).id]
-        total = run_pages.count_runs(con, ids, (where.sql, where.params), root)
+        compiled = (where.sql, where.params), (order.sql, order.params)
+        total, chosen = run_pages.page_of_runs(
+            con, ids, *compiled, page_size, (page - 1) * page_size, root
+        )
         last = min(page, max(1, math.ceil(total / page_size)))
-        chosen = run_pages.page_run_ids(
-            con, ids, (where.sql, where.params), (order.sql, order.params), page_size,
-            (last - 1) * page_size, root,
-        )  # fmt: skip
+        if last != page:  # past the end: the last page instead
+            _, chosen = run_pages.page_of_runs(
+                con, ids, *compiled, page_size, (last - 1) * page_size, root
+            )
         frame = store_search.search_runs(
             con, ids, (run_pages.BY_IDS, [chosen]), (order.sql, order.params), None, False, root
         )

@@ -9,19 +9,23 @@ from __future__ import annotations
 
 import math
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nbtrack.entities import HIDDEN_TAG_PREFIX, Run, format_duration
 from nbtrack.errors import InvalidValueError
 from nbtrack.read_api import charts, paging, queries
 from nbtrack.read_api.code import highlight
 from nbtrack.read_api.watch import AnswerCache
+from nbtrack.store import experiments as store_experiments
+from nbtrack.store import runs as store_runs
 from nbtrack.store.store import current_store
 from nbtrack.tracking import fluent
-from nbtrack.tracking.run import get_run
 from nbtrack.tracking.run_table import FIXED_COLUMNS, RunTableState, display_value
 from nbtrack.tracking.search import metric_histories
 from nbtrack.tracking.validation import check_name
+
+if TYPE_CHECKING:
+    import duckdb
 
 DEFAULT_PAGE_SIZE = 50
 MAX_HISTORY_POINTS = 5000
@@ -186,14 +190,16 @@ def _chosen(every: list[str], asked: list[str]) -> list[str]:
 
 def run(run_id: str) -> dict[str, Any]:
     """One run: its values, code (highlighted), notebook, parent and children."""
-    found = get_run(current_store(), check_name(run_id, "run_id"))
+    found, experiment, parent = current_store().read(
+        _run_and_relations, check_name(run_id, "run_id")
+    )
     tags = {k: v for k, v in found.tags.items() if not k.startswith(HIDDEN_TAG_PREFIX)}
     own_tags = {k: v for k, v in found.tags.items() if k.startswith(HIDDEN_TAG_PREFIX)}
     return {
         "id": found.id,
         "name": found.name,
         "experiment_id": found.experiment_id,
-        "experiment": _experiment_name(found.experiment_id),
+        "experiment": experiment,
         "status": found.status,
         "start_time": display_value(found.start_time),
         "end_time": display_value(found.end_time),
@@ -211,7 +217,7 @@ def run(run_id: str) -> dict[str, Any]:
         "error": found.error,
         "user": found.user,
         "host": found.host,
-        "parent": _parent(found),
+        "parent": parent,
         "children": [{"id": c.id, "name": c.name, "status": c.status} for c in found.children],
     }
 
@@ -226,15 +232,17 @@ def _code(found: Run) -> dict[str, Any] | None:
     return {"text": found.source, "html": highlight(found.source, found.source_name)}
 
 
-def _experiment_name(experiment_id: str) -> str | None:
-    return next((e.name for e in fluent.list_experiments() if e.id == experiment_id), None)
-
-
-def _parent(found: Run) -> dict[str, str] | None:
-    if found.parent_run_id is None:
-        return None
-    parent = get_run(current_store(), found.parent_run_id)
-    return {"id": parent.id, "name": parent.name, "status": parent.status}
+def _run_and_relations(
+    con: duckdb.DuckDBPyConnection, run_id: str
+) -> tuple[Run, str | None, dict[str, str] | None]:
+    """The run, its experiment's name and its parent, read on one connection."""
+    found = store_runs.get_run(con, run_id)
+    names = {e.id: e.name for e in store_experiments.list_experiments(con, include_deleted=True)}
+    parent = None
+    if found.parent_run_id is not None:
+        above = store_runs.get_run(con, found.parent_run_id)
+        parent = {"id": above.id, "name": above.name, "status": above.status}
+    return found, names.get(found.experiment_id), parent
 
 
 def history(query: queries.Query) -> dict[str, Any]:

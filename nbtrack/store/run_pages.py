@@ -17,29 +17,7 @@ if TYPE_CHECKING:
     import duckdb
 
 
-def count_runs(
-    con: duckdb.DuckDBPyConnection,
-    experiment_ids: Sequence[str],
-    where: tuple[str, list[Any]],
-    artifacts_root: str,
-) -> int:
-    """How many active runs of the experiments the filter matches."""
-    where_sql, where_params = where
-    found = con.execute(
-        f"""
-        SELECT count(*) FROM (
-            SELECT * REPLACE (? || substr(artifact_uri, ?) AS artifact_uri) FROM runs
-        ) r JOIN experiments e ON e.experiment_id = r.experiment_id
-        WHERE list_contains(?, r.experiment_id)
-          AND r.lifecycle_stage = 'active' AND e.lifecycle_stage = 'active'
-          AND ({where_sql})
-        """,  # noqa: S608 (the fragment is fixed SQL from nbtrack's grammar; values are bound)
-        [artifacts_root, len(ARTIFACTS_FOLDER) + 1, list(experiment_ids), *where_params],
-    ).fetchone()
-    return int(found[0]) if found else 0
-
-
-def page_run_ids(
+def page_of_runs(
     con: duckdb.DuckDBPyConnection,
     experiment_ids: Sequence[str],
     where: tuple[str, list[Any]],
@@ -47,28 +25,34 @@ def page_run_ids(
     limit: int,
     offset: int,
     artifacts_root: str,
-) -> list[str]:
-    """The ids of one page of the matching runs, in ``order``: a top-N query (no window over
-    every run), so the page's params and metrics are then read for these runs only."""
+) -> tuple[int, list[str]]:
+    """How many active runs of the experiments the filter matches, and the ids of those from
+    ``offset`` to ``offset + limit`` in ``order``. The filter is evaluated once; the page is a
+    top-N query (no window over every run), so only its runs' values are read afterwards."""
     where_sql, where_params = where
     order_sql, order_params = order
     rows = con.execute(
         f"""
-        SELECT r.run_id FROM (
-            SELECT * REPLACE (? || substr(artifact_uri, ?) AS artifact_uri) FROM runs
-        ) r JOIN experiments e ON e.experiment_id = r.experiment_id
-        WHERE list_contains(?, r.experiment_id)
-          AND r.lifecycle_stage = 'active' AND e.lifecycle_stage = 'active'
-          AND ({where_sql})
-        ORDER BY {order_sql}
-        LIMIT ? OFFSET ?
+        WITH matching AS MATERIALIZED (
+            SELECT r.* FROM (
+                SELECT * REPLACE (? || substr(artifact_uri, ?) AS artifact_uri) FROM runs
+            ) r JOIN experiments e ON e.experiment_id = r.experiment_id
+            WHERE list_contains(?, r.experiment_id)
+              AND r.lifecycle_stage = 'active' AND e.lifecycle_stage = 'active'
+              AND ({where_sql})
+        )
+        SELECT (SELECT count(*) FROM matching), list(run_id) FROM (
+            SELECT r.run_id FROM matching r ORDER BY {order_sql} LIMIT ? OFFSET ?
+        )
         """,  # noqa: S608 (fragments are fixed SQL from nbtrack's grammar; values are bound)
         [
             artifacts_root, len(ARTIFACTS_FOLDER) + 1, list(experiment_ids), *where_params,
             *order_params, limit, offset,
         ],
-    ).fetchall()  # fmt: skip
-    return [str(row[0]) for row in rows]
+    ).fetchone()  # fmt: skip
+    if rows is None:
+        return 0, []
+    return int(rows[0]), [str(run_id) for run_id in rows[1] or []]
 
 
 # The page's runs, chosen by id: fixed SQL, the ids bound.

@@ -55,3 +55,24 @@ def test_a_link_out_of_the_run_folder_is_not_followed(logged: Logged, store_path
     assert answer.status in (400, 404) and answer.path is None
     listed = [f["path"] for f in ask(f"runs/{logged.showcase}/artifacts")["files"]]
     assert "passwd" not in listed
+
+
+def test_a_parquet_file_is_read_into_rows(store_path: Path) -> None:
+    import pandas as pd
+
+    import nbtrack
+
+    table = store_path.parent / "scores.parquet"
+    pd.DataFrame({"fold": [1, 2, 3], "auc": [0.9, 0.8, float("nan")]}).to_parquet(table)
+    with nbtrack.start_run() as run:
+        nbtrack.log_artifact(str(table), "eval")
+    data = ask(f"runs/{run.id}/artifacts/table", path="eval/scores.parquet")
+    assert data["columns"] == ["fold", "auc"]
+    assert data["rows"] == [[1, 0.9], [2, 0.8], [3, None]]
+
+
+def test_a_table_preview_of_a_non_table_is_refused(logged: Logged) -> None:
+    answer = routes.answer(
+        "GET", f"runs/{logged.showcase}/artifacts/table", {"path": "report.html"}
+    )
+    assert answer.status == 400 and ".csv, .tsv or .parquet" in answer.data["error"]
