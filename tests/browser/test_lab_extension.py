@@ -209,3 +209,39 @@ def test_the_sidebar_in_notebook_7(
     _choose_experiment(page, "notebook7-sidebar")
     expect(page.locator(f"{SIDEBAR} .nbt-Sidebar-name")).to_have_text(["from-notebook-7"])
     _shot(page, request.node.name, "sidebar")
+
+
+def _put_setting(server: LabServer, values: dict[str, object]) -> None:
+    import json
+    import urllib.request
+
+    body = json.dumps({"raw": json.dumps(values)}).encode()
+    request = urllib.request.Request(
+        f"{server.url}/lab/api/settings/nbtrack:plugin",
+        data=body,
+        method="PUT",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 204
+
+
+def test_the_sidebar_shows_the_metric_the_settings_name(
+    page: Page, jupyter_lab: LabServer, lab_store: None, request: pytest.FixtureRequest
+) -> None:
+    nbtrack.set_experiment("lab-settings")
+    with nbtrack.start_run(name="two-metrics"):
+        nbtrack.log_metrics({"acc": 0.75, "loss": 0.125})
+    _put_setting(jupyter_lab, {"metric": "loss"})
+    try:
+        page.goto(f"{jupyter_lab.url}/lab?reset")
+        _open_sidebar(page, "lab-settings")
+        expect(page.locator(f"{SIDEBAR} .nbt-Sidebar-notes")).to_contain_text("· loss")
+        expect(page.locator(f"{SIDEBAR} .nbt-Sidebar-value")).to_have_text(["0.125"])
+        _shot(page, request.node.name, "loss")
+    finally:
+        _put_setting(jupyter_lab, {})
+    page.reload()
+    _open_sidebar(page, "lab-settings")
+    # Without the setting: the experiment's first metric.
+    expect(page.locator(f"{SIDEBAR} .nbt-Sidebar-value")).to_have_text(["0.75"])
