@@ -438,7 +438,9 @@ def _show_summary(run: ActiveRun, warnings: list[str]) -> None:
     from IPython.display import display
 
     view = run.local_view()
-    display(view)
+    # The output says which run it summarises: the JupyterLab extension badges the cell from it.
+    about = {"run_id": view.id, "name": view.name, "status": view.status}
+    display(view, metadata={"nbtrack": about})
     for warning in warnings:
         print(f"nbtrack: {warning}")
 

@@ -123,3 +123,23 @@ def test_nested_tracked_cells_other_cell_magics_and_sys_exit_in_a_real_kernel(
     assert runs.loc["inner", "metrics.loss"] == 0.5
     assert runs.loc["timed", "params.lr"] == 0.1
     assert runs.loc["captured", "metrics.score"] == 1.0
+
+
+def test_the_summary_output_names_its_run_for_the_lab_extensions_cell_badge(
+    store_path: Path,
+) -> None:
+    notebook = _notebook(
+        "%load_ext nbtrack",
+        "%%track --name good\nx = 1",
+        "%%track --name broken\n1 / 0",
+    )
+    with pytest.raises(CellExecutionError):
+        _execute(notebook, store_path.parent)
+    for cell, name, status in [(1, "good", "FINISHED"), (2, "broken", "FAILED")]:
+        (about,) = [
+            out["metadata"]["nbtrack"]
+            for out in notebook.cells[cell].outputs
+            if "nbtrack" in out.get("metadata", {})
+        ]
+        run = nbtrack.get_run(about["run_id"])
+        assert (about["name"], about["status"]) == (name, status) == (run.name, run.status)

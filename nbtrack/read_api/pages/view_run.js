@@ -47,8 +47,27 @@ function sourceSection(run) {
   if (run.git_commit) where.push(h("span", {}, h("b", {}, " git "), h("code", {}, run.git_commit.slice(0, 12))));
   if (!run.code && !where.length) return null;
   return h("section", { class: "nbt-card nbt-source" }, h("h3", {}, "Code"),
-    h("div", { class: "nbt-meta" }, where),
+    h("div", { class: "nbt-meta" }, where), labActions(run),
     run.code ? h("div", { class: "nbt-code-box", html: run.code.html }) : h("p", { class: "nbt-note" }, "no code recorded"));
+}
+
+// Inside JupyterLab (the page in a frame of the lab, same origin) the lab does what a page
+// cannot: open the notebook at the run's cell, or put the run's code into a new cell.
+function labActions(run) {
+  if (window.parent === window) return null;
+  const ask = (message) => window.parent.postMessage({ nbtrack: message, run_id: run.id }, location.origin);
+  const actions = [];
+  if (run.source_name && run.cell_id) {
+    actions.push(h("button", { class: "nbt-lab-open-cell",
+      onclick: () => ask({ action: "open-cell", path: run.source_name, cell_id: run.cell_id }) },
+      "Open the notebook at this cell"));
+  }
+  if (run.code) {
+    actions.push(h("button", { class: "nbt-lab-insert-code",
+      onclick: () => ask({ action: "insert-code", code: run.code.text }) },
+      "Insert this code as a new cell"));
+  }
+  return actions.length ? h("div", { class: "nbt-toolbar" }, actions) : null;
 }
 
 function childrenSection(run) {
