@@ -6,6 +6,8 @@ import argparse
 import sys
 from typing import Any
 
+from nbtrack.cli.foreground import wait_until_stopped
+
 
 def add_commands(commands: Any) -> None:
     serve = commands.add_parser(
@@ -73,8 +75,6 @@ def add_commands(commands: Any) -> None:
 
 def serve_model(args: argparse.Namespace) -> int:
     import logging
-    import signal
-    import threading
 
     from nbtrack.http.settings import parse_hosts, parse_seconds, parse_size
     from nbtrack.serving.background import serve
@@ -111,15 +111,7 @@ def serve_model(args: argparse.Namespace) -> int:
         else served.uri
     )
     print(f"serving {what} at {server.url}  (Ctrl-C to stop)", flush=True)
-    stopping = threading.Event()
-    signal.signal(signal.SIGTERM, lambda signum, frame: stopping.set())
-    try:
-        while not stopping.wait(0.5):
-            if not server.running:
-                print("nbtrack: the server stopped on an error (see above)", file=sys.stderr)
-                return 1
-    except KeyboardInterrupt:
-        pass
-    server.stop()
+    if wait_until_stopped(server, "the server"):
+        return 1
     print("stopped", file=sys.stderr)
     return 0

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
+
+from nbtrack.cli.foreground import wait_until_stopped
 
 
 def add_commands(commands: Any) -> None:
@@ -48,8 +49,6 @@ def add_commands(commands: Any) -> None:
 
 
 def run_server(args: argparse.Namespace) -> int:
-    import signal
-    import threading
 
     from nbtrack import config
     from nbtrack.http.settings import parse_hosts, parse_size
@@ -68,14 +67,4 @@ def run_server(args: argparse.Namespace) -> int:
         f"nbtrack server for {config.resolve_store_path()} at {server.url}  (Ctrl-C to stop)",
         flush=True,
     )
-    stopping = threading.Event()
-    signal.signal(signal.SIGTERM, lambda signum, frame: stopping.set())
-    try:
-        while not stopping.wait(0.5):
-            if not server.running:
-                print("nbtrack: the server stopped on an error (see above)", file=sys.stderr)
-                return 1
-    except KeyboardInterrupt:
-        pass
-    server.stop()
-    return 0
+    return wait_until_stopped(server, "the server")

@@ -6,6 +6,8 @@ import argparse
 import sys
 from typing import Any
 
+from nbtrack.cli.foreground import wait_until_stopped
+
 
 def add_commands(commands: Any) -> None:
     ui = commands.add_parser(
@@ -39,8 +41,6 @@ def add_commands(commands: Any) -> None:
 
 
 def serve_ui(args: argparse.Namespace) -> int:
-    import signal
-    import threading
 
     from nbtrack.http.settings import parse_hosts
     from nbtrack.store.store import current_store
@@ -55,15 +55,7 @@ def serve_ui(args: argparse.Namespace) -> int:
         open_browser=args.open,
     )
     print(f"nbtrack ui for {current_store().path} at {running.url}  (Ctrl-C to stop)", flush=True)
-    stopping = threading.Event()
-    signal.signal(signal.SIGTERM, lambda signum, frame: stopping.set())
-    try:
-        while not stopping.wait(0.5):
-            if not running.running:
-                print("nbtrack: the UI stopped on an error (see above)", file=sys.stderr)
-                return 1
-    except KeyboardInterrupt:
-        pass
-    running.stop()
+    if wait_until_stopped(running, "the UI"):
+        return 1
     print("stopped", file=sys.stderr)
     return 0
