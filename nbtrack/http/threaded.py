@@ -2,8 +2,9 @@
 
 Binding first makes a port in use an error at the call, and lets a free port (``port=0``) be
 chosen without a race. Being a daemon thread, the server ends with the process: a notebook
-kernel that exits or restarts leaves none behind. ``nbtrack.serve`` and ``nbtrack.ui`` run this
-way, and their commands too (the command then waits on the thread).
+kernel that exits or restarts leaves none behind. ``nbtrack.serve``, ``nbtrack.ui`` and
+``nbtrack server`` run this way, and their commands too (``cli/foreground`` keeps them in the
+foreground).
 """
 
 from __future__ import annotations
@@ -53,11 +54,6 @@ class ThreadedServer:
     @property
     def running(self) -> bool:
         return self._thread.is_alive()
-
-    def wait(self) -> None:
-        """Block until the server stops (the commands' foreground)."""
-        while self._thread.is_alive():
-            self._thread.join(timeout=0.5)
 
     def stop(self) -> None:
         """Stop answering: requests in flight finish first (for a few seconds at most)."""

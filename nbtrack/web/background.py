@@ -49,9 +49,6 @@ class UI:
     def running(self) -> bool:
         return self._threaded.running
 
-    def wait(self) -> None:
-        self._threaded.wait()
-
     def stop(self) -> None:
         """Stop answering (requests in flight finish first); a second call does nothing."""
         self._stopping.set()  # open long-polls answer now rather than hold the stop up
