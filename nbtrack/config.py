@@ -8,46 +8,121 @@ from __future__ import annotations
 import getpass
 import os
 import socket
+import urllib.parse
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from nbtrack.errors import InvalidValueError
 
 STORE_FILENAME = "nbtrack.duckdb"
 URI_VARIABLE = "NBTRACK_URI"
+# The token an `nbtrack server` off loopback requires from this process's requests.
+TOKEN_VARIABLE = "NBTRACK_TOKEN"
 SERVE_TOKEN_VARIABLE = "NBTRACK_SERVE_TOKEN"
 # Set by `nbtrack run` for the process it starts: the project run that process logs to.
 RUN_ID_VARIABLE = "NBTRACK_RUN_ID"
 
-_explicit_uri: Path | None = None
+
+@dataclass(frozen=True)
+class ServerAddress:
+    """An `nbtrack server` this process logs to: its base URL (no trailing slash; a path prefix
+    is kept for a server behind a proxy) and the token its requests carry (NBTRACK_TOKEN)."""
+
+    url: str
+    token: str | None = None
+
+    def __str__(self) -> str:
+        return self.url
 
 
-def set_tracking_uri(path: str | os.PathLike[str] | None) -> None:
-    """Use ``path`` (a ``.duckdb`` file, created on first use) as the store of this process.
+_explicit_uri: Path | str | None = None
+
+
+def set_tracking_uri(uri: str | os.PathLike[str] | None) -> None:
+    """Use ``uri`` as the store of this process: a ``.duckdb`` file (created on first use), or
+    the ``http://`` / ``https://`` URL of an ``nbtrack server`` (its token in NBTRACK_TOKEN).
 
     ``None`` goes back to ``NBTRACK_URI`` or discovery.
 
     Examples
     --------
     >>> nbtrack.set_tracking_uri("experiments/nbtrack.duckdb")  # doctest: +SKIP
+    >>> nbtrack.set_tracking_uri("http://tracking.internal:5000")  # doctest: +SKIP
     """
     global _explicit_uri
-    _explicit_uri = None if path is None else _as_store_path(path, "set_tracking_uri")
+    if uri is None:
+        _explicit_uri = None
+    elif _is_server_url(uri):
+        _explicit_uri = _checked_server_url(os.fspath(uri), "set_tracking_uri")
+    else:
+        _explicit_uri = _as_store_path(uri, "set_tracking_uri")
 
 
 def get_tracking_uri() -> str:
-    """The absolute path of the store this process logs to."""
-    return str(resolve_store_path())
+    """The absolute path of the store this process logs to, or its server's URL."""
+    return str(resolve_target())
+
+
+def resolve_target() -> Path | ServerAddress:
+    """Where this process logs: ``set_tracking_uri``, else ``NBTRACK_URI``, else discovery. A
+    server's token is read from NBTRACK_TOKEN at each call, so setting it later takes effect."""
+    chosen: Path | str
+    if _explicit_uri is not None:
+        chosen = _explicit_uri
+    elif from_env := os.environ.get(URI_VARIABLE):
+        chosen = (
+            _checked_server_url(from_env, URI_VARIABLE)
+            if _is_server_url(from_env)
+            else _as_store_path(from_env, URI_VARIABLE)
+        )
+    else:
+        chosen = discover_store(Path.cwd())
+    if isinstance(chosen, str):
+        return ServerAddress(chosen, os.environ.get(TOKEN_VARIABLE) or None)
+    return chosen
 
 
 def resolve_store_path() -> Path:
-    """The store path: ``set_tracking_uri``, else ``NBTRACK_URI``, else discovery."""
-    if _explicit_uri is not None:
-        return _explicit_uri
-    from_env = os.environ.get(URI_VARIABLE)
-    if from_env:
-        return _as_store_path(from_env, URI_VARIABLE)
-    return discover_store(Path.cwd())
+    """The local store file: ``set_tracking_uri``, else ``NBTRACK_URI``, else discovery. Raises
+    when this process logs to a server, for what only a local file can do."""
+    target = resolve_target()
+    if isinstance(target, ServerAddress):
+        raise InvalidValueError(
+            f"this process logs to the server {target.url}, and this needs a local store file: "
+            f"give a .duckdb path to set_tracking_uri or {URI_VARIABLE}"
+        )
+    return target
+
+
+def _is_server_url(value: str | os.PathLike[str]) -> bool:
+    return isinstance(value, str) and value.lower().startswith(("http://", "https://"))
+
+
+def _checked_server_url(value: str, origin: str) -> str:
+    try:
+        parts = urllib.parse.urlsplit(value)
+        port = parts.port
+    except ValueError as exc:
+        raise InvalidValueError(
+            f"{origin}: {value!r} is not a server URL ({exc}); give http://HOST:PORT"
+        ) from None
+    problem = None
+    if not parts.hostname:
+        problem = "it names no host"
+    elif parts.username or parts.password:
+        problem = f"it holds a user name or password: put the token in {TOKEN_VARIABLE}"
+    elif parts.query or parts.fragment:
+        problem = "it has a query or a fragment"
+    if problem:
+        raise InvalidValueError(
+            f"{origin}: {value!r} is not a server URL: {problem}; "
+            "give http://HOST:PORT or https://HOST[:PORT][/PREFIX]"
+        )
+    netloc = parts.hostname if port is None else f"{parts.hostname}:{port}"
+    if parts.hostname and ":" in parts.hostname:
+        netloc = f"[{parts.hostname}]" + ("" if port is None else f":{port}")
+    return f"{parts.scheme.lower()}://{netloc}{parts.path.rstrip('/')}"
 
 
 def discover_store(start: Path) -> Path:

@@ -13,7 +13,9 @@
         ├── StoreReadOnlyError            the file or its folder cannot be written
         ├── SchemaVersionError            the store was written by a newer nbtrack
         ├── StoreFullError                the disk holding the store or its journal is full
-        └── StoreCorruptError             not a DuckDB file, damaged, or its WAL cannot be replayed
+        ├── StoreCorruptError             not a DuckDB file, damaged, or its WAL cannot be replayed
+        ├── ServerUnreachableError        the `nbtrack server` of NBTRACK_URI does not answer
+        └── ServerError                   the server refused a request for a reason of its own
 
 Each message names the bad value and what would be accepted.
 """
@@ -70,3 +72,13 @@ class StoreFullError(StoreError):
 class StoreCorruptError(StoreError):
     """The file is not a DuckDB database, is damaged, or its write-ahead log cannot be
     replayed."""
+
+
+class ServerUnreachableError(StoreError):
+    """The `nbtrack server` this process logs to cannot be reached (refused, reset, timed out).
+    Logging goes on into the local journal; reads need the server."""
+
+
+class ServerError(StoreError):
+    """The server answered a request with an error that is not a bad value or a missing name
+    (its token refused, an internal error); the message holds what the server said."""

@@ -1,0 +1,55 @@
+"""A real ``nbtrack server`` process on a loopback port, and a connection to it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from nbtrack.config import ServerAddress
+from nbtrack.store.remote.connection import ServerConnection
+from tests.mlflow_compat.conftest import NBTRACK, RunningServer, start_server, stop_server
+from tests.serving.conftest import wait_ready
+
+
+@pytest.fixture
+def team_server(tmp_path: Path) -> Iterator[RunningServer]:
+    """A server over its own store in a folder of its own (not the test's ``store_path``, which
+    the client side of a test may use as its local store)."""
+    folder = tmp_path / "server"
+    folder.mkdir()
+    server = start_server(folder / "nbtrack.duckdb")
+    yield server
+    _, err = stop_server(server.process)
+    assert "Traceback" not in err, err
+
+
+@pytest.fixture
+def connection(team_server: RunningServer) -> Iterator[ServerConnection]:
+    opened = ServerConnection(ServerAddress(team_server.url))
+    yield opened
+    opened.close()
+
+
+def restart_on_the_same_port(server: RunningServer) -> RunningServer:
+    """A new server process over the same store, at the URL clients already know; the old
+    one must have stopped (SIGTERM or ``kill -9``)."""
+    server.process.wait(timeout=30)
+    store = server.process.args[server.process.args.index("--store") + 1]
+    host, port = server.url.removeprefix("http://").rsplit(":", 1)
+    process = subprocess.Popen(
+        [*NBTRACK, "server", "--store", store, "--host", host, "--port", port],
+        env=dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_ready(server.url, process)
+    except BaseException:
+        stop_server(process)
+        raise
+    return RunningServer(server.url, process)
