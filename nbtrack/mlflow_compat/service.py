@@ -21,6 +21,7 @@ from nbtrack.errors import InvalidValueError, NotFoundError
 from nbtrack.mlflow_compat import mapping
 from nbtrack.mlflow_compat.experiments import Experiments
 from nbtrack.mlflow_compat.paging import VIEW_TYPES, offset_of, token_for
+from nbtrack.mlflow_compat.run_mirror import RunMirror
 from nbtrack.mlflow_compat.writer import NewRun, RunWriter, checked_millis
 from nbtrack.store import runs, whole_runs
 from nbtrack.store.schema import ARTIFACTS_FOLDER
@@ -85,18 +86,32 @@ class TrackingService:
             git_commit=tag_map.get(mapping.GIT_COMMIT_TAG),
             parent_run_id=tag_map.get(mapping.PARENT_RUN_TAG),
         )
+        generation = self.store.changes_outside_journal()
         writer = RunWriter.start(self.store, new, experiment.artifact_location)
+        assert writer.created is not None
+        if generation is not None:
+            writer.mirror = RunMirror(FullRun(writer.created, "active", {}, []), generation)
         tag_map[mapping.RUN_NAME_TAG] = name
         writer.log(tags=tag_map.items())
         with self._lock:
             self._writers[writer.run_id] = writer
-        assert writer.created is not None
         # Answered from what was just written: the start is in the journal, not yet read back.
         created = dataclasses.replace(writer.created, tags=tag_map)
         return self._run_json(FullRun(created, "active", {}, []))
 
     def get_run(self, run_id: str) -> dict[str, Any]:
-        return self._run_json(self.store.read(whole_runs.full_run, self._run_id(run_id)))
+        run_id = self._run_id(run_id)
+        writer = self._writers.get(run_id)
+        mirror = writer.mirror if writer is not None else None
+        if mirror is not None and mirror.generation == self.store.changes_outside_journal():
+            return self._run_json(mirror.full())
+        generation = self.store.changes_outside_journal()
+        writes = writer.writes if writer is not None else 0
+        full = self.store.read(whole_runs.full_run, run_id)
+        # Mirrored only if no write of this process's raced the read.
+        if writer is not None and generation is not None and writer.writes == writes:
+            writer.mirror = RunMirror(full, generation)
+        return self._run_json(full)
 
     def _run_json(self, full: FullRun) -> dict[str, Any]:
         experiment_id = self.experiments.id_out(full.run.experiment_id)

@@ -60,12 +60,16 @@ def marker_state(marker: Path) -> MarkerState:
     return (found.st_mtime_ns, found.st_ino, found.st_size)
 
 
-def _replace_marker(marker: Path) -> None:
+def _replace_marker(marker: Path, text: str | None = None) -> bool:
     # Replaced rather than touched: a new inode is a change even within one mtime tick.
     staging = marker.with_name(f"{marker.name}.{os.getpid()}.{threading.get_ident()}")
-    with contextlib.suppress(OSError):
-        staging.write_text(f"{time.time_ns()}\n")
+    try:
+        staging.write_text(text or f"{time.time_ns()}\n")
         os.replace(staging, marker)
+    except OSError:
+        # A read-only folder: nobody can be polling for our changes anyway.
+        return False
+    return True
 
 
 class _NeedsWrite(Exception):
@@ -81,6 +85,11 @@ class Store:
         self._flusher: Flusher | None = None
         self._flusher_lock = threading.Lock()
         self._schema_ready = False
+        # The marker text this process wrote last, and the changes it saw others make.
+        self._own_marker: str | None = None
+        self._foreign_changes = 0
+        self._token = 0
+        self._announce_lock = threading.Lock()
 
     @property
     def folder(self) -> Path:
@@ -88,13 +97,42 @@ class Store:
 
     @property
     def marker(self) -> Path:
-        """A file touched after every change to the store: pollers stat it, never DuckDB."""
+        """A file replaced after every change to the store (its text names the process and the
+        change): pollers stat it, never DuckDB."""
         return self.folder / f".{self.path.name}.changed"
 
-    def _touch_marker(self) -> None:
-        # A read-only folder: nobody can be polling for our changes anyway.
-        with contextlib.suppress(OSError):
-            self.marker.touch()
+    def _announce_change(self, foreign: bool) -> None:
+        """Replace the marker with a token of this process's own, under the store's lock (so
+        no other announcement interleaves); count a change made outside this process's
+        journal: ``foreign``, or a marker that is not the one this process left."""
+        if foreign or self._marker_text() != self._own_marker:
+            self._foreign_changes += 1
+        self._token += 1
+        token = f"{os.getpid()} {self._token} {time.time_ns()}\n"
+        self._own_marker = token if _replace_marker(self.marker, token) else None
+
+    def _marker_text(self) -> str | None:
+        try:
+            return self.marker.read_text()
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    def changes_outside_journal(self) -> int | None:
+        """How many changes to the store came from anywhere but this process's journal (other
+        processes, synchronous writes) as far as this process has seen, from a file read and a
+        few stats, no DuckDB; None while another process's journal holds records the store
+        does not have yet. While the number stays the same, the store holds what it held then
+        plus what this process's journal has had since."""
+        with self._announce_lock:
+            seen = self._marker_text()
+            if seen != self._own_marker:
+                # Counted once: the marker as it is now is what the next change will differ from.
+                self._foreign_changes += 1
+                self._own_marker = seen
+            count = self._foreign_changes
+        if unstored_bytes(self.path, self.journal.root, skip=self.journal.name):
+            return None
+        return count
 
     @property
     def registry_marker(self) -> Path:
@@ -215,7 +253,10 @@ class Store:
             except BaseException:
                 _roll_back_quietly(con)
                 raise
-        self._touch_marker()
+            with self._announce_lock:
+                # Counted as a change outside the journal, even this process's own: what a
+                # synchronous write does (a rename, a tag deleted) no journal line says.
+                self._announce_change(foreign=True)
         return result
 
     def sql(self, query: str, timeout_s: float) -> pd.DataFrame:
@@ -270,7 +311,8 @@ class Store:
     def _ingest_pending(self, con: duckdb.DuckDBPyConnection) -> IngestResult:
         result = ingest_pending(con, self.journal, self.path)
         if result.records or result.dead_journals:
-            self._touch_marker()
+            with self._announce_lock:
+                self._announce_change(result.foreign)
         return result
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -346,6 +388,8 @@ def _reset_locks_after_fork() -> None:
     _stores_lock = threading.Lock()
     for store in _stores.values():
         store._flusher_lock = threading.Lock()
+        store._announce_lock = threading.Lock()
+        store._own_marker = None  # the parent's marker is not the child's own
 
 
 os.register_at_fork(after_in_child=_reset_locks_after_fork)
