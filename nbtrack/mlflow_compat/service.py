@@ -201,7 +201,7 @@ class TrackingService:
             ids = [self.experiments.id_in(con, given) for given in experiment_ids]
             page = whole_runs.page_of_run_ids(
                 con, ids, (where.sql, where.params), (order.sql, order.params), stage, offset,
-                max_results + 1,
+                max_results + 1, self._artifacts_root(),
             )  # fmt: skip
             return whole_runs.full_runs(con, page)
 
@@ -284,6 +284,11 @@ class TrackingService:
                 entry["file_size"] = real.stat().st_size
             listed.append(entry)
         return listed
+
+    def _artifacts_root(self) -> str:
+        # The store's artifact folder as clients see it: what stands before "/<experiment>/..."
+        # in every artifact URI this service hands out.
+        return self.artifact_uri(self.store.folder, ARTIFACTS_FOLDER + "/").rstrip("/")
 
     @staticmethod
     def _run_id(run_id: object) -> str:
