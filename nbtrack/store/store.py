@@ -16,7 +16,6 @@ import contextlib
 import logging
 import os
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +27,7 @@ from nbtrack.store import gateway
 from nbtrack.store.flusher import Flusher
 from nbtrack.store.ingest import IngestResult, ingest_pending
 from nbtrack.store.journal import Journal
+from nbtrack.store.markers import ChangeWatch, MarkerState, marker_state, replace_marker
 from nbtrack.store.schema import SCHEMA_VERSION, check_readable, ensure_schema
 from nbtrack.store.segments import (
     any_dead_journal,
@@ -47,31 +47,6 @@ T = TypeVar("T")
 Query = Callable[Concatenate["duckdb.DuckDBPyConnection", P], T]
 
 
-# What identifies one version of a marker file: mtime, inode and size; None while it is absent.
-MarkerState = tuple[int, int, int] | None
-
-
-def marker_state(marker: Path) -> MarkerState:
-    """The state of ``marker`` now; a change of state means the marker was replaced."""
-    try:
-        found = marker.stat()
-    except OSError:
-        return None
-    return (found.st_mtime_ns, found.st_ino, found.st_size)
-
-
-def _replace_marker(marker: Path, text: str | None = None) -> bool:
-    # Replaced rather than touched: a new inode is a change even within one mtime tick.
-    staging = marker.with_name(f"{marker.name}.{os.getpid()}.{threading.get_ident()}")
-    try:
-        staging.write_text(text or f"{time.time_ns()}\n")
-        os.replace(staging, marker)
-    except OSError:
-        # A read-only folder: nobody can be polling for our changes anyway.
-        return False
-    return True
-
-
 class _NeedsWrite(Exception):
     """The store must be created or migrated before it can be read."""
 
@@ -85,11 +60,7 @@ class Store:
         self._flusher: Flusher | None = None
         self._flusher_lock = threading.Lock()
         self._schema_ready = False
-        # The marker text this process wrote last, and the changes it saw others make.
-        self._own_marker: str | None = None
-        self._foreign_changes = 0
-        self._token = 0
-        self._announce_lock = threading.Lock()
+        self._changes = ChangeWatch(self.marker)
 
     @property
     def folder(self) -> Path:
@@ -101,35 +72,13 @@ class Store:
         change): pollers stat it, never DuckDB."""
         return self.folder / f".{self.path.name}.changed"
 
-    def _announce_change(self, foreign: bool) -> None:
-        """Replace the marker with a token of this process's own, under the store's lock (so
-        no other announcement interleaves); count a change made outside this process's
-        journal: ``foreign``, or a marker that is not the one this process left."""
-        if foreign or self._marker_text() != self._own_marker:
-            self._foreign_changes += 1
-        self._token += 1
-        token = f"{os.getpid()} {self._token} {time.time_ns()}\n"
-        self._own_marker = token if _replace_marker(self.marker, token) else None
-
-    def _marker_text(self) -> str | None:
-        try:
-            return self.marker.read_text()
-        except (OSError, UnicodeDecodeError):
-            return None
-
     def changes_outside_journal(self) -> int | None:
         """How many changes to the store came from anywhere but this process's journal (other
         processes, synchronous writes) as far as this process has seen, from a file read and a
         few stats, no DuckDB; None while another process's journal holds records the store
         does not have yet. While the number stays the same, the store holds what it held then
         plus what this process's journal has had since."""
-        with self._announce_lock:
-            seen = self._marker_text()
-            if seen != self._own_marker:
-                # Counted once: the marker as it is now is what the next change will differ from.
-                self._foreign_changes += 1
-                self._own_marker = seen
-            count = self._foreign_changes
+        count = self._changes.outside_changes()
         if unstored_bytes(self.path, self.journal.root, skip=self.journal.name):
             return None
         return count
@@ -150,7 +99,7 @@ class Store:
         """``write``, then replace the registry marker: a registry change is announced only
         once it is committed."""
         result = self.write(operation, *args, **kwargs)
-        _replace_marker(self.registry_marker)
+        replace_marker(self.registry_marker)
         return result
 
     @property
@@ -172,7 +121,7 @@ class Store:
         """``write``, then replace the stages marker: announced only once committed, so a
         process that saw the old marker and then read the store missed nothing."""
         result = self.write(operation, *args, **kwargs)
-        _replace_marker(self.stages_marker)
+        replace_marker(self.stages_marker)
         return result
 
     # -- connections ----------------------------------------------------------------------------
@@ -253,10 +202,10 @@ class Store:
             except BaseException:
                 _roll_back_quietly(con)
                 raise
-            with self._announce_lock:
+            with self._changes.lock:
                 # Counted as a change outside the journal, even this process's own: what a
                 # synchronous write does (a rename, a tag deleted) no journal line says.
-                self._announce_change(foreign=True)
+                self._changes.announce(outside=True)
         return result
 
     def sql(self, query: str, timeout_s: float) -> pd.DataFrame:
@@ -311,8 +260,8 @@ class Store:
     def _ingest_pending(self, con: duckdb.DuckDBPyConnection) -> IngestResult:
         result = ingest_pending(con, self.journal, self.path)
         if result.records or result.dead_journals:
-            with self._announce_lock:
-                self._announce_change(result.foreign)
+            with self._changes.lock:
+                self._changes.announce(outside=result.foreign)
         return result
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -388,8 +337,7 @@ def _reset_locks_after_fork() -> None:
     _stores_lock = threading.Lock()
     for store in _stores.values():
         store._flusher_lock = threading.Lock()
-        store._announce_lock = threading.Lock()
-        store._own_marker = None  # the parent's marker is not the child's own
+        store._changes.after_fork()
 
 
 os.register_at_fork(after_in_child=_reset_locks_after_fork)
