@@ -77,7 +77,9 @@ def key_values(pairs: dict[str, str]) -> list[dict[str, str]]:
     return [{"key": key, "value": value} for key, value in pairs.items()]
 
 
-def experiment_json(experiment: Experiment, artifact_location: str) -> dict[str, Any]:
+def experiment_json(
+    experiment: Experiment, artifact_location: str, tags: dict[str, str] | None = None
+) -> dict[str, Any]:
     created = micros_of(experiment.created_at) or 0
     return {
         "experiment_id": experiment_id_out(experiment),
@@ -86,7 +88,7 @@ def experiment_json(experiment: Experiment, artifact_location: str) -> dict[str,
         "lifecycle_stage": experiment.lifecycle_stage,
         "creation_time": created // 1000,
         "last_update_time": created // 1000,
-        "tags": [],
+        "tags": key_values(tags or {}),
     }
 
 

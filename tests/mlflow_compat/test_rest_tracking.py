@@ -100,10 +100,15 @@ def server_client(nbtrack_server: RunningServer, clean_mlflow: None) -> MlflowCl
 
 
 def test_create_get_search_experiment(mlflow_client):
-    # Changed: MLflow passes artifact_location="my_location" and two tags, both refused here.
-    experiment_id = mlflow_client.create_experiment("My Experiment")
+    # Changed: MLflow passes artifact_location="my_location" too, refused here.
+    experiment_id = mlflow_client.create_experiment(
+        "My Experiment", tags={"key1": "val1", "key2": "val2"}
+    )
     exp = mlflow_client.get_experiment(experiment_id)
     assert exp.name == "My Experiment"
+    assert len(exp.tags) == 2
+    assert exp.tags["key1"] == "val1"
+    assert exp.tags["key2"] == "val2"
 
     experiments = mlflow_client.search_experiments()
     assert {e.name for e in experiments} == {"My Experiment", "Default"}
@@ -703,6 +708,55 @@ def test_log_inputs_validation(server_client):
     )
 
 
+def test_set_experiment_tag(mlflow_client):
+    experiment_id = mlflow_client.create_experiment("SetExperimentTagTest")
+    mlflow_client.set_experiment_tag(experiment_id, "dataset", "imagenet1K")
+    experiment = mlflow_client.get_experiment(experiment_id)
+    assert "dataset" in experiment.tags
+    assert experiment.tags["dataset"] == "imagenet1K"
+    # test that updating a tag works
+    mlflow_client.set_experiment_tag(experiment_id, "dataset", "birdbike")
+    experiment = mlflow_client.get_experiment(experiment_id)
+    assert "dataset" in experiment.tags
+    assert experiment.tags["dataset"] == "birdbike"
+    # test that setting a tag on 1 experiment does not impact another experiment.
+    experiment_id_2 = mlflow_client.create_experiment("SetExperimentTagTest2")
+    experiment2 = mlflow_client.get_experiment(experiment_id_2)
+    assert len(experiment2.tags) == 0
+    # test that setting a tag on different experiments maintain different values across experiments
+    mlflow_client.set_experiment_tag(experiment_id_2, "dataset", "birds200")
+    experiment = mlflow_client.get_experiment(experiment_id)
+    experiment2 = mlflow_client.get_experiment(experiment_id_2)
+    assert "dataset" in experiment.tags
+    assert experiment.tags["dataset"] == "birdbike"
+    assert "dataset" in experiment2.tags
+    assert experiment2.tags["dataset"] == "birds200"
+    # test can set multi-line tags
+    mlflow_client.set_experiment_tag(experiment_id, "multiline tag", "value2\nvalue2\nvalue2")
+    experiment = mlflow_client.get_experiment(experiment_id)
+    assert "multiline tag" in experiment.tags
+    assert experiment.tags["multiline tag"] == "value2\nvalue2\nvalue2"
+
+
+def test_set_experiment_tag_with_empty_string_as_value(mlflow_client):
+    experiment_id = mlflow_client.create_experiment(
+        test_set_experiment_tag_with_empty_string_as_value.__name__
+    )
+    mlflow_client.set_experiment_tag(experiment_id, "tag_key", "")
+    assert {"tag_key": ""}.items() <= mlflow_client.get_experiment(experiment_id).tags.items()
+
+
+def test_delete_experiment_tag(mlflow_client):
+    experiment_id = mlflow_client.create_experiment("DeleteExperimentTagTest")
+    mlflow_client.set_experiment_tag(experiment_id, "dataset", "imagenet1K")
+    experiment = mlflow_client.get_experiment(experiment_id)
+    assert experiment.tags["dataset"] == "imagenet1K"
+    # test that deleting a tag works
+    mlflow_client.delete_experiment_tag(experiment_id, "dataset")
+    experiment = mlflow_client.get_experiment(experiment_id)
+    assert "dataset" not in experiment.tags
+
+
 def test_update_run_name_without_changing_status(mlflow_client):
     experiment_id = mlflow_client.create_experiment("update run name")
     created_run = mlflow_client.create_run(experiment_id)
@@ -715,10 +769,6 @@ def test_update_run_name_without_changing_status(mlflow_client):
 
 
 _SKIPPED = {
-    "test_set_experiment_tag": "experiment tags have no table in nbtrack's store",
-    "test_set_experiment_tag_with_empty_string_as_value": (
-        "experiment tags have no table in nbtrack's store"
-    ),
     "test_search_experiments": "filter strings and order_by for experiments are not parsed",
     "test_path_validation": "/get-artifact endpoints belong to MLflow's web UI",
     "test_log_model": "checks MLflow 2's mlflow.log-model.history tag, gone in MLflow 3",

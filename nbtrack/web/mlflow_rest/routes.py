@@ -41,6 +41,7 @@ _TRACKING: list[tuple[str, str, tr.Handler]] = [
     ("POST", "experiments/delete", tr.delete_experiment),
     ("POST", "experiments/restore", tr.restore_experiment),
     ("POST", "experiments/set-experiment-tag", tr.set_experiment_tag),
+    ("POST", "experiments/delete-experiment-tag", tr.delete_experiment_tag),
     ("POST", "runs/create", tr.create_run),
     ("POST", "runs/update", tr.update_run),
     ("GET", "runs/get", tr.get_run),
