@@ -54,8 +54,14 @@ def proxied_artifact_uri(folder: Path, relative: str) -> str:
 class TrackingService:
     """MLflow's tracking API over the store at ``path``."""
 
-    def __init__(self, path: Path, artifact_uri: ArtifactUri = local_artifact_uri) -> None:
+    def __init__(
+        self, path: Path, artifact_uri: ArtifactUri = local_artifact_uri, mirror_runs: bool = False
+    ) -> None:
         self.store: Store = get_store(path)
+        # Whether runs/get may answer from the runs this process wrote (``RunMirror``): only
+        # where every journal line of this process comes through this service, as in
+        # ``nbtrack server``; a notebook using the plugin may also log through nbtrack's API.
+        self.mirror_runs = mirror_runs
         self.artifact_uri = artifact_uri
         self.experiments = Experiments(self.store, artifact_uri)
         self._writers: dict[str, RunWriter] = {}
@@ -86,7 +92,7 @@ class TrackingService:
             git_commit=tag_map.get(mapping.GIT_COMMIT_TAG),
             parent_run_id=tag_map.get(mapping.PARENT_RUN_TAG),
         )
-        generation = self.store.changes_outside_journal()
+        generation = self.store.changes_outside_journal() if self.mirror_runs else None
         writer = RunWriter.start(self.store, new, experiment.artifact_location)
         assert writer.created is not None
         if generation is not None:
@@ -103,9 +109,9 @@ class TrackingService:
         run_id = self._run_id(run_id)
         writer = self._writers.get(run_id)
         mirror = writer.mirror if writer is not None else None
-        if mirror is not None and mirror.generation == self.store.changes_outside_journal():
+        generation = self.store.changes_outside_journal() if self.mirror_runs else None
+        if mirror is not None and generation is not None and mirror.generation == generation:
             return self._run_json(mirror.full())
-        generation = self.store.changes_outside_journal()
         writes = writer.writes if writer is not None else 0
         full = self.store.read(whole_runs.full_run, run_id)
         # Mirrored only if no write of this process's raced the read.

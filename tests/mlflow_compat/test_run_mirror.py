@@ -39,7 +39,7 @@ def _same(mirrored: dict[str, Any], stored: dict[str, Any]) -> None:
 
 
 def test_a_run_answered_from_memory_is_the_run_the_store_holds(store_path: Path) -> None:
-    service = TrackingService(store_path)
+    service = TrackingService(store_path, mirror_runs=True)
     run_id = service.create_run("0", user_id="ann", tags=[("team", "a")])["info"]["run_id"]
     writer = service.writer(run_id)
     service.log_batch(
@@ -67,7 +67,7 @@ def test_a_run_answered_from_memory_is_the_run_the_store_holds(store_path: Path)
 
 
 def test_a_run_read_once_is_mirrored_from_then_on(store_path: Path) -> None:
-    service = TrackingService(store_path)
+    service = TrackingService(store_path, mirror_runs=True)
     run_id = service.create_run("0")["info"]["run_id"]
     service.log_batch(run_id, tags=[("mlflow.runName", "renamed")])  # a synchronous write
     writer = service.writer(run_id)
@@ -84,7 +84,7 @@ def test_a_run_read_once_is_mirrored_from_then_on(store_path: Path) -> None:
 
 @pytest.mark.parametrize("how", ["exits", "kill"])
 def test_another_process_logging_to_the_run_is_seen(store_path: Path, how: str) -> None:
-    service = TrackingService(store_path)
+    service = TrackingService(store_path, mirror_runs=True)
     run_id = service.create_run("0")["info"]["run_id"]
     service.log_batch(run_id, metrics=[("loss", 1.0, 10, 0)])
     assert service.get_run(run_id)["data"]["tags"][0]["key"] != "from"
@@ -119,3 +119,12 @@ def test_mlflows_client_through_the_plugin_reads_back_what_it_logged(store_path:
     assert run.data.metrics == {"loss": 0.2}
     assert run.data.params == {"lr": "0.1"}
     assert run.info.status == "FINISHED"
+
+
+def test_the_plugins_service_reads_every_run_from_the_store(store_path: Path) -> None:
+    # A notebook using the plugin may also log to the run through nbtrack's own API, in the
+    # same journal: only nbtrack server, whose journal only this service writes, mirrors.
+    service = TrackingService(store_path)
+    run_id = service.create_run("0")["info"]["run_id"]
+    service.get_run(run_id)
+    assert service.writer(run_id).mirror is None
