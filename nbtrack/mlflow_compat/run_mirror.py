@@ -5,7 +5,7 @@ A read right after a write costs an ingestion and a checkpoint (tens of millisec
 MLflow's client reads every run back when it ends it. The server wrote everything since its
 last read itself, through its own journal, so it can apply the same rules the ingestion
 applies (params write-once, tags last wins, the latest point of a metric) to its copy. The
-copy counts only while ``Store.changes_elsewhere()`` says the number it was made at: any
+copy counts only while ``Store.changes_outside_journal()`` says the number it was made at: any
 other process's write, ingestion or pending journal lines send the next request to the store.
 """
 
