@@ -212,6 +212,8 @@ def main() -> None:
         ])  # fmt: skip
     side_by_side.print_table(["figure", "nbtrack", "MLflow", "nbtrack vs MLflow"], lines)
     print("\ngoals: >= 10x over HTTP, >= 100x in process (per call)")
+    # The machine is shared: the load at both ends says how far to trust one run's ratios.
+    print(f"load average at the end: {os.getloadavg()[0]:.2f}")
     if args.json:
         args.json.write_text(json.dumps({"sizes": sizes, "results": results}, indent=2))
 

@@ -19,7 +19,7 @@ from nbtrack.store import experiments
 from nbtrack.store.schema import ARTIFACTS_FOLDER
 from nbtrack.store.store import Store
 from nbtrack.tracking.lifecycle import forget_experiments
-from nbtrack.tracking.validation import check_name
+from nbtrack.tracking.validation import check_name, tag_value
 
 MAX_EXPERIMENTS_PAGE = 50_000
 
@@ -36,9 +36,12 @@ class Experiments:
         # Forgotten when this process deletes, restores or renames one.
         self._for_runs: dict[str, Experiment] = {}
 
-    def json(self, experiment: Experiment) -> dict[str, Any]:
+    def json(self, experiment: Experiment, tags: dict[str, str] | None = None) -> dict[str, Any]:
         location = self.artifact_uri(self.store.folder, experiment.artifact_location)
-        return mapping.experiment_json(experiment, location)
+        return mapping.experiment_json(experiment, location, tags)
+
+    def _with_tags(self, con: Any, found: Experiment) -> dict[str, Any]:
+        return self.json(found, experiments.experiment_tags(con, [found.id]).get(found.id))
 
     def id_out(self, nbtrack_id: str) -> str:
         if self._default_id is None:
@@ -102,13 +105,48 @@ class Experiments:
         checked = check_name(name, "experiment name")
         if artifact_location:
             self._check_location(artifact_location)
-        if list(tags):
+        pairs = [_checked_tag(key, value) for key, value in tags]
+
+        def create(con: Any) -> Experiment:
+            created = experiments.create_experiment(con, checked)
+            for key, value in pairs:
+                experiments.set_experiment_tag(con, created.id, key, value)
+            return created
+
+        return self.id_out(self.store.write(create).id)
+
+    def set_tag(self, mlflow_id: str, key: object, value: object) -> None:
+        """Set a tag of an active experiment (MLflow's ``set_experiment_tag``)."""
+        pair = _checked_tag(key, value)
+
+        def tag(con: Any) -> None:
+            experiments.set_experiment_tag(con, self._active(con, mlflow_id).id, *pair)
+
+        self.store.write(tag)
+
+    def delete_tag(self, mlflow_id: str, key: object) -> None:
+        """Remove a tag of an active experiment; not found if it has none by that name."""
+        name = check_name(key, "tag key")
+
+        def untag(con: Any) -> None:
+            found = self._active(con, mlflow_id)
+            try:
+                experiments.delete_experiment_tag(con, found.id, name)
+            except NotFoundError:
+                raise NotFoundError(
+                    f"No tag with name: {name} in experiment with id {mlflow_id}"
+                ) from None
+
+        self.store.write(untag)
+
+    def _active(self, con: Any, mlflow_id: object) -> Experiment:
+        found = self._by_id(con, mlflow_id)
+        if found.deleted:
             raise InvalidValueError(
-                "experiment tags are not kept by nbtrack; create the experiment without tags "
-                "and tag its runs instead"
+                f"The experiment {mlflow_id} must be in the 'active' state. Current state is "
+                "deleted."
             )
-        created = self.store.write(experiments.create_experiment, checked)
-        return self.id_out(created.id)
+        return found
 
     def _check_location(self, location: str) -> None:
         root = (self.store.folder / ARTIFACTS_FOLDER).resolve()
@@ -120,13 +158,18 @@ class Experiments:
     def get(self, mlflow_id: str) -> dict[str, Any]:
         if mlflow_id == mapping.DEFAULT_EXPERIMENT_ID:
             self.ensure_default()
-        return self.json(self.store.read(self._by_id, mlflow_id))
+        return self.store.read(lambda con: self._with_tags(con, self._by_id(con, mlflow_id)))
 
     def get_by_name(self, name: str) -> dict[str, Any]:
-        found = self.store.read(experiments.find_experiment, check_name(name, "experiment name"))
-        if found is None or found.name != name:
-            raise NotFoundError(f"Could not find experiment with name '{name}'")
-        return self.json(found)
+        checked = check_name(name, "experiment name")
+
+        def find(con: Any) -> dict[str, Any]:
+            found = experiments.find_experiment(con, checked)
+            if found is None or found.name != name:
+                raise NotFoundError(f"Could not find experiment with name '{name}'")
+            return self._with_tags(con, found)
+
+        return self.store.read(find)
 
     def search(
         self,
@@ -150,14 +193,15 @@ class Experiments:
                 f"Invalid value {max_results} for parameter 'max_results' supplied"
             )
         self.ensure_default()
-        every = self.store.read(experiments.list_experiments, True)
+        every, tags = self.store.read(_all_with_tags)
         chosen = [e for e in every if stage in ("all", e.lifecycle_stage)]
         # MLflow's order: the newest first.
         chosen.sort(key=lambda e: (e.created_at, int(e.id)), reverse=True)
         offset = offset_of(page_token)
         page = chosen[offset : offset + max_results]
         more = offset + max_results < len(chosen)
-        return [self.json(e) for e in page], (token_for(offset + max_results) if more else None)
+        found = [self.json(e, tags.get(e.id)) for e in page]
+        return found, (token_for(offset + max_results) if more else None)
 
     def rename(self, mlflow_id: str, new_name: str) -> None:
         nbtrack_id = self.store.read(self.id_in, mlflow_id)
@@ -172,3 +216,13 @@ class Experiments:
         forget_experiments()
         self._for_runs.clear()
         self.store.write_stages(experiments.set_experiment_stage, nbtrack_id, stage)
+
+
+def _all_with_tags(con: Any) -> tuple[list[Experiment], dict[str, dict[str, str]]]:
+    every = experiments.list_experiments(con, True)
+    return every, experiments.experiment_tags(con, [e.id for e in every])
+
+
+def _checked_tag(key: object, value: object) -> tuple[str, str]:
+    name = check_name(key, "tag key")
+    return name, tag_value(name, "" if value is None else value)

@@ -35,6 +35,10 @@ SOURCE_TAG = "nbtrack.source"
 # A run's dataset inputs and logged models, one tag each, JSON in the value.
 INPUT_TAG = "nbtrack.mlflow.input."
 MODEL_TAG = "nbtrack.mlflow.model."
+# A model version's stage (MLflow's deprecated stages, kept for the clients that still move
+# versions between them): a version tag, shown as ``current_stage``, not as a tag.
+STAGE_TAG = "nbtrack.mlflow.stage"
+STAGES = ("None", "Staging", "Production", "Archived")
 # What a tag of the source can hold in MLflow (its tag values are at most 8,000 characters).
 _SOURCE_TAG_CHARS = 8000
 
@@ -77,7 +81,9 @@ def key_values(pairs: dict[str, str]) -> list[dict[str, str]]:
     return [{"key": key, "value": value} for key, value in pairs.items()]
 
 
-def experiment_json(experiment: Experiment, artifact_location: str) -> dict[str, Any]:
+def experiment_json(
+    experiment: Experiment, artifact_location: str, tags: dict[str, str] | None = None
+) -> dict[str, Any]:
     created = micros_of(experiment.created_at) or 0
     return {
         "experiment_id": experiment_id_out(experiment),
@@ -86,7 +92,7 @@ def experiment_json(experiment: Experiment, artifact_location: str) -> dict[str,
         "lifecycle_stage": experiment.lifecycle_stage,
         "creation_time": created // 1000,
         "last_update_time": created // 1000,
-        "tags": [],
+        "tags": key_values(tags or {}),
     }
 
 
@@ -179,10 +185,15 @@ def model_version_json(version: ModelVersion, run_link: str = "") -> dict[str, A
         "run_id": version.run_id or "",
         "run_link": run_link,
         "status": "READY",
-        "current_stage": "Archived" if version.status == "ARCHIVED" else "None",
-        "tags": key_values(version.tags),
+        "current_stage": current_stage(version),
+        "tags": key_values({k: v for k, v in version.tags.items() if k != STAGE_TAG}),
         "aliases": list(version.aliases),
     }
+
+
+def current_stage(version: ModelVersion) -> str:
+    """The stage MLflow's client sees: the one set last, else Archived for an archived one."""
+    return version.tags.get(STAGE_TAG) or ("Archived" if version.status == "ARCHIVED" else "None")
 
 
 def registered_model_json(

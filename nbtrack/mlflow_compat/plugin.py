@@ -160,9 +160,10 @@ class NbtrackTrackingStore(AbstractStore):
         self.experiments.rename(str(experiment_id), new_name)
 
     def set_experiment_tag(self, experiment_id: str, tag: Any) -> None:
-        raise InvalidValueError(
-            f"experiment tags are not kept by nbtrack; tag {tag.key!r} was not set"
-        )
+        self.experiments.set_tag(str(experiment_id), tag.key, tag.value)
+
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        self.experiments.delete_tag(str(experiment_id), key)
 
     # -- runs --------------------------------------------------------------------------------
 

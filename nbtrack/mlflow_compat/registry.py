@@ -11,7 +11,7 @@ a run's artifacts (a file path or ``mlflow-artifacts:/``, as MLflow's client res
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -162,9 +162,35 @@ class RegistryService:
             if run_id is None or version.run_id == run_id
         ]
 
-    def latest_versions(self, name: str) -> list[dict[str, Any]]:
-        model = self.get_registered_model(name)
-        return list(model.get("latest_versions", []))
+    def latest_versions(self, name: str, stages: Sequence[str] = ()) -> list[dict[str, Any]]:
+        """The newest version in each of ``stages`` that has one (all four if none given)."""
+        wanted = [_stage(stage) for stage in stages] or list(mapping.STAGES)
+        every = self.store.read(registry.search_model_versions, check_model_name(name))
+        newest: dict[str, ModelVersion] = {}
+        for version in every:  # by version number: the last one seen per stage is the newest
+            newest[mapping.current_stage(version)] = version
+        return [mapping.model_version_json(newest[s]) for s in wanted if s in newest]
+
+    def transition_stage(
+        self, name: str, version: str, stage: str, archive_existing: bool = False
+    ) -> dict[str, Any]:
+        """Move a version to ``stage``; ``archive_existing`` moves the versions already in it
+        (Staging or Production only) to Archived, in the same transaction."""
+        name, number, target = check_model_name(name), _number(version), _stage(stage)
+        if archive_existing and target not in ("Staging", "Production"):
+            raise InvalidValueError(
+                f"Model version transition cannot archive existing model versions because "
+                f"'{target}' is not an Active stage. Valid stages are Staging and Production"
+            )
+
+        def move(con: Any) -> None:
+            registry.set_model_tag(con, name, number, mapping.STAGE_TAG, target)
+            for other in registry.search_model_versions(con, name) if archive_existing else []:
+                if other.version != number and mapping.current_stage(other) == target:
+                    registry.set_model_tag(con, name, other.version, mapping.STAGE_TAG, "Archived")
+
+        self.store.write_registry(move)
+        return self.get_model_version(name, version)
 
     def update_model_version(self, name: str, version: str, description: str) -> dict[str, Any]:
         with self._here():
@@ -216,3 +242,12 @@ def _number(version: object) -> int:
     if number < 1:
         raise NotFoundError(f"Model version {version} does not exist")
     return number
+
+
+def _stage(stage: object) -> str:
+    for known in mapping.STAGES:
+        if isinstance(stage, str) and stage.lower() == known.lower():
+            return known
+    raise InvalidValueError(
+        f"Invalid Model Version stage: {stage}. Value must be one of {', '.join(mapping.STAGES)}."
+    )

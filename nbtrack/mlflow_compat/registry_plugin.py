@@ -74,7 +74,7 @@ class NbtrackRegistryStore(AbstractStore):
         return PagedList(found[:max_results] if max_results else found, None)
 
     def get_latest_versions(self, name: str, stages: Any = None) -> list[ModelVersion]:
-        return [_version(item) for item in self.registry.latest_versions(name)]
+        return [_version(item) for item in self.registry.latest_versions(name, stages or ())]
 
     def set_registered_model_tag(self, name: str, tag: Any) -> None:
         self.registry.set_registered_model_tag(name, tag.key, tag.value)
@@ -101,10 +101,10 @@ class NbtrackRegistryStore(AbstractStore):
     def transition_model_version_stage(
         self, name: str, version: str, stage: str, archive_existing_versions: bool
     ) -> ModelVersion:
-        raise InvalidValueError(
-            "model version stages are deprecated in MLflow and not kept by nbtrack; use an "
-            "alias (client.set_registered_model_alias)"
+        found = self.registry.transition_stage(
+            name, str(version), stage, bool(archive_existing_versions)
         )
+        return _version(found)
 
     def delete_model_version(self, name: str, version: str) -> None:
         self.registry.delete_model_version(name, str(version))

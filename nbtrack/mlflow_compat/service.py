@@ -21,6 +21,7 @@ from nbtrack.errors import InvalidValueError, NotFoundError
 from nbtrack.mlflow_compat import mapping
 from nbtrack.mlflow_compat.experiments import Experiments
 from nbtrack.mlflow_compat.paging import VIEW_TYPES, offset_of, token_for
+from nbtrack.mlflow_compat.run_mirror import RunMirror
 from nbtrack.mlflow_compat.writer import NewRun, RunWriter, checked_millis
 from nbtrack.store import runs, whole_runs
 from nbtrack.store.schema import ARTIFACTS_FOLDER
@@ -53,8 +54,14 @@ def proxied_artifact_uri(folder: Path, relative: str) -> str:
 class TrackingService:
     """MLflow's tracking API over the store at ``path``."""
 
-    def __init__(self, path: Path, artifact_uri: ArtifactUri = local_artifact_uri) -> None:
+    def __init__(
+        self, path: Path, artifact_uri: ArtifactUri = local_artifact_uri, mirror_runs: bool = False
+    ) -> None:
         self.store: Store = get_store(path)
+        # Whether runs/get may answer from the runs this process wrote (``RunMirror``): only
+        # where every journal line of this process comes through this service, as in
+        # ``nbtrack server``; a notebook using the plugin may also log through nbtrack's API.
+        self.mirror_runs = mirror_runs
         self.artifact_uri = artifact_uri
         self.experiments = Experiments(self.store, artifact_uri)
         self._writers: dict[str, RunWriter] = {}
@@ -85,18 +92,32 @@ class TrackingService:
             git_commit=tag_map.get(mapping.GIT_COMMIT_TAG),
             parent_run_id=tag_map.get(mapping.PARENT_RUN_TAG),
         )
+        generation = self.store.changes_outside_journal() if self.mirror_runs else None
         writer = RunWriter.start(self.store, new, experiment.artifact_location)
+        assert writer.created is not None
+        if generation is not None:
+            writer.mirror = RunMirror(FullRun(writer.created, "active", {}, []), generation)
         tag_map[mapping.RUN_NAME_TAG] = name
         writer.log(tags=tag_map.items())
         with self._lock:
             self._writers[writer.run_id] = writer
-        assert writer.created is not None
         # Answered from what was just written: the start is in the journal, not yet read back.
         created = dataclasses.replace(writer.created, tags=tag_map)
         return self._run_json(FullRun(created, "active", {}, []))
 
     def get_run(self, run_id: str) -> dict[str, Any]:
-        return self._run_json(self.store.read(whole_runs.full_run, self._run_id(run_id)))
+        run_id = self._run_id(run_id)
+        writer = self._writers.get(run_id)
+        mirror = writer.mirror if writer is not None else None
+        generation = self.store.changes_outside_journal() if self.mirror_runs else None
+        if mirror is not None and generation is not None and mirror.generation == generation:
+            return self._run_json(mirror.full())
+        writes = writer.writes if writer is not None else 0
+        full = self.store.read(whole_runs.full_run, run_id)
+        # Mirrored only if no write of this process's raced the read.
+        if writer is not None and generation is not None and writer.writes == writes:
+            writer.mirror = RunMirror(full, generation)
+        return self._run_json(full)
 
     def _run_json(self, full: FullRun) -> dict[str, Any]:
         experiment_id = self.experiments.id_out(full.run.experiment_id)
@@ -186,7 +207,7 @@ class TrackingService:
             ids = [self.experiments.id_in(con, given) for given in experiment_ids]
             page = whole_runs.page_of_run_ids(
                 con, ids, (where.sql, where.params), (order.sql, order.params), stage, offset,
-                max_results + 1,
+                max_results + 1, self._artifacts_root(),
             )  # fmt: skip
             return whole_runs.full_runs(con, page)
 
@@ -269,6 +290,11 @@ class TrackingService:
                 entry["file_size"] = real.stat().st_size
             listed.append(entry)
         return listed
+
+    def _artifacts_root(self) -> str:
+        # The store's artifact folder as clients see it: what stands before "/<experiment>/..."
+        # in every artifact URI this service hands out.
+        return self.artifact_uri(self.store.folder, ARTIFACTS_FOLDER + "/").rstrip("/")
 
     @staticmethod
     def _run_id(run_id: object) -> str:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from nbtrack import config
 from nbtrack.entities import END_STATUSES, RUNNING, Run, from_micros
 from nbtrack.errors import InvalidValueError
+from nbtrack.mlflow_compat.run_mirror import RunMirror
 from nbtrack.store import records
 from nbtrack.store.store import Store
 from nbtrack.tracking.validation import check_name, metric_value, param_value, step_value, tag_value
@@ -66,6 +67,10 @@ class RunWriter:
         # The run as this process made it, while nothing but its tags changed it elsewhere:
         # what create_run and update_run answer without reading the store.
         self.created: Run | None = None
+        # The whole run, kept up to date by every write below, once its state is known.
+        self.mirror: RunMirror | None = None
+        # Counts the writes: a read that saw none of them happen can be mirrored.
+        self.writes = 0
 
     @classmethod
     def start(cls, store: Store, new: NewRun, experiment_location: str) -> RunWriter:
@@ -112,7 +117,7 @@ class RunWriter:
     ) -> None:
         """Metrics as (key, value, timestamp ms, step), params and tags as (key, value): all
         checked first, then written in one append, so a refused batch writes nothing."""
-        metric_lines = [self._metric_line(*metric) for metric in metrics]
+        points = [self._metric_point(*metric) for metric in metrics]
         checked_params = [self._param(key, value) for key, value in params]
         checked_tags = [
             (check_name(key, "tag key"), tag_value(str(key), value)) for key, value in tags
@@ -122,7 +127,7 @@ class RunWriter:
         with self._lock:
             new = self._new_params(checked_params)
             lines = [
-                *metric_lines,
+                *(line for line, _ in points),
                 *(
                     records.param_line(self.run_id, key, text, encoded, now, journal.next_counter())
                     for key, text, encoded in new
@@ -135,15 +140,25 @@ class RunWriter:
             if lines:
                 journal.append("".join(lines), records=len(lines))
             self._params.update((key, text) for key, text, _ in new)
+            self.writes += 1
+            if self.mirror is not None:
+                self.mirror.logged(
+                    (point for _, point in points),
+                    ((key, text) for key, text, _ in new),
+                    checked_tags,
+                )
 
-    def _metric_line(self, key: object, value: object, timestamp: object, step: object) -> str:
+    def _metric_point(
+        self, key: object, value: object, timestamp: object, step: object
+    ) -> tuple[str, tuple[str, float, int, int, int]]:
+        """The journal line of one point, and the point (key, value, µs, step, seq)."""
         name = check_name(key, "metric key")
         number = metric_value(name, value)
         at = checked_millis(timestamp, f"metric {name!r}: timestamp") * 1000
         checked_step = step_value(name, step)
-        return records.metric_line(
-            self._prefix, json.dumps(name), number, checked_step, at, next(self._seq)
-        )
+        seq = next(self._seq)
+        line = records.metric_line(self._prefix, json.dumps(name), number, checked_step, at, seq)
+        return line, (name, number, at, checked_step, seq)
 
     @staticmethod
     def _param(key: object, value: object) -> tuple[str, str, str]:
@@ -171,7 +186,11 @@ class RunWriter:
             raise InvalidValueError(f"status {status!r} is not one of {', '.join(END_STATUSES)}")
         journal = self._store.journal
         at = checked_millis(end_ms, "end_time") * 1000
-        journal.append(records.end_line(self.run_id, status, None, at, journal.next_counter()))
+        with self._lock:
+            journal.append(records.end_line(self.run_id, status, None, at, journal.next_counter()))
+            self.writes += 1
+            if self.mirror is not None:
+                self.mirror.ended(status, at)
         if self.created is not None:
             self.created = dataclasses.replace(
                 self.created, status=status, end_time=from_micros(at)

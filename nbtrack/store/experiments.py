@@ -130,3 +130,37 @@ def rename_experiment(con: duckdb.DuckDBPyConnection, name_or_id: str, new_name:
         [new_name, time.time_ns() // 1000, experiment.id],
     )
     return get_experiment(con, experiment.id)
+
+
+def set_experiment_tag(
+    con: duckdb.DuckDBPyConnection, experiment_id: str, key: str, value: str
+) -> None:
+    """Set (or overwrite) one tag of an experiment."""
+    con.execute(
+        "DELETE FROM experiment_tags WHERE experiment_id = ? AND key = ?", [experiment_id, key]
+    )
+    con.execute("INSERT INTO experiment_tags VALUES (?, ?, ?)", [experiment_id, key, value])
+
+
+def delete_experiment_tag(con: duckdb.DuckDBPyConnection, experiment_id: str, key: str) -> None:
+    """Remove one tag of an experiment; ``NotFoundError`` if it has none by that name."""
+    removed = con.execute(
+        "DELETE FROM experiment_tags WHERE experiment_id = ? AND key = ? RETURNING key",
+        [experiment_id, key],
+    ).fetchall()
+    if not removed:
+        raise NotFoundError(f"No tag with name: {key} in experiment with id {experiment_id}")
+
+
+def experiment_tags(
+    con: duckdb.DuckDBPyConnection, experiment_ids: list[str]
+) -> dict[str, dict[str, str]]:
+    """The tags of each of ``experiment_ids`` that has any, sorted by key."""
+    tags: dict[str, dict[str, str]] = {}
+    for experiment_id, key, value in con.execute(
+        "SELECT experiment_id, key, value FROM experiment_tags "
+        "WHERE list_contains(?, experiment_id) ORDER BY key",
+        [experiment_ids],
+    ).fetchall():
+        tags.setdefault(experiment_id, {})[key] = value
+    return tags

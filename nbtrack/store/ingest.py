@@ -48,6 +48,9 @@ class IngestResult:
     dead_journals: int = 0
     killed_runs: int = 0
     rejected_lines: int = 0
+    # Whether anything came from another process's journal (or a dead one): a process that
+    # keeps its own runs in memory must then read them again.
+    foreign: bool = False
 
 
 def ingest_pending(
@@ -64,7 +67,7 @@ def ingest_pending(
     try:
         if not found.live and not found.dead:
             return IngestResult()
-        result = _commit(con, store_path, found.segments(), found.dead, work)
+        result = _commit(con, store_path, found.segments(), found.dead, work, journal.name)
         closed, _ = journal.segments()
         stored = _stored_bytes(con, [journal.name] if journal.name else [])
         journal.forget([path for path in closed if _all_stored(path, stored.get(_key(path), 0))])
@@ -86,6 +89,7 @@ def _commit(
     parts: list[Segment],
     dead: list[DeadJournal],
     work: Path,
+    own: str | None,
 ) -> IngestResult:
     """The unstored lines of ``parts`` read into a batch, then one transaction: their rows,
     their byte counts, the KILLED runs of ``dead``; then the hint for readers, still under the
@@ -103,7 +107,9 @@ def _commit(
             _record_progress(con, files, counts)
             result.records = sum(counts.values())
             result.segments = len(files)
+            result.foreign = any(chunk.segment.journal != own for chunk in files.values())
         result.dead_journals = len(dead)
+        result.foreign = result.foreign or bool(dead)
         for journal in dead:
             killed = batch.mark_killed(con, journal.name, journal.heartbeat_us)
             result.killed_runs += killed

@@ -12,7 +12,7 @@ from nbtrack.errors import SchemaVersionError, StoreCorruptError
 if TYPE_CHECKING:
     import duckdb
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
 ARTIFACTS_FOLDER = "nbtrack-artifacts"
@@ -130,6 +130,14 @@ MIGRATIONS: dict[int, str] = {
     INSERT INTO run_spans
     SELECT run_id, start_time, CASE WHEN status = 'RUNNING' THEN NULL ELSE end_time END
     FROM runs WHERE NOT EXISTS (SELECT 1 FROM run_spans s WHERE s.run_id = runs.run_id);
+    """,
+    # Experiments have tags, as MLflow's do (set through MLflow's client).
+    7: """
+    CREATE TABLE IF NOT EXISTS experiment_tags (
+        experiment_id VARCHAR NOT NULL,
+        key VARCHAR NOT NULL,
+        value VARCHAR NOT NULL
+    );
     """,
 }
 

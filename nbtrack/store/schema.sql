@@ -1,4 +1,4 @@
--- The nbtrack store, schema version 7 (a new store is created from this file; an older one is
+-- The nbtrack store, schema version 8 (a new store is created from this file; an older one is
 -- brought up to date by the migrations in schema.py).
 -- Times are BIGINT microseconds since the epoch (UTC): DuckDB's TIMESTAMPTZ makes pandas 3 warn
 -- and needs pytz to fetch. No PRIMARY KEY or UNIQUE constraints: uniqueness is kept by the
@@ -17,6 +17,13 @@ CREATE TABLE experiments (
     artifact_location VARCHAR NOT NULL,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL
+);
+
+-- An experiment's tags (version 8): the last value set wins.
+CREATE TABLE experiment_tags (
+    experiment_id VARCHAR NOT NULL,
+    key VARCHAR NOT NULL,
+    value VARCHAR NOT NULL
 );
 
 CREATE TABLE runs (

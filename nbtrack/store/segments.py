@@ -289,13 +289,13 @@ def stored_per_hint(path: Path, hint: dict[str, int | None]) -> bool:
     return stored is None or _size(path) <= stored
 
 
-def unstored_bytes(store_path: Path, root: Path) -> bool:
-    """Whether a live journal (this process's included) holds bytes the hint does not count
-    as stored (a cheap check: it may say yes when an ingestion would find only a partial
-    line)."""
+def unstored_bytes(store_path: Path, root: Path, skip: str | None = None) -> bool:
+    """Whether a live journal (this process's included, unless it is ``skip``) holds bytes the
+    hint does not count as stored (a cheap check: it may say yes when an ingestion would find
+    only a partial line)."""
     hint = read_hint(store_path)
     return any(
         not stored_per_hint(path, hint)
-        for folder in _journal_folders(root, None)
+        for folder in _journal_folders(root, skip)
         for path in folder.glob(f"*{SEGMENT_SUFFIX}")
     )

@@ -16,7 +16,6 @@ import contextlib
 import logging
 import os
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +27,7 @@ from nbtrack.store import gateway
 from nbtrack.store.flusher import Flusher
 from nbtrack.store.ingest import IngestResult, ingest_pending
 from nbtrack.store.journal import Journal
+from nbtrack.store.markers import ChangeWatch, MarkerState, marker_state, replace_marker
 from nbtrack.store.schema import SCHEMA_VERSION, check_readable, ensure_schema
 from nbtrack.store.segments import (
     any_dead_journal,
@@ -47,27 +47,6 @@ T = TypeVar("T")
 Query = Callable[Concatenate["duckdb.DuckDBPyConnection", P], T]
 
 
-# What identifies one version of a marker file: mtime, inode and size; None while it is absent.
-MarkerState = tuple[int, int, int] | None
-
-
-def marker_state(marker: Path) -> MarkerState:
-    """The state of ``marker`` now; a change of state means the marker was replaced."""
-    try:
-        found = marker.stat()
-    except OSError:
-        return None
-    return (found.st_mtime_ns, found.st_ino, found.st_size)
-
-
-def _replace_marker(marker: Path) -> None:
-    # Replaced rather than touched: a new inode is a change even within one mtime tick.
-    staging = marker.with_name(f"{marker.name}.{os.getpid()}.{threading.get_ident()}")
-    with contextlib.suppress(OSError):
-        staging.write_text(f"{time.time_ns()}\n")
-        os.replace(staging, marker)
-
-
 class _NeedsWrite(Exception):
     """The store must be created or migrated before it can be read."""
 
@@ -81,6 +60,7 @@ class Store:
         self._flusher: Flusher | None = None
         self._flusher_lock = threading.Lock()
         self._schema_ready = False
+        self._changes = ChangeWatch(self.marker)
 
     @property
     def folder(self) -> Path:
@@ -88,13 +68,20 @@ class Store:
 
     @property
     def marker(self) -> Path:
-        """A file touched after every change to the store: pollers stat it, never DuckDB."""
+        """A file replaced after every change to the store (its text names the process and the
+        change): pollers stat it, never DuckDB."""
         return self.folder / f".{self.path.name}.changed"
 
-    def _touch_marker(self) -> None:
-        # A read-only folder: nobody can be polling for our changes anyway.
-        with contextlib.suppress(OSError):
-            self.marker.touch()
+    def changes_outside_journal(self) -> int | None:
+        """How many changes to the store came from anywhere but this process's journal (other
+        processes, synchronous writes) as far as this process has seen, from a file read and a
+        few stats, no DuckDB; None while another process's journal holds records the store
+        does not have yet. While the number stays the same, the store holds what it held then
+        plus what this process's journal has had since."""
+        count = self._changes.outside_changes()
+        if unstored_bytes(self.path, self.journal.root, skip=self.journal.name):
+            return None
+        return count
 
     @property
     def registry_marker(self) -> Path:
@@ -112,7 +99,7 @@ class Store:
         """``write``, then replace the registry marker: a registry change is announced only
         once it is committed."""
         result = self.write(operation, *args, **kwargs)
-        _replace_marker(self.registry_marker)
+        replace_marker(self.registry_marker)
         return result
 
     @property
@@ -134,7 +121,7 @@ class Store:
         """``write``, then replace the stages marker: announced only once committed, so a
         process that saw the old marker and then read the store missed nothing."""
         result = self.write(operation, *args, **kwargs)
-        _replace_marker(self.stages_marker)
+        replace_marker(self.stages_marker)
         return result
 
     # -- connections ----------------------------------------------------------------------------
@@ -215,7 +202,10 @@ class Store:
             except BaseException:
                 _roll_back_quietly(con)
                 raise
-        self._touch_marker()
+            with self._changes.lock:
+                # Counted as a change outside the journal, even this process's own: what a
+                # synchronous write does (a rename, a tag deleted) no journal line says.
+                self._changes.announce(outside=True)
         return result
 
     def sql(self, query: str, timeout_s: float) -> pd.DataFrame:
@@ -270,7 +260,8 @@ class Store:
     def _ingest_pending(self, con: duckdb.DuckDBPyConnection) -> IngestResult:
         result = ingest_pending(con, self.journal, self.path)
         if result.records or result.dead_journals:
-            self._touch_marker()
+            with self._changes.lock:
+                self._changes.announce(outside=result.foreign)
         return result
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -346,6 +337,7 @@ def _reset_locks_after_fork() -> None:
     _stores_lock = threading.Lock()
     for store in _stores.values():
         store._flusher_lock = threading.Lock()
+        store._changes.after_fork()
 
 
 os.register_at_fork(after_in_child=_reset_locks_after_fork)

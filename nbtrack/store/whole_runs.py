@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from nbtrack.entities import Run, from_micros
 from nbtrack.errors import NotFoundError
 from nbtrack.store.runs import get_run
+from nbtrack.store.schema import ARTIFACTS_FOLDER
 
 if TYPE_CHECKING:
     import duckdb
@@ -50,16 +51,22 @@ def page_of_run_ids(
     stage: str,
     offset: int,
     limit: int,
+    artifacts_root: str,
 ) -> list[str]:
     """The ids of the runs matching ``where`` in ``experiment_ids``, ordered, from ``offset``.
 
-    A run of a deleted experiment counts as deleted, as in nbtrack's own search.
+    A run of a deleted experiment counts as deleted, as in nbtrack's own search. A run's
+    ``artifact_uri`` is compared as the client sees it: ``artifacts_root`` in place of the
+    store's artifact folder, as ``run_pages.page_of_runs`` does.
     """
     where_sql, where_params = where
     order_sql, order_params = order
+    uri_as_seen = [artifacts_root, len(ARTIFACTS_FOLDER) + 1]
     rows = con.execute(
         f"""
-        SELECT r.run_id FROM runs r JOIN experiments e ON e.experiment_id = r.experiment_id
+        SELECT r.run_id FROM (
+            SELECT * REPLACE (? || substr(artifact_uri, ?) AS artifact_uri) FROM runs
+        ) r JOIN experiments e ON e.experiment_id = r.experiment_id
         WHERE list_contains(?, r.experiment_id)
           AND list_contains(?, CASE WHEN e.lifecycle_stage = 'deleted' THEN 'deleted'
                                     ELSE r.lifecycle_stage END)
@@ -67,8 +74,9 @@ def page_of_run_ids(
         ORDER BY {order_sql}
         LIMIT ? OFFSET ?
         """,  # noqa: S608 (fragments are fixed SQL from nbtrack's grammar; values are bound)
-        [list(experiment_ids), list(STAGES[stage]), *where_params, *order_params, limit, offset],
-    ).fetchall()
+        [*uri_as_seen, list(experiment_ids), list(STAGES[stage]), *where_params, *order_params,
+         limit, offset],
+    ).fetchall()  # fmt: skip
     return [run_id for (run_id,) in rows]
 
 

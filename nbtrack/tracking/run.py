@@ -37,8 +37,9 @@ from nbtrack.errors import (
     StoreCorruptError,
 )
 from nbtrack.store import records, runs
+from nbtrack.store.markers import MarkerState
 from nbtrack.store.schema import ARTIFACTS_FOLDER
-from nbtrack.store.store import MarkerState, Store
+from nbtrack.store.store import Store
 from nbtrack.tracking import _current, capture
 from nbtrack.tracking.validation import (
     check_name,

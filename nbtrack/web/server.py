@@ -56,7 +56,7 @@ def create_app(
 ) -> Starlette:
     """The server's ASGI app for the store at ``store_path``; ``extra_routes`` are answered
     on the same port, behind the same checks."""
-    service = TrackingService(store_path, proxied_artifact_uri)
+    service = TrackingService(store_path, proxied_artifact_uri, mirror_runs=True)
     service.experiments.ensure_default()
     routes = [
         Route("/health", _ok, methods=["GET"]),

@@ -215,3 +215,20 @@ def test_what_the_plugin_acknowledged_survives_kill_9(store_path: Path, tmp_path
     run = nbtrack.get_run(run_id)
     assert run.params == {"lr": "0.1"}
     assert run.status == "KILLED"  # its owner is gone
+
+
+def test_a_filter_on_artifact_uri_compares_the_uri_the_client_sees(
+    mlflow_client: MlflowClient,
+) -> None:
+    experiment_id = mlflow_client.create_experiment("by artifact uri")
+    wanted, other = (mlflow_client.create_run(experiment_id).info for _ in range(2))
+    for info in (wanted, other):
+        assert mlflow_client.get_run(info.run_id).info.artifact_uri == info.artifact_uri
+
+    found = mlflow_client.search_runs(
+        [experiment_id], f"attributes.artifact_uri = '{wanted.artifact_uri}'"
+    )
+    assert [run.info.run_id for run in found] == [wanted.run_id]
+    prefix = wanted.artifact_uri.rsplit("/", 2)[0]
+    found = mlflow_client.search_runs([experiment_id], f"attributes.artifact_uri LIKE '{prefix}/%'")
+    assert {run.info.run_id for run in found} == {wanted.run_id, other.run_id}

@@ -6,10 +6,12 @@ and the MLflow contributors), as FastTrackML runs them against its server. Each 
 MLflow's calls and assertions; MLflow's ``mlflow_client`` fixture (a server on a file or
 SQLite store) becomes ours: a real ``nbtrack server`` process on a loopback port, and
 MlflowClient("nbtrack:<store>"). Tests that send raw HTTP run against the server only.
+test_delete_experiment_tag comes from the revision of MLflow's file that the project's code
+search holds (newer than the commit above); it is ported the same way.
 
 The count, by MLflow's test (``x2``: server and plugin):
 
-Passed as MLflow wrote them (24 tests, 42 cases): test_create_experiment_validation,
+Passed as MLflow wrote them (27 tests, 48 cases): test_create_experiment_validation,
 test_delete_restore_experiment x2, test_rename_experiment x2, test_create_run_defaults x2,
 test_log_metrics_params_tags x2, test_log_metric_validation, test_log_param_validation,
 test_log_param_with_empty_string_as_value x2, test_set_tag_with_empty_string_as_value x2,
@@ -17,20 +19,20 @@ test_log_batch_containing_params_and_tags_with_empty_string_values x2, test_set_
 test_delete_tag x2, test_log_batch x2, test_log_batch_validation, test_set_terminated_defaults
 x2, test_set_terminated_status x2, test_search_pagination x2, test_search_validation x2,
 test_get_experiment_by_name x2, test_get_experiment x2, test_log_inputs x2,
-test_log_inputs_validation, test_update_run_name_without_changing_status x2, test_log_input x2.
+test_log_inputs_validation, test_update_run_name_without_changing_status x2, test_log_input x2,
+test_set_experiment_tag x2, test_set_experiment_tag_with_empty_string_as_value x2,
+test_delete_experiment_tag x2.
 
 Passed with a change, said in the test (4 tests, 10 cases): test_create_get_search_experiment
-x2 (no artifact_location and no experiment tags: nbtrack refuses both, see the skips),
+x2 (no artifact_location: nbtrack keeps every experiment's artifacts in the store's folder),
 test_create_run_all_args x4 (MLflow 3's RunInfo has no run_uuid any more), test_artifacts x2
 (the artifact location is the store's folder, a path through the plugin and
 ``mlflow-artifacts:/`` through the server, not the fixture's file URI),
 test_logging_model_with_local_artifact_uri x2 (the same for the run's artifact URI).
 
-In all 28 of MLflow's tests, 52 cases, pass; 10 are skipped:
+In all 31 of MLflow's tests, 58 cases, pass; 8 are skipped:
 
 Skipped, with the reason (each is a ``pytest.skip`` below, so the run's count shows them):
-- test_set_experiment_tag, test_set_experiment_tag_with_empty_string_as_value: experiment
-  tags have no table in nbtrack's store; setting one is refused (INVALID_PARAMETER_VALUE).
 - test_search_experiments: filter strings and order_by for experiments are not parsed; a
   filter is refused (the experiment list is short enough to filter by name in the client).
 - test_path_validation: the ``/get-artifact`` and ``/model-versions/get-artifact`` endpoints
@@ -100,10 +102,15 @@ def server_client(nbtrack_server: RunningServer, clean_mlflow: None) -> MlflowCl
 
 
 def test_create_get_search_experiment(mlflow_client):
-    # Changed: MLflow passes artifact_location="my_location" and two tags, both refused here.
-    experiment_id = mlflow_client.create_experiment("My Experiment")
+    # Changed: MLflow passes artifact_location="my_location" too, refused here.
+    experiment_id = mlflow_client.create_experiment(
+        "My Experiment", tags={"key1": "val1", "key2": "val2"}
+    )
     exp = mlflow_client.get_experiment(experiment_id)
     assert exp.name == "My Experiment"
+    assert len(exp.tags) == 2
+    assert exp.tags["key1"] == "val1"
+    assert exp.tags["key2"] == "val2"
 
     experiments = mlflow_client.search_experiments()
     assert {e.name for e in experiments} == {"My Experiment", "Default"}
@@ -703,6 +710,55 @@ def test_log_inputs_validation(server_client):
     )
 
 
+def test_set_experiment_tag(mlflow_client):
+    experiment_id = mlflow_client.create_experiment("SetExperimentTagTest")
+    mlflow_client.set_experiment_tag(experiment_id, "dataset", "imagenet1K")
+    experiment = mlflow_client.get_experiment(experiment_id)
+    assert "dataset" in experiment.tags
+    assert experiment.tags["dataset"] == "imagenet1K"
+    # test that updating a tag works
+    mlflow_client.set_experiment_tag(experiment_id, "dataset", "birdbike")
+    experiment = mlflow_client.get_experiment(experiment_id)
+    assert "dataset" in experiment.tags
+    assert experiment.tags["dataset"] == "birdbike"
+    # test that setting a tag on 1 experiment does not impact another experiment.
+    experiment_id_2 = mlflow_client.create_experiment("SetExperimentTagTest2")
+    experiment2 = mlflow_client.get_experiment(experiment_id_2)
+    assert len(experiment2.tags) == 0
+    # test that setting a tag on different experiments maintain different values across experiments
+    mlflow_client.set_experiment_tag(experiment_id_2, "dataset", "birds200")
+    experiment = mlflow_client.get_experiment(experiment_id)
+    experiment2 = mlflow_client.get_experiment(experiment_id_2)
+    assert "dataset" in experiment.tags
+    assert experiment.tags["dataset"] == "birdbike"
+    assert "dataset" in experiment2.tags
+    assert experiment2.tags["dataset"] == "birds200"
+    # test can set multi-line tags
+    mlflow_client.set_experiment_tag(experiment_id, "multiline tag", "value2\nvalue2\nvalue2")
+    experiment = mlflow_client.get_experiment(experiment_id)
+    assert "multiline tag" in experiment.tags
+    assert experiment.tags["multiline tag"] == "value2\nvalue2\nvalue2"
+
+
+def test_set_experiment_tag_with_empty_string_as_value(mlflow_client):
+    experiment_id = mlflow_client.create_experiment(
+        test_set_experiment_tag_with_empty_string_as_value.__name__
+    )
+    mlflow_client.set_experiment_tag(experiment_id, "tag_key", "")
+    assert {"tag_key": ""}.items() <= mlflow_client.get_experiment(experiment_id).tags.items()
+
+
+def test_delete_experiment_tag(mlflow_client):
+    experiment_id = mlflow_client.create_experiment("DeleteExperimentTagTest")
+    mlflow_client.set_experiment_tag(experiment_id, "dataset", "imagenet1K")
+    experiment = mlflow_client.get_experiment(experiment_id)
+    assert experiment.tags["dataset"] == "imagenet1K"
+    # test that deleting a tag works
+    mlflow_client.delete_experiment_tag(experiment_id, "dataset")
+    experiment = mlflow_client.get_experiment(experiment_id)
+    assert "dataset" not in experiment.tags
+
+
 def test_update_run_name_without_changing_status(mlflow_client):
     experiment_id = mlflow_client.create_experiment("update run name")
     created_run = mlflow_client.create_run(experiment_id)
@@ -715,10 +771,6 @@ def test_update_run_name_without_changing_status(mlflow_client):
 
 
 _SKIPPED = {
-    "test_set_experiment_tag": "experiment tags have no table in nbtrack's store",
-    "test_set_experiment_tag_with_empty_string_as_value": (
-        "experiment tags have no table in nbtrack's store"
-    ),
     "test_search_experiments": "filter strings and order_by for experiments are not parsed",
     "test_path_validation": "/get-artifact endpoints belong to MLflow's web UI",
     "test_log_model": "checks MLflow 2's mlflow.log-model.history tag, gone in MLflow 3",

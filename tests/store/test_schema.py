@@ -414,3 +414,19 @@ def test_a_version_5_store_gets_mlflows_latest_metric_values_and_keeps_its_numbe
         assert con.execute(
             "SELECT value FROM nbtrack_meta WHERE key = 'schema_version'"
         ).fetchone() == (str(SCHEMA_VERSION),)
+
+
+def test_a_version_7_store_gets_the_experiment_tags_table(store_path: Path) -> None:
+    run_id = _make_store(store_path)
+    with duckdb.connect(str(store_path)) as con:
+        con.execute("DROP TABLE experiment_tags")
+        con.execute("UPDATE nbtrack_meta SET value = '7' WHERE key = 'schema_version'")
+
+    assert nbtrack.get_run(run_id).metrics == {"loss": 0.5}
+
+    store_module.close_all()
+    with duckdb.connect(str(store_path), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM experiment_tags").fetchone() == (0,)
+        assert con.execute(
+            "SELECT value FROM nbtrack_meta WHERE key = 'schema_version'"
+        ).fetchone() == (str(SCHEMA_VERSION),)

@@ -52,6 +52,26 @@ def test_an_unknown_endpoint_is_404_and_a_body_that_is_no_json_is_400(store_path
         assert answer.json()["error_code"] == "INVALID_PARAMETER_VALUE"
 
 
+def test_a_wrong_method_on_an_mlflow_route_is_a_405_in_mlflows_json(store_path: Path) -> None:
+    with _client(store_path) as client:
+        for method, path, allowed in (
+            ("POST", "/api/2.0/mlflow/runs/get", "GET"),
+            ("GET", "/ajax-api/2.0/mlflow/runs/log-metric", "POST"),
+            ("DELETE", "/api/2.0/mlflow/experiments/search", "GET, POST"),
+            ("PUT", "/api/2.0/mlflow/logged-models/m-1", "GET, PATCH"),
+            ("POST", "/api/3.0/mlflow/server-info", "GET"),
+        ):
+            answer = client.request(method, path)
+            assert answer.status_code == 405, (method, path)
+            assert answer.headers["content-type"] == "application/json"
+            assert answer.headers["allow"] == allowed
+            error = answer.json()
+            assert error["error_code"] == "BAD_REQUEST"
+            assert error["message"] == f"{method} is not accepted on {path}; use {allowed}"
+        # The right method still reaches the endpoint.
+        assert client.get("/api/2.0/mlflow/runs/get", params={"run_id": "x"}).status_code == 404
+
+
 def test_nbtrack_server_serves_the_ui_and_mlflows_client_beside_it(store_path: Path) -> None:
     """One port, as `mlflow server` has: the UI's pages and read API see what MLflow's client
     logs, the UI's changes keep their CSRF check, and MLflow's client (which sends no Origin)

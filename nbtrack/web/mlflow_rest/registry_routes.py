@@ -52,7 +52,8 @@ def delete_registered_model(registry: RegistryService, f: Fields) -> dict[str, A
 
 
 def get_latest_versions(registry: RegistryService, f: Fields) -> dict[str, Any]:
-    return {"model_versions": registry.latest_versions(f.required_text("name"))}
+    stages = [str(stage) for stage in f.items("stages")]
+    return {"model_versions": registry.latest_versions(f.required_text("name"), stages)}
 
 
 def set_registered_model_tag(registry: RegistryService, f: Fields) -> dict[str, Any]:
@@ -126,9 +127,15 @@ def delete_model_version_tag(registry: RegistryService, f: Fields) -> dict[str, 
 
 
 def transition_stage(registry: RegistryService, f: Fields) -> dict[str, Any]:
-    raise InvalidValueError(
-        "model version stages are deprecated in MLflow and not kept by nbtrack; use an alias"
+    archive = f.values.get("archive_existing_versions", False)
+    if not isinstance(archive, bool):
+        raise InvalidValueError(
+            f"Invalid value {archive!r} for parameter 'archive_existing_versions': true or false"
+        )
+    found = registry.transition_stage(
+        f.required_text("name"), f.required_text("version"), f.required_text("stage"), archive
     )
+    return {"model_version": found}
 
 
 def set_alias(registry: RegistryService, f: Fields) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from nbtrack.errors import AlreadyExistsError, InvalidValueError, NbtrackError, NotFoundError
-from nbtrack.http.errors import INVALID_PARAMETER_VALUE, JSON, error_body
+from nbtrack.http.errors import BAD_REQUEST, INVALID_PARAMETER_VALUE, JSON, error_body
 from nbtrack.mlflow_compat.registry import RegistryService
 from nbtrack.mlflow_compat.service import TrackingService
 from nbtrack.web.mlflow_rest import registry_routes as reg
@@ -41,6 +41,7 @@ _TRACKING: list[tuple[str, str, tr.Handler]] = [
     ("POST", "experiments/delete", tr.delete_experiment),
     ("POST", "experiments/restore", tr.restore_experiment),
     ("POST", "experiments/set-experiment-tag", tr.set_experiment_tag),
+    ("POST", "experiments/delete-experiment-tag", tr.delete_experiment_tag),
     ("POST", "runs/create", tr.create_run),
     ("POST", "runs/update", tr.update_run),
     ("GET", "runs/get", tr.get_run),
@@ -107,7 +108,34 @@ def mlflow_routes(
     for path in ("/api/3.0/mlflow/server-info", "/ajax-api/3.0/mlflow/server-info"):
         routes.append(Route(path, info, methods=["GET"]))
     routes += _artifact_routes(proxy)
-    return routes
+    return routes + _wrong_methods(routes)
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _wrong_methods(routes: list[BaseRoute]) -> list[BaseRoute]:
+    """For each path, a route taking every method its routes do not: MLflow's JSON error
+    with 405, where Starlette would answer in plain text."""
+    allowed: dict[str, set[str]] = {}
+    for route in routes:
+        if isinstance(route, Route) and route.methods:
+            allowed.setdefault(route.path, set()).update(route.methods)
+    return [
+        Route(path, _refusal(methods), methods=[m for m in _METHODS if m not in methods])
+        for path, methods in allowed.items()
+    ]
+
+
+def _refusal(methods: set[str]) -> Callable[[Request], Awaitable[Response]]:
+    accepted = ", ".join(sorted(methods - {"HEAD"}))
+
+    async def refuse(request: Request) -> Response:
+        message = f"{request.method} is not accepted on {request.url.path}; use {accepted}"
+        body = error_body(405, message, BAD_REQUEST)
+        return Response(body, 405, headers={"Allow": accepted}, media_type=JSON)
+
+    return refuse
 
 
 def _bound(handler: Callable[[Any, Fields], dict[str, Any]], target: Any) -> Work:

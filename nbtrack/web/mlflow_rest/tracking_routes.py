@@ -55,9 +55,15 @@ def restore_experiment(service: TrackingService, f: Fields) -> dict[str, Any]:
 
 
 def set_experiment_tag(service: TrackingService, f: Fields) -> dict[str, Any]:
-    raise InvalidValueError(
-        f"experiment tags are not kept by nbtrack; tag {f.text('key')!r} was not set"
-    )
+    experiment_id = f.required_text("experiment_id")
+    service.experiments.set_tag(experiment_id, f.required_text("key"), f.text("value") or "")
+    return {}
+
+
+def delete_experiment_tag(service: TrackingService, f: Fields) -> dict[str, Any]:
+    experiment_id = f.required_text("experiment_id")
+    service.experiments.delete_tag(experiment_id, f.required_text("key"))
+    return {}
 
 
 def create_run(service: TrackingService, f: Fields) -> dict[str, Any]:
