@@ -28,10 +28,17 @@ class UiAccess:
     """ASGI middleware in front of the guard: token cookie in, CSRF out (see the docstring)."""
 
     def __init__(
-        self, app: ASGIApp, token: str | None, checked_prefixes: tuple[str, ...] = ("/",)
+        self,
+        app: ASGIApp,
+        token: str | None,
+        checked_prefixes: tuple[str, ...] = ("/",),
+        exempt_prefixes: tuple[str, ...] = (),
     ) -> None:
         self.app = app
         self.token = token
+        # Machine-to-machine routes below a checked prefix (team mode's journal routes): no
+        # browser calls them, and they take only content types that need a CORS preflight.
+        self.exempt_prefixes = exempt_prefixes
         # Beside MLflow's REST API (``nbtrack server``) only the UI's own paths are checked:
         # MLflow's clients send neither Origin nor Sec-Fetch-Site, and a browser cannot post
         # that API's JSON from another site without a CORS preflight, which is never allowed.
@@ -55,6 +62,7 @@ class UiAccess:
         if (
             scope["method"] in UNSAFE_METHODS
             and scope["path"].startswith(self.checked_prefixes)
+            and not scope["path"].startswith(self.exempt_prefixes)
             and not explicit
             and not _same_origin(headers)
         ):

@@ -39,6 +39,7 @@ from nbtrack.mlflow_compat.registry import RegistryService
 from nbtrack.mlflow_compat.service import TrackingService, proxied_artifact_uri
 from nbtrack.web.access import UiAccess
 from nbtrack.web.app import ui_routes
+from nbtrack.web.journal_routes import CSRF_EXEMPT, journal_routes
 from nbtrack.web.mlflow_rest.artifacts import DEFAULT_MAX_SIZE, ArtifactProxy
 from nbtrack.web.mlflow_rest.routes import mlflow_routes
 
@@ -67,6 +68,7 @@ def create_app(
             ArtifactProxy(service, max_artifact_size),
             settings.max_body,
         ),
+        *journal_routes(store_path),
         *extra_routes,
     ]
     return Starlette(
@@ -137,7 +139,9 @@ def start(
         routes = [*extra_routes, *(ui_routes(stopping) if ui else ())]
         app: ASGIApp = create_app(path, settings, capacity, routes, max_artifact_size)
         if ui:
-            app = UiAccess(app, settings.token, checked_prefixes=(UI_PATHS,))
+            app = UiAccess(
+                app, settings.token, checked_prefixes=(UI_PATHS,), exempt_prefixes=CSRF_EXEMPT
+            )
         threaded = ThreadedServer(
             app, sock, capacity, settings.header_timeout, host, name="nbtrack-server"
         )
