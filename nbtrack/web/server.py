@@ -41,6 +41,8 @@ from nbtrack.web.access import UiAccess
 from nbtrack.web.app import ui_routes
 from nbtrack.web.mlflow_rest.artifacts import DEFAULT_MAX_SIZE, ArtifactProxy
 from nbtrack.web.mlflow_rest.routes import mlflow_routes
+from nbtrack.web.store_api.calls import call_route
+from nbtrack.web.store_api.machine import MACHINE_PATHS
 
 DEFAULT_PORT = 5000
 # The UI's pages and read API: what its CSRF check covers beside MLflow's API.
@@ -67,6 +69,7 @@ def create_app(
             ArtifactProxy(service, max_artifact_size),
             settings.max_body,
         ),
+        call_route(service.store, settings.max_body),
         *extra_routes,
     ]
     return Starlette(
@@ -137,7 +140,9 @@ def start(
         routes = [*extra_routes, *(ui_routes(stopping) if ui else ())]
         app: ASGIApp = create_app(path, settings, capacity, routes, max_artifact_size)
         if ui:
-            app = UiAccess(app, settings.token, checked_prefixes=(UI_PATHS,))
+            app = UiAccess(
+                app, settings.token, checked_prefixes=(UI_PATHS,), exempt_prefixes=(MACHINE_PATHS,)
+            )
         threaded = ThreadedServer(
             app, sock, capacity, settings.header_timeout, host, name="nbtrack-server"
         )
