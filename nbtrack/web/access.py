@@ -36,13 +36,13 @@ class UiAccess:
     ) -> None:
         self.app = app
         self.token = token
-        # Machine-to-machine routes below a checked prefix (team mode's journal routes): no
-        # browser calls them, and they take only content types that need a CORS preflight.
-        self.exempt_prefixes = exempt_prefixes
         # Beside MLflow's REST API (``nbtrack server``) only the UI's own paths are checked:
         # MLflow's clients send neither Origin nor Sec-Fetch-Site, and a browser cannot post
         # that API's JSON from another site without a CORS preflight, which is never allowed.
         self.checked_prefixes = checked_prefixes
+        # Routes for machines below a checked prefix (nbtrack's own clients, which send no
+        # Origin): they refuse browsers' requests themselves (``web/store_api/machine.py``).
+        self.exempt_prefixes = exempt_prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -62,7 +62,7 @@ class UiAccess:
         if (
             scope["method"] in UNSAFE_METHODS
             and scope["path"].startswith(self.checked_prefixes)
-            and not scope["path"].startswith(self.exempt_prefixes)
+            and not (self.exempt_prefixes and scope["path"].startswith(self.exempt_prefixes))
             and not explicit
             and not _same_origin(headers)
         ):

@@ -39,9 +39,11 @@ from nbtrack.mlflow_compat.registry import RegistryService
 from nbtrack.mlflow_compat.service import TrackingService, proxied_artifact_uri
 from nbtrack.web.access import UiAccess
 from nbtrack.web.app import ui_routes
-from nbtrack.web.journal_routes import CSRF_EXEMPT, journal_routes
 from nbtrack.web.mlflow_rest.artifacts import DEFAULT_MAX_SIZE, ArtifactProxy
 from nbtrack.web.mlflow_rest.routes import mlflow_routes
+from nbtrack.web.store_api.calls import call_route
+from nbtrack.web.store_api.journals import journal_routes
+from nbtrack.web.store_api.machine import MACHINE_PATHS
 
 DEFAULT_PORT = 5000
 # The UI's pages and read API: what its CSRF check covers beside MLflow's API.
@@ -68,6 +70,7 @@ def create_app(
             ArtifactProxy(service, max_artifact_size),
             settings.max_body,
         ),
+        call_route(service.store, settings.max_body),
         *journal_routes(store_path),
         *extra_routes,
     ]
@@ -140,7 +143,7 @@ def start(
         app: ASGIApp = create_app(path, settings, capacity, routes, max_artifact_size)
         if ui:
             app = UiAccess(
-                app, settings.token, checked_prefixes=(UI_PATHS,), exempt_prefixes=CSRF_EXEMPT
+                app, settings.token, checked_prefixes=(UI_PATHS,), exempt_prefixes=(MACHINE_PATHS,)
             )
         threaded = ThreadedServer(
             app, sock, capacity, settings.header_timeout, host, name="nbtrack-server"

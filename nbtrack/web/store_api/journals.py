@@ -10,10 +10,10 @@ needs: its experiment, found or made under the store's lock (``experiment_for_ru
 ``stages`` is the store's stages marker, so a client learns of deleted runs from the answers it
 gets anyway, not from a request per log call.
 
-These routes are for nbtrack's own client, never a browser, so the UI's CSRF check does not
-cover them (``CSRF_EXEMPT``): they still pass the guard (Host, and the token off loopback),
-and they take only content types a page on another site cannot send without a CORS
-preflight, which this server never grants.
+These routes are for nbtrack's own client, never a browser: like every store route they are
+exempt from the UI's CSRF check and refuse what a page could make a browser send
+(``machine.browser_refusal``), and they still pass the guard (Host, and the token off
+loopback). Each takes exactly one content type.
 
 Each write wakes one ingesting thread, which moves mirrors into the store within
 ``INGEST_DELAY_S`` — batched, as a client's flusher batches its own journal.
@@ -32,7 +32,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from nbtrack.errors import InvalidValueError, NbtrackError, StoreError
-from nbtrack.http.errors import JSON
+from nbtrack.http.errors import JSON, error_body
 from nbtrack.store import experiments, mirrors
 from nbtrack.store.gateway import StoreInUse
 from nbtrack.store.remote.experiment_cache import experiment_to_json
@@ -40,11 +40,11 @@ from nbtrack.store.store import get_store
 from nbtrack.tracking.validation import check_name
 from nbtrack.web.mlflow_rest.artifacts import TooLarge
 from nbtrack.web.mlflow_rest.routes import error_response
+from nbtrack.web.store_api.machine import browser_refusal
 
 log = logging.getLogger("nbtrack.server")
 
 PREFIX = "/nbtrack/store/v1"
-CSRF_EXEMPT = (f"{PREFIX}/",)
 NDJSON = "application/x-ndjson"
 # A client sends at most 4 MiB of lines per request.
 MAX_BODY = 16 * 1024 * 1024
@@ -101,7 +101,7 @@ def journal_routes(store_path: Path) -> list[BaseRoute]:
                 mirrors.receive, store_path, journal, number, offset, data
             )
         except Exception as exc:
-            return error_response(exc)
+            return _answer_error(exc)
         if data:
             ingester.wake()
         return answer(held)
@@ -121,9 +121,9 @@ def journal_routes(store_path: Path) -> list[BaseRoute]:
                 )
             )
         except (ValueError, NbtrackError) as exc:
-            return error_response(exc if isinstance(exc, NbtrackError) else _not_json())
+            return _answer_error(exc if isinstance(exc, NbtrackError) else _not_json())
         except Exception as exc:
-            return error_response(exc)
+            return _answer_error(exc)
         ingester.wake()
         return answer(mirrors.Held(0, complete=True))
 
@@ -139,9 +139,9 @@ def journal_routes(store_path: Path) -> list[BaseRoute]:
                 ingester.store.write, experiments.experiment_for_runs, checked
             )
         except ValueError as exc:
-            return error_response(exc if isinstance(exc, NbtrackError) else _not_json())
+            return _answer_error(exc if isinstance(exc, NbtrackError) else _not_json())
         except Exception as exc:
-            return error_response(exc)
+            return _answer_error(exc)
         return Response(json.dumps(experiment_to_json(found)), media_type=JSON)
 
     return [
@@ -151,11 +151,24 @@ def journal_routes(store_path: Path) -> list[BaseRoute]:
     ]
 
 
+class Refused(InvalidValueError):
+    """A request that looks like a browser's."""
+
+
+def _answer_error(exc: Exception) -> Response:
+    if isinstance(exc, Refused):
+        return Response(error_body(403, str(exc)), 403, media_type=JSON)
+    return error_response(exc)
+
+
 def _not_json() -> InvalidValueError:
     return InvalidValueError("the request body is not JSON")
 
 
 def _require_type(request: Request, expected: str) -> None:
+    refusal = browser_refusal(request)
+    if refusal is not None:
+        raise Refused(refusal)
     given = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if given != expected:
         raise InvalidValueError(
