@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sys
 import threading
@@ -258,6 +259,20 @@ def get_remote_store(address: config.ServerAddress) -> RemoteStore:
             # NBTRACK_TOKEN changed: the same journal goes on, with the new token.
             found.address = found.connection.address = found._sending.address = address
         return found
+
+
+def _reset_after_fork() -> None:
+    # Another thread may have held one of these at fork time; the child starts fresh, with a
+    # journal of its own (journal.py) and so a sender of its own.
+    global _remote_lock
+    _remote_lock = threading.Lock()
+    for store in _remote.values():
+        store._flusher_lock = threading.Lock()
+        store._send_lock = threading.Lock()
+        store._sender = None
+
+
+os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 def close_all() -> None:
