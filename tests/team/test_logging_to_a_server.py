@@ -14,6 +14,7 @@ from pathlib import Path
 from tests.mlflow_compat.conftest import NBTRACK, RunningServer
 from tests.team.clients import (
     FLUENT,
+    FORKING,
     POINTS,
     SLEEPER,
     TRACKED_CELL,
@@ -166,3 +167,14 @@ def test_a_clean_exit_while_the_server_is_away_says_so_once_and_sync_finishes_th
     assert wait_for(lambda: points_per_key(store) == expected) or points_per_key(store) == expected
     # Its end was logged before the exit: FINISHED, not KILLED, though sync ended its journal.
     assert statuses(store) == {"first": "FINISHED", "offline": "FINISHED"}
+
+
+def test_forked_children_send_their_own_journals(
+    team_server: RunningServer, tmp_path: Path
+) -> None:
+    store = tmp_path / "server" / "nbtrack.duckdb"
+    finish(start_client(FORKING, team_server.url, tmp_path / "e"))
+    expected = {"parent": (1, 1), "child0": (300, 300), "child1": (300, 300)}
+    assert wait_for(lambda: points_per_key(store) == expected) or points_per_key(store) == expected
+    assert wait_for(lambda: set(statuses(store).values()) == {"FINISHED"})
+    assert len(statuses(store)) == 3

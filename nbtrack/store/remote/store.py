@@ -213,9 +213,10 @@ class RemoteStore(Store):
     # -- the end --------------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Stop the sender, deliver what is left for up to ``CLOSE_DEADLINE_S`` and end the
-        journal on the server; whatever is still undelivered stays in the spool folder for
-        ``nbtrack sync`` (or the next process), and stderr says so."""
+        """Stop the sender, deliver what is left for up to ``CLOSE_DEADLINE_S``, end the
+        journal on the server and send what dead processes left; whatever is still undelivered
+        stays in the spool folder for ``nbtrack sync`` (or the next process), and stderr says
+        so."""
         delivery, self._delivery = self._delivery, None
         if delivery is not None:
             delivery.stop()
@@ -230,6 +231,8 @@ class RemoteStore(Store):
                 if self.send_journal():
                     post_end(self._sending, name, False, time.time_ns() // 1000, 2.0)
                     self.journal.remove()
+                    # What this process's forked children left (they exit without atexit).
+                    self.send_leftovers()
                     return
             except NbtrackError as exc:
                 if time.monotonic() >= deadline:
