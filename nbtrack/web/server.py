@@ -42,6 +42,7 @@ from nbtrack.web.app import ui_routes
 from nbtrack.web.mlflow_rest.artifacts import DEFAULT_MAX_SIZE, ArtifactProxy
 from nbtrack.web.mlflow_rest.routes import mlflow_routes
 from nbtrack.web.store_api.calls import call_route
+from nbtrack.web.store_api.journals import journal_routes
 from nbtrack.web.store_api.machine import MACHINE_PATHS
 from nbtrack.web.store_api.sql import DEFAULT_SQL_LIMITS, SqlLimits, sql_route
 
@@ -73,6 +74,7 @@ def create_app(
         ),
         call_route(service.store, settings.max_body),
         sql_route(service.store, sql_limits),
+        *journal_routes(store_path),
         *extra_routes,
     ]
     return Starlette(
