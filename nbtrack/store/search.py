@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from nbtrack.errors import InvalidValueError
 from nbtrack.store import gateway
+from nbtrack.store.remote.operations import remote_operation
 from nbtrack.store.schema import ARTIFACTS_FOLDER
 
 if TYPE_CHECKING:
@@ -71,6 +72,7 @@ SQL_SETTINGS: dict[str, str | bool | int | float | list[str]] = {
 _SELECTED = "nbtrack_selected_runs"
 
 
+@remote_operation("read")
 def search_runs(
     con: duckdb.DuckDBPyConnection,
     experiment_ids: Sequence[str],
@@ -353,6 +355,7 @@ def _stop(con: duckdb.DuckDBPyConnection, done: threading.Event) -> None:
             done.wait(0.05)
 
 
+@remote_operation("read")
 def metric_histories(
     con: duckdb.DuckDBPyConnection,
     run_ids: Sequence[str],
