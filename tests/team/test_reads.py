@@ -206,7 +206,7 @@ def test_compare_shows_the_servers_runs_and_refreshes_on_demand(on_server: Runni
 def test_the_cli_reads_runs_and_experiments_from_the_server(
     on_server: RunningServer, tmp_path: Path
 ) -> None:
-    _log_sweep()
+    ids = _log_sweep()
     nbtrack.search_runs()  # everything delivered
     env = {**os.environ, "NBTRACK_URI": on_server.url}
     listed = subprocess.run(
@@ -221,3 +221,22 @@ def test_the_cli_reads_runs_and_experiments_from_the_server(
     )  # fmt: skip
     assert experiments.returncode == 0, experiments.stderr
     assert "sweep" in experiments.stdout
+    shown = subprocess.run(
+        [*NBTRACK, "runs", "show", ids[1][:8]],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    assert "run-1" in shown.stdout
+    assert "lr" in shown.stdout
+
+
+def test_the_registry_widget_opens_on_the_servers_models(on_server: RunningServer) -> None:
+    with nbtrack.start_run(name="fit"):
+        info = nbtrack.log_model(LinearRegression().fit(np.eye(3), [1, 2, 3]), "model")
+    nbtrack.register_model(info.model_uri, "churn")
+    nbtrack.promote("churn", 1)
+    view = nbtrack.registry()
+    assert view.model == "churn"
+    assert view.versions["version"].tolist() == [1]
+    assert view.history["alias"].tolist() == ["champion"]
+    view.close()
