@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sys
 import threading
@@ -208,9 +209,10 @@ class RemoteStore(Store):
     # -- the end --------------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Stop the sender, deliver what is left for up to ``CLOSE_DEADLINE_S`` and end the
-        journal on the server; whatever is still undelivered stays in the spool folder for
-        ``nbtrack sync`` (or the next process), and stderr says so."""
+        """Stop the sender, deliver what is left for up to ``CLOSE_DEADLINE_S``, end the
+        journal on the server and send what dead processes left; whatever is still undelivered
+        stays in the spool folder for ``nbtrack sync`` (or the next process), and stderr says
+        so."""
         delivery, self._delivery = self._delivery, None
         if delivery is not None:
             delivery.stop()
@@ -225,6 +227,8 @@ class RemoteStore(Store):
                 if self.send_journal():
                     post_end(self._sending, name, False, time.time_ns() // 1000, 2.0)
                     self.journal.remove()
+                    # What this process's forked children left (they exit without atexit).
+                    self.send_leftovers()
                     return
             except NbtrackError as exc:
                 if time.monotonic() >= deadline:
@@ -254,6 +258,20 @@ def get_remote_store(address: config.ServerAddress) -> RemoteStore:
             # NBTRACK_TOKEN changed: the same journal goes on, with the new token.
             found.address = found.connection.address = found._sending.address = address
         return found
+
+
+def _reset_after_fork() -> None:
+    # Another thread may have held one of these at fork time; the child starts fresh, with a
+    # journal of its own (journal.py) and so a sender of its own.
+    global _remote_lock
+    _remote_lock = threading.Lock()
+    for store in _remote.values():
+        store._flusher_lock = threading.Lock()
+        store._send_lock = threading.Lock()
+        store._sender = None
+
+
+os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 def close_all() -> None:
