@@ -155,12 +155,8 @@ class RemoteStore(Store):
         return result
 
     def sql(self, query: str, timeout_s: float) -> pd.DataFrame:
-        # The server side of sql() (time and row limits, Arrow answers) is calls.sql's, which
-        # this build does not have yet: say so rather than query a local file.
-        raise InvalidValueError(
-            f"sql() is not answered by the server {self.address.url} in this version of "
-            f"nbtrack; query a store file (set_tracking_uri to a .duckdb path)"
-        )
+        self.send_journal()
+        return calls.sql(self.connection, query, timeout_s)
 
     def stages_state(self) -> MarkerState:
         return self._stages
