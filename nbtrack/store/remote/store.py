@@ -216,6 +216,13 @@ class RemoteStore(Store):
         delivery, self._delivery = self._delivery, None
         if delivery is not None:
             delivery.stop()
+        try:
+            self._deliver_at_close()
+        finally:
+            self.connection.close()
+            self._sending.close()
+
+    def _deliver_at_close(self) -> None:
         self.journal.roll(0)
         name = self.journal.name
         if name is None:
