@@ -7,7 +7,8 @@ before the call returns. The journal lives in the *spool folder* —
 process left — and the background sender (``delivery.py``) ships its whole lines to the
 server, which mirrors and ingests them (``store/mirrors.py``). Reads and synchronous writes go
 to the server, after this process's unsent lines (read-your-own-writes), through
-``calls.py``. Artifacts wait in the same spool folder (``artifacts.py``).
+``calls.py``. The spool folder (``spool_folder``) is also where files logged as artifacts
+can wait for their upload.
 
 Two things a run needs must not wait for the network. The experiment of a new run is asked of
 the server once per process and remembered in the spool folder, so a process started while the
