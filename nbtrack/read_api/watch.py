@@ -13,8 +13,9 @@ import threading
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
+from nbtrack.store.current import current_store
 from nbtrack.store.markers import marker_state
-from nbtrack.store.store import Store, current_store
+from nbtrack.store.store import Store
 
 T = TypeVar("T")
 # Answers kept per store version; past this the oldest are dropped (one per view and query).

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbtrack.entities import Experiment, from_micros
 from nbtrack.errors import AlreadyExistsError, InvalidValueError, NotFoundError
+from nbtrack.store.remote.operations import remote_operation
 from nbtrack.store.schema import ARTIFACTS_FOLDER
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ def _experiment(row: tuple[Any, ...]) -> Experiment:
     return Experiment(experiment_id, name, stage, created, location)
 
 
+@remote_operation("read")
 def find_experiment(con: duckdb.DuckDBPyConnection, name_or_id: str) -> Experiment | None:
     """The experiment with this name, else with this id, else None."""
     for column in ("name", "experiment_id"):
@@ -37,6 +39,7 @@ def find_experiment(con: duckdb.DuckDBPyConnection, name_or_id: str) -> Experime
     return None
 
 
+@remote_operation("read")
 def get_experiment(con: duckdb.DuckDBPyConnection, name_or_id: str) -> Experiment:
     found = find_experiment(con, name_or_id)
     if found is None:
@@ -49,6 +52,7 @@ def get_experiment(con: duckdb.DuckDBPyConnection, name_or_id: str) -> Experimen
     return found
 
 
+@remote_operation("read")
 def list_experiments(
     con: duckdb.DuckDBPyConnection, include_deleted: bool = False
 ) -> list[Experiment]:
@@ -60,12 +64,14 @@ def list_experiments(
     return [_experiment(row) for row in rows]
 
 
+@remote_operation("write")
 def create_experiment(con: duckdb.DuckDBPyConnection, name: str) -> Experiment:
     if find_experiment(con, name) is not None:
         raise AlreadyExistsError(f"an experiment named {name!r} exists already")
     return _insert_experiment(con, name)
 
 
+@remote_operation("write")
 def get_or_create_experiment(con: duckdb.DuckDBPyConnection, name: str) -> Experiment:
     row = con.execute(
         f"SELECT {_EXPERIMENT_COLUMNS} FROM experiments WHERE name = ?",  # noqa: S608
@@ -89,6 +95,7 @@ def _insert_experiment(con: duckdb.DuckDBPyConnection, name: str) -> Experiment:
     return _experiment((experiment_id, name, "active", now, location))
 
 
+@remote_operation("write")
 def experiment_for_runs(con: duckdb.DuckDBPyConnection, name_or_id: str) -> Experiment:
     """The experiment new runs go to: by name, else by id, else a new one by that name."""
     experiment = find_experiment(con, name_or_id) or _insert_experiment(con, name_or_id)
@@ -99,6 +106,7 @@ def experiment_for_runs(con: duckdb.DuckDBPyConnection, name_or_id: str) -> Expe
     return experiment
 
 
+@remote_operation("write_stages")
 def set_experiment_stage(con: duckdb.DuckDBPyConnection, name_or_id: str, stage: str) -> Experiment:
     experiment = get_experiment(con, name_or_id)
     con.execute(
@@ -108,6 +116,7 @@ def set_experiment_stage(con: duckdb.DuckDBPyConnection, name_or_id: str, stage:
     return get_experiment(con, experiment.id)
 
 
+@remote_operation("read")
 def run_counts(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
     """(name, number of runs) of each active experiment, deleted runs left out; most runs
     first, then by name. Experiments without runs are listed with 0."""
@@ -119,6 +128,7 @@ def run_counts(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
     return [(name, int(count)) for name, count in rows]
 
 
+@remote_operation("write")
 def rename_experiment(con: duckdb.DuckDBPyConnection, name_or_id: str, new_name: str) -> Experiment:
     """Give an experiment another name, which no other experiment may have."""
     experiment = get_experiment(con, name_or_id)

@@ -21,7 +21,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
-from nbtrack import config
 from nbtrack.errors import StoreError, StoreReadOnlyError
 from nbtrack.store import gateway
 from nbtrack.store.flusher import Flusher
@@ -39,6 +38,7 @@ from nbtrack.store.segments import (
 if TYPE_CHECKING:
     import duckdb
     import pandas as pd
+    import pyarrow as pa
 
 log = logging.getLogger("nbtrack")
 
@@ -216,7 +216,19 @@ class Store:
         query; the query itself holds the store read-only, so other readers go on and a
         writer waits for it at most ``timeout_s``.
         """
-        from nbtrack.store.search import SQL_SETTINGS, run_sql
+        from nbtrack.store.search import run_sql
+
+        return self._on_sql_connection(lambda con: run_sql(con, query, timeout_s))
+
+    def sql_arrow(self, query: str, timeout_s: float, max_rows: int) -> pa.Table:
+        """``sql`` as an Arrow table, refused (``InvalidValueError``) past ``max_rows`` rows:
+        what a server sends its clients."""
+        from nbtrack.store.sql_arrow import run_sql_arrow
+
+        return self._on_sql_connection(lambda con: run_sql_arrow(con, query, timeout_s, max_rows))
+
+    def _on_sql_connection(self, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        from nbtrack.store.search import SQL_SETTINGS
 
         if not self._schema_ready or not self._nothing_to_write():
             self.read(lambda con: None)
@@ -227,7 +239,7 @@ class Store:
             config=dict(SQL_SETTINGS),
         ) as con:
             check_readable(con, self.path)
-            return run_sql(con, query, timeout_s)
+            return work(con)
 
     def export(
         self, folder: Path, tables: list[str], progress: Callable[[str], None] | None = None
@@ -315,11 +327,6 @@ def _roll_back_quietly(con: duckdb.DuckDBPyConnection) -> None:
 
 _stores: dict[Path, Store] = {}
 _stores_lock = threading.Lock()
-
-
-def current_store() -> Store:
-    """The store this process logs to now (``set_tracking_uri``, ``NBTRACK_URI``, discovery)."""
-    return get_store(config.resolve_store_path())
 
 
 def get_store(path: Path) -> Store:

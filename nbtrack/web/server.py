@@ -41,6 +41,10 @@ from nbtrack.web.access import UiAccess
 from nbtrack.web.app import ui_routes
 from nbtrack.web.mlflow_rest.artifacts import DEFAULT_MAX_SIZE, ArtifactProxy
 from nbtrack.web.mlflow_rest.routes import mlflow_routes
+from nbtrack.web.store_api.calls import call_route
+from nbtrack.web.store_api.journals import journal_routes
+from nbtrack.web.store_api.machine import MACHINE_PATHS
+from nbtrack.web.store_api.sql import DEFAULT_SQL_LIMITS, SqlLimits, sql_route
 
 DEFAULT_PORT = 5000
 # The UI's pages and read API: what its CSRF check covers beside MLflow's API.
@@ -53,6 +57,7 @@ def create_app(
     capacity: Capacity | None = None,
     extra_routes: Sequence[BaseRoute] = (),
     max_artifact_size: int = DEFAULT_MAX_SIZE,
+    sql_limits: SqlLimits = DEFAULT_SQL_LIMITS,
 ) -> Starlette:
     """The server's ASGI app for the store at ``store_path``; ``extra_routes`` are answered
     on the same port, behind the same checks."""
@@ -67,6 +72,9 @@ def create_app(
             ArtifactProxy(service, max_artifact_size),
             settings.max_body,
         ),
+        call_route(service.store, settings.max_body),
+        sql_route(service.store, sql_limits),
+        *journal_routes(store_path),
         *extra_routes,
     ]
     return Starlette(
@@ -118,6 +126,7 @@ def start(
     max_artifact_size: int = DEFAULT_MAX_SIZE,
     extra_routes: Sequence[BaseRoute] = (),
     ui: bool = True,
+    sql_limits: SqlLimits = DEFAULT_SQL_LIMITS,
 ) -> TrackingServer:
     """Serve MLflow's REST API for ``store`` (nbtrack's own store by default) in a daemon
     thread, with ``nbtrack ui`` on the same port unless ``ui`` is False; return once it
@@ -135,9 +144,11 @@ def start(
     try:
         capacity = capacity_for(settings.max_connections)
         routes = [*extra_routes, *(ui_routes(stopping) if ui else ())]
-        app: ASGIApp = create_app(path, settings, capacity, routes, max_artifact_size)
+        app: ASGIApp = create_app(path, settings, capacity, routes, max_artifact_size, sql_limits)
         if ui:
-            app = UiAccess(app, settings.token, checked_prefixes=(UI_PATHS,))
+            app = UiAccess(
+                app, settings.token, checked_prefixes=(UI_PATHS,), exempt_prefixes=(MACHINE_PATHS,)
+            )
         threaded = ThreadedServer(
             app, sock, capacity, settings.header_timeout, host, name="nbtrack-server"
         )
