@@ -146,6 +146,22 @@ def test_a_query_past_the_clients_own_time_limit_is_stopped(
     assert sql(connection, "SELECT 42 AS answer", 5.0)["answer"].tolist() == [42]
 
 
+def test_ctrl_c_during_a_query_on_the_server_stops_waiting_and_the_next_query_works(
+    connection: ServerConnection,
+) -> None:
+    import os
+    import signal
+    import threading
+
+    # A real SIGINT, as Ctrl-C or the stop button sends: it interrupts the socket read.
+    threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT)).start()
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        sql(connection, SLOW_QUERY, 5.0)
+    assert time.monotonic() - started < 4
+    assert sql(connection, "SELECT 7 AS n", 10.0)["n"].tolist() == [7]
+
+
 @pytest.mark.parametrize(
     ("body", "refusal"),
     [

@@ -58,7 +58,13 @@ def sql(connection: ServerConnection, query: str, timeout_s: float) -> pd.DataFr
 
     body = json.dumps({"query": query, "timeout_s": timeout_s}).encode()
     headers = {**JSON_HEADERS, "Accept": ARROW_STREAM}
-    response = connection.open("POST", SQL_PATH, body, headers, timeout_s + _TRANSFER_S)
+    try:
+        response = connection.open("POST", SQL_PATH, body, headers, timeout_s + _TRANSFER_S)
+    except KeyboardInterrupt:
+        # Ctrl-C while the server works: this connection is mid-request and cannot be used
+        # again; the server stops the query at its time limit.
+        connection.close()
+        raise
     try:
         table = pa.ipc.open_stream(response).read_all()
         # Arrow stops at its end-of-stream mark; the chunked body's last, empty chunk would
@@ -69,6 +75,9 @@ def sql(connection: ServerConnection, query: str, timeout_s: float) -> pd.DataFr
         raise ServerError(
             f"the server {connection.url} broke off the answer to an sql() query: {exc}"
         ) from None
+    except KeyboardInterrupt:
+        connection.close()
+        raise
     finally:
         response.close()
     return _as_duckdb_frames_it(table)
