@@ -20,23 +20,17 @@ from nbtrack.tracking.run import ActiveRun
 _fitted_runs: weakref.WeakSet[ActiveRun] = weakref.WeakSet()
 
 
-@contextmanager
-def fit_run() -> Iterator[ActiveRun]:
-    """The run one top-level fit logs to, ended on the way out if the fit opened it."""
+def fit_run() -> tuple[ActiveRun, bool]:
+    """The run one top-level fit logs to, and whether autolog opened it (then autolog ends it:
+    at once if the fit raises, else once the fit's logging is done, as of the fit's return)."""
     current = lifecycle.active_run() or attached.outer_run()
     if current is not None and current not in _fitted_runs:
         _fitted_runs.add(current)
-        yield current
-        return
+        return current, False
     # A child of the run already holding a model, or a run of its own with none open.
     run = lifecycle.open_run(nested=True)
     _fitted_runs.add(run)
-    try:
-        yield run
-    except BaseException as exc:
-        run.end_after(exc)
-        raise
-    run.end()
+    return run, True
 
 
 @contextmanager

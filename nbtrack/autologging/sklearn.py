@@ -13,13 +13,15 @@ import functools
 import inspect
 import sys
 from collections.abc import Callable, Iterator, MutableMapping
-from typing import Any
+from typing import Any, TypeVar
 
-from nbtrack.autologging import guard, options, post_training, runs
+from nbtrack.autologging import guard, options, post_training, runs, worker
 from nbtrack.autologging.options import AutologOptions, note
 from nbtrack.autologging.patching import Patches, is_ours
-from nbtrack.autologging.sklearn_logging import log_params_and_tags, log_training
+from nbtrack.autologging.sklearn_logging import log_params_and_tags, log_training, params_of
 from nbtrack.autologging.sklearn_search import is_search, log_search
+from nbtrack.autologging.snapshot import FitSnapshot
+from nbtrack.tracking.run import ActiveRun
 
 FIT_METHODS = ("fit", "fit_predict", "fit_transform")
 PREDICT_METHODS = ("predict", "predict_proba", "predict_log_proba")
@@ -27,6 +29,7 @@ PREDICT_METHODS = ("predict", "predict_proba", "predict_log_proba")
 _METRIC_SUFFIXES = ("_score", "_error", "_loss")
 
 _patches = Patches()
+T = TypeVar("T")
 
 
 def enable(chosen: AutologOptions) -> None:
@@ -128,14 +131,30 @@ def _logged_fit(
     kwargs: dict[str, Any],
     chosen: AutologOptions,
 ) -> Any:
+    """The fit, and what it logs: params and tags (taken before the fit, so a failed fit's run
+    still says what was tried), a search's candidates, then the rest in autolog's worker."""
     X = args[0] if args else kwargs.get("X")
     y = args[1] if len(args) > 1 else kwargs.get("y")
-    with runs.fit_run() as run, guard.handling(fit=True):
-        _safely(log_params_and_tags, run, estimator)
-        result = original(estimator, *args, **kwargs)
-        if is_search(estimator):
-            _safely(log_search, run, estimator, chosen.max_tuning_runs)
-        _safely(log_training, run, estimator, X, y, kwargs.get("sample_weight"), chosen)
+    weight = kwargs.get("sample_weight")
+    params = _safely(params_of, estimator) or {}
+    run, own = runs.fit_run()
+    try:
+        with guard.handling(fit=True):
+            result = original(estimator, *args, **kwargs)
+            if is_search(estimator):
+                _safely(log_search, run, estimator, chosen.max_tuning_runs)
+    except BaseException as exc:
+        _safely(log_params_and_tags, run, params, estimator)
+        if own:
+            run.end_after(exc)
+        raise
+    snapshot = _safely(FitSnapshot.take, estimator, X, y, weight)
+    if snapshot is None:  # an estimator that does not pickle: logged now, as it is
+        _log_fit(run, own, params, chosen, estimator, X, y, weight)
+    else:
+        if own:
+            run.end_later()  # ended by the worker, as of now
+        worker.submit(run, functools.partial(_log_snapshot, run, own, params, chosen, snapshot))
     post_training.remember(estimator, run)
     best = getattr(estimator, "best_estimator_", None)
     if best is not None:
@@ -143,9 +162,43 @@ def _logged_fit(
     return result
 
 
-def _safely(step: Callable[..., None], *args: Any) -> None:
+def _log_snapshot(
+    run: ActiveRun,
+    own: bool,
+    params: dict[str, Any],
+    chosen: AutologOptions,
+    snapshot: FitSnapshot,
+) -> None:
+    estimator = _safely(snapshot.estimator)
+    X, y, weight = snapshot.X, snapshot.y, snapshot.weight
+    _log_fit(run, own, params, chosen, estimator, X, y, weight)
+
+
+def _log_fit(
+    run: ActiveRun,
+    own: bool,
+    params: dict[str, Any],
+    chosen: AutologOptions,
+    estimator: Any,
+    X: Any,
+    y: Any,
+    weight: Any,
+) -> None:
+    """Everything after the fit: params, tags, training metrics, picture, model; then the end
+    of a run autolog opened (FINISHED: the fit returned)."""
+    try:
+        if estimator is not None:
+            _safely(log_params_and_tags, run, params, estimator)
+            _safely(log_training, run, estimator, X, y, weight, chosen)
+    finally:
+        if own:
+            run.end()
+
+
+def _safely(step: Callable[..., T], *args: Any) -> T | None:
     """Autolog never breaks a fit: what it cannot log is said, and the fit goes on."""
     try:
-        step(*args)
+        return step(*args)
     except Exception as exc:
         note(f"{getattr(step, '__name__', step)} failed: {type(exc).__name__}: {exc}")
+        return None

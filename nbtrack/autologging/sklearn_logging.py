@@ -26,9 +26,14 @@ _MAX_PARAM_TEXT = 6000
 _EXAMPLE_ROWS = 5
 
 
-def log_params_and_tags(run: ActiveRun, estimator: Any) -> None:
-    """``get_params(deep=True)``, nested keys as ``step__param``, estimators by class name."""
-    params = {key: param_value(value) for key, value in estimator.get_params(deep=True).items()}
+def params_of(estimator: Any) -> dict[str, Any]:
+    """``get_params(deep=True)``, nested keys as ``step__param``, estimators by class name:
+    taken before the fit, as the user set them."""
+    return {key: param_value(value) for key, value in estimator.get_params(deep=True).items()}
+
+
+def log_params_and_tags(run: ActiveRun, params: Mapping[str, Any], estimator: Any) -> None:
+    """The estimator's params (from ``params_of``) and the tags naming its class."""
     log_params_kept(run, params)
     run.set_tags(
         {
@@ -76,10 +81,10 @@ def log_training(
     if metrics:
         run.log_metrics(metrics)
     if table is not None and len(table.labels) > 1:
-        artifacts.log_text(figures.confusion_svg(table), figures.FILE)
+        artifacts.write_text(run, figures.confusion_svg(table), figures.FILE)
     model = getattr(estimator, "best_estimator_", estimator)
     if options.log_models:
-        _log_model(model, X, predictions, options.log_input_examples)
+        _log_model(run, model, X, predictions, options.log_input_examples)
 
 
 def _predict(estimator: Any, X: Any) -> Any:
@@ -158,7 +163,7 @@ def _default_score(estimator: Any) -> bool:
     return any(scorer is own or getattr(scorer, "__wrapped__", None) is own for own in defaults)
 
 
-def _log_model(model: Any, X: Any, predictions: Any, with_example: bool) -> None:
+def _log_model(run: ActiveRun, model: Any, X: Any, predictions: Any, with_example: bool) -> None:
     example = _head(X)
     signature = None
     if example is not None:
@@ -169,8 +174,8 @@ def _log_model(model: Any, X: Any, predictions: Any, with_example: bool) -> None
             signature = infer_signature(example, output)
         except InvalidValueError as exc:
             note(f"model logged without a signature: {exc}")
-    models.log_model(
-        model, MODEL_PATH, input_example=example if with_example else None, signature=signature
+    models.save_to_run(
+        run, model, MODEL_PATH, input_example=example if with_example else None, signature=signature
     )
 
 

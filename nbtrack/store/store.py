@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
 from nbtrack import config
 from nbtrack.errors import StoreError, StoreReadOnlyError
-from nbtrack.store import gateway
+from nbtrack.store import gateway, owed
 from nbtrack.store.flusher import Flusher
 from nbtrack.store.ingest import IngestResult, ingest_pending
 from nbtrack.store.journal import Journal
@@ -174,6 +174,7 @@ class Store:
         Read-only (several processes may read at once) unless something must be written
         first: this process's records, journals left by dead processes, or a schema to create.
         """
+        owed.wait()
         if self._nothing_to_write():
             try:
                 return self._read_only(query, *args, **kwargs)
@@ -206,6 +207,7 @@ class Store:
         **kwargs: P.kwargs,
     ) -> T:
         """Run ``operation(con, ...)`` in one transaction, under the file lock, right now."""
+        owed.wait()
         with self._connect(read_only=False, deadline_s=gateway.DEFAULT_DEADLINE_S) as con:
             self._ingest_pending(con)
             con.execute("BEGIN TRANSACTION")
@@ -228,6 +230,7 @@ class Store:
         """
         from nbtrack.store.search import SQL_SETTINGS, run_sql
 
+        owed.wait()
         if not self._schema_ready or not self._nothing_to_write():
             self.read(lambda con: None)
         with gateway.connect(
@@ -243,6 +246,7 @@ class Store:
         self, folder: Path, tables: list[str], progress: Callable[[str], None] | None = None
     ) -> list[Path]:
         """Copy each table to ``folder/<table>.parquet``: one consistent read-only snapshot."""
+        owed.wait()
         if not self._schema_ready or not self._nothing_to_write():
             self.read(lambda con: None)
         folder.mkdir(parents=True, exist_ok=True)
@@ -264,6 +268,8 @@ class Store:
     ) -> IngestResult:
         """Ingest every journal now: this process's, other live ones' and dead ones'. A
         ``background`` flush raises ``gateway.StoreInUse`` instead of waiting for anyone."""
+        if not background:
+            owed.wait()  # what a background thread still owes the journal goes in too
         with self._connect(read_only=False, deadline_s=deadline_s, background=background) as con:
             return self._ingest_pending(con)
 

@@ -36,7 +36,7 @@ from nbtrack.errors import (
     NoActiveRunError,
     StoreCorruptError,
 )
-from nbtrack.store import records, runs
+from nbtrack.store import owed, records, runs
 from nbtrack.store.schema import ARTIFACTS_FOLDER
 from nbtrack.store.store import MarkerState, Store
 from nbtrack.tracking import _current, capture
@@ -107,6 +107,7 @@ class ActiveRun:
         self._children: list[ActiveRun] = []
         self._status = run.status
         self._end_time: int | None = None
+        self._closing_at: int | None = None
         self._error: str | None = None
 
     # -- logging -------------------------------------------------------------------------------
@@ -285,18 +286,21 @@ class ActiveRun:
     def end(self, status: str = FINISHED, error: str | None = None) -> None:
         """End the run (FINISHED, FAILED or KILLED). Ending it again does nothing.
 
-        One journal record: readers in every process see the run ended at once.
+        One journal record: readers in every process see the run ended at once. What a
+        background thread still owes this run or its children (autolog's worker) is logged
+        first, so nothing lands in the run after its end.
         """
         if status not in END_STATUSES:
             raise InvalidValueError(f"status {status!r} is not one of {', '.join(END_STATUSES)}")
         if self._ended:
             return
+        owed.wait(self.id)
         for child in reversed(_current.all_active()):
             if child.parent is self:
                 child.end(status)
         self._ended = True
         self._status = status
-        self._end_time = time.time_ns() // 1000
+        self._end_time = self._closing_at or time.time_ns() // 1000
         self._error = error
         _current.remove(self)
         journal = self._store.journal
@@ -337,6 +341,17 @@ class ActiveRun:
     @property
     def ended(self) -> bool:
         return self._ended
+
+    def end_later(self) -> None:
+        """Stop being the active run now; ``end`` comes later (from autolog's worker, once the
+        work it owes this run is logged) and records now as the end time."""
+        self._closing_at = time.time_ns() // 1000
+        _current.remove(self)
+
+    @property
+    def closing(self) -> bool:
+        """Whether the run stopped being active to be ended later (see ``end_later``)."""
+        return self._closing_at is not None or self._ended
 
     # -- reading back --------------------------------------------------------------------------
 
