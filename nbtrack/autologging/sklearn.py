@@ -13,6 +13,7 @@ import functools
 import inspect
 import sys
 from collections.abc import Callable, Iterator, MutableMapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from nbtrack.autologging import guard, options, post_training, runs, worker
@@ -144,17 +145,18 @@ def _logged_fit(
             if is_search(estimator):
                 _safely(log_search, run, estimator, chosen.max_tuning_runs)
     except BaseException as exc:
-        _safely(log_params_and_tags, run, params, estimator)
+        _safely(log_params_and_tags, run, params, type(estimator))
         if own:
             run.end_after(exc)
         raise
+    fitted = _Fitted(run, own, params, chosen, type(estimator))
     snapshot = _safely(FitSnapshot.take, estimator, X, y, weight)
     if snapshot is None:  # an estimator that does not pickle: logged now, as it is
-        _log_fit(run, own, params, chosen, estimator, X, y, weight)
+        fitted.log(estimator, X, y, weight)
     else:
         if own:
             run.end_later()  # ended by the worker, as of now
-        worker.submit(run, functools.partial(_log_snapshot, run, own, params, chosen, snapshot))
+        worker.submit(run, functools.partial(fitted.log_snapshot, snapshot))
     post_training.remember(estimator, run)
     best = getattr(estimator, "best_estimator_", None)
     if best is not None:
@@ -162,37 +164,29 @@ def _logged_fit(
     return result
 
 
-def _log_snapshot(
-    run: ActiveRun,
-    own: bool,
-    params: dict[str, Any],
-    chosen: AutologOptions,
-    snapshot: FitSnapshot,
-) -> None:
-    estimator = _safely(snapshot.estimator)
-    X, y, weight = snapshot.X, snapshot.y, snapshot.weight
-    _log_fit(run, own, params, chosen, estimator, X, y, weight)
+@dataclass(frozen=True)
+class _Fitted:
+    """A fit that returned, and what is left to log about it (in the worker, or at once)."""
 
+    run: ActiveRun
+    own: bool  # autolog opened the run: it ends it once this is logged
+    params: dict[str, Any]
+    chosen: AutologOptions
+    kind: type
 
-def _log_fit(
-    run: ActiveRun,
-    own: bool,
-    params: dict[str, Any],
-    chosen: AutologOptions,
-    estimator: Any,
-    X: Any,
-    y: Any,
-    weight: Any,
-) -> None:
-    """Everything after the fit: params, tags, training metrics, picture, model; then the end
-    of a run autolog opened (FINISHED: the fit returned)."""
-    try:
-        if estimator is not None:
-            _safely(log_params_and_tags, run, params, estimator)
-            _safely(log_training, run, estimator, X, y, weight, chosen)
-    finally:
-        if own:
-            run.end()
+    def log_snapshot(self, snapshot: FitSnapshot) -> None:
+        self.log(_safely(snapshot.estimator), snapshot.X, snapshot.y, snapshot.weight)
+
+    def log(self, estimator: Any, X: Any, y: Any, weight: Any) -> None:
+        """Params, tags, training metrics, picture, model; then the end of a run autolog
+        opened (FINISHED: the fit returned). Params and tags even if the model is lost."""
+        try:
+            _safely(log_params_and_tags, self.run, self.params, self.kind)
+            if estimator is not None:
+                _safely(log_training, self.run, estimator, X, y, weight, self.chosen)
+        finally:
+            if self.own:
+                self.run.end()
 
 
 def _safely(step: Callable[..., T], *args: Any) -> T | None:

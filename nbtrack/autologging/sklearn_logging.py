@@ -32,13 +32,13 @@ def params_of(estimator: Any) -> dict[str, Any]:
     return {key: param_value(value) for key, value in estimator.get_params(deep=True).items()}
 
 
-def log_params_and_tags(run: ActiveRun, params: Mapping[str, Any], estimator: Any) -> None:
+def log_params_and_tags(run: ActiveRun, params: Mapping[str, Any], kind: type) -> None:
     """The estimator's params (from ``params_of``) and the tags naming its class."""
     log_params_kept(run, params)
     run.set_tags(
         {
-            ESTIMATOR_NAME_TAG: type(estimator).__name__,
-            ESTIMATOR_CLASS_TAG: f"{type(estimator).__module__}.{type(estimator).__qualname__}",
+            ESTIMATOR_NAME_TAG: kind.__name__,
+            ESTIMATOR_CLASS_TAG: f"{kind.__module__}.{kind.__qualname__}",
         }
     )
 

@@ -131,9 +131,7 @@ class ActiveRun:
         if latest is None or step >= latest[0]:
             self._latest[key] = (step, value)
         self._append(
-            records.metric_line(
-                self._prefix, key_json, value, step, time.time_ns() // 1000, next(self._seq)
-            )
+            records.metric_line(self._prefix, key_json, value, step, self._now(), next(self._seq))
         )
         if self._watchers:
             for watch in self._watchers:
@@ -149,7 +147,7 @@ class ActiveRun:
         ]
         if step is not None:
             step = step_value("(log_metrics)", step)
-        now = time.time_ns() // 1000
+        now = self._now()
         lines = []
         for key_json, key, value in checked:
             point_step = self._last_step.get(key, -1) + 1 if step is None else step
@@ -164,6 +162,12 @@ class ActiveRun:
             )
         if lines:
             self._append("".join(lines), records=len(lines))
+
+    def _now(self) -> int:
+        # A run ended later (``end_later``) logs as of its end: what is logged then describes
+        # the state it ended in, and no point of it is newer than its end.
+        closing = self._closing_at
+        return time.time_ns() // 1000 if closing is None else closing
 
     def _metric_key(self, key: object) -> str:
         checked = check_name(key, "metric key")
