@@ -120,8 +120,8 @@ def save_to_run(
         run_id=run.id,
         pyfunc_predict_fn=pyfunc_predict_fn,
     )
-    store = current_store()
-    store.write(
+    # The run's own store: the current one may have changed since (autolog logs later).
+    run.store.write(
         payloads.record_model_payloads, run.id, relative, saved.model_uuid, saved.payload_files
     )
     return ModelInfo(

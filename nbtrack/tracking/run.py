@@ -353,6 +353,11 @@ class ActiveRun:
         _current.remove(self)
 
     @property
+    def store(self) -> Store:
+        """The store this run logs to (which the current store may no longer be)."""
+        return self._store
+
+    @property
     def closing(self) -> bool:
         """Whether the run stopped being active to be ended later (see ``end_later``)."""
         return self._closing_at is not None or self._ended
