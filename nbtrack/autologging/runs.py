@@ -3,8 +3,9 @@
 Where ``nbtrack.log_metric`` would log (an open run, a ``%%track`` cell, the project run of
 ``nbtrack run``), the first fit logs into that run. A run holds one model: each later fit in the
 same run becomes a child run, so a loop of fits in one cell is a sweep, not a run whose params
-conflict (MLflow #7947). With no run open, the fit gets a run of its own, ended when ``fit``
-returns: FAILED, with the traceback, when it raises.
+conflict (MLflow #7947). With no run open, the fit gets a run of its own: FAILED, with the
+traceback, when ``fit`` raises (at once); else FINISHED as of ``fit``'s return, by autolog's
+worker once the fit's logging is done (``ActiveRun.end_later``).
 """
 
 from __future__ import annotations

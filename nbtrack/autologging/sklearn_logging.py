@@ -1,8 +1,10 @@
 """What one scikit-learn fit logs: params, tags, training metrics, the model and a picture.
 
-Everything here runs after the fit succeeded (params and tags before it, so a failed fit's run
-still says what was tried) and costs what a ``predict`` and a ``predict_proba`` on the training
-rows cost, plus writing the model: nothing is refitted, no metric function is called twice.
+Everything here runs after the fit succeeded, in autolog's worker (``worker.py``) on a snapshot
+of the fit (params are taken before it, so a failed fit's run still says what was tried), and
+costs what a ``predict`` and a ``predict_proba`` on the training rows cost, plus writing the
+model: nothing is refitted, no metric function is called twice. Everything names the run it
+writes to: the worker has no active run.
 """
 
 from __future__ import annotations

@@ -7,9 +7,12 @@ Each job is owed to its run and that run's ancestors (``store/owed.py``): a read
 this process, the end or reopening of one of those runs and the process's exit wait for it,
 so nothing lands in a run after its end and a read right after ``fit`` sees everything.
 
-One thread rather than a pool: on a machine of two cores a second one would take a core from
-the user's next fit, and jobs in order keep a run's records in the order the fits returned.
-A job that fails is said as an autolog note; nothing from here reaches the user's code.
+Handing a job over costs ~0.03 ms; the woken worker then waits for the GIL, which the fit's
+caller keeps until it blocks or for up to the switch interval (5 ms), so the code right after
+``fit`` goes first. One thread rather than a pool: on a machine of two cores a second one
+would take a core from the user's next fit, and jobs in order keep a run's records in the order
+the fits returned. A job that fails is said as an autolog note; nothing from here reaches the
+user's code.
 """
 
 from __future__ import annotations
