@@ -217,3 +217,21 @@ def test_an_estimator_that_cannot_be_pickled_is_logged_before_fit_returns(
     run = nbtrack.get_run(started.id)
     assert run.status == "FINISHED"
     assert run.metrics["training_score"] == pytest.approx(pipeline.score(X, y))
+
+
+def test_a_model_logged_after_the_store_changed_is_recorded_in_its_runs_store(
+    autolog: None,
+    store_path: Path,
+    tmp_path: Path,
+    classification_data: tuple[pd.DataFrame, np.ndarray],
+) -> None:
+    X, y = classification_data
+    model = SlowLogisticRegression().fit(X, y)
+    started = lifecycle.last_started()
+    assert started is not None and owed.is_owed(started.id)
+    (tmp_path / "elsewhere").mkdir()
+    nbtrack.set_tracking_uri(tmp_path / "elsewhere" / "nbtrack.duckdb")
+    nbtrack.flush()  # the worker logs the model meanwhile
+    nbtrack.set_tracking_uri(store_path)
+    loaded = nbtrack.load_model(f"runs:/{started.id}/model")  # its hashes are in this store
+    assert np.array_equal(np.asarray(loaded.predict(X)), model.predict(X))
