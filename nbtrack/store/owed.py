@@ -19,6 +19,10 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
+# The longest the process's exit (and closing a store) waits for what is owed: a job stuck in a
+# user's model must not keep the process from exiting.
+EXIT_WAIT_S = 300.0
+
 _changed = threading.Condition()
 _owed: Counter[str] = Counter()
 _local = threading.local()

@@ -305,7 +305,7 @@ class Store:
 
     def close(self) -> None:
         """Stop the flusher, flush what is left, and remove the journal if it is empty."""
-        owed.wait()
+        owed.wait(timeout_s=owed.EXIT_WAIT_S)
         flusher, self._flusher = self._flusher, None
         if flusher is not None:
             flusher.stop()
@@ -361,7 +361,8 @@ os.register_at_fork(after_in_child=_reset_locks_after_fork)
 @atexit.register
 def close_all() -> None:
     """Close every store this process opened (at exit, and between tests)."""
-    owed.wait()  # a background thread's logging goes into the stores before they close
+    # A background thread's logging goes into the stores before they close.
+    owed.wait(timeout_s=owed.EXIT_WAIT_S)
     with _stores_lock:
         stores = list(_stores.values())
         _stores.clear()

@@ -39,7 +39,6 @@ from nbtrack.tracking.run import (
 )
 from nbtrack.tracking.validation import check_name, mapping, tag_value
 
-_EXIT_WAIT_S = 300.0
 # Per store object: a store opened afresh (after close_all) is checked again on its first run.
 _experiments: weakref.WeakKeyDictionary[Store, dict[str, Experiment]] = weakref.WeakKeyDictionary()
 
@@ -232,10 +231,9 @@ def _reopen(run_id: str, parent: ActiveRun | None, cell: bool) -> ActiveRun:
 def _end_runs_at_exit() -> None:
     # Registered after the store's own exit hook, so it runs first (atexit is LIFO).
     crashed = getattr(sys, "last_value", None) if capture.execution_marker() is None else None
-    # Work a background thread owes a run (autolog's) is logged before the runs end; bounded,
-    # so that a worker stuck in a user's model cannot keep the process from exiting.
-    if not owed.wait(timeout_s=_EXIT_WAIT_S):
-        log.warning("nbtrack: gave up waiting %.0f s for background logging at exit", _EXIT_WAIT_S)
+    # Work a background thread owes a run (autolog's) is logged before the runs end.
+    if not owed.wait(timeout_s=owed.EXIT_WAIT_S):
+        log.warning("nbtrack: gave up waiting for background logging (autolog) at exit")
     for run in reversed(_current.all_active()):
         if run._pid != os.getpid() or attached.is_outer(run):
             continue  # a forked child must not end its parent's runs, nor this process its owner's
