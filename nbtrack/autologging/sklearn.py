@@ -150,13 +150,13 @@ def _logged_fit(
             run.end_after(exc)
         raise
     fitted = _Fitted(run, own, params, chosen, type(estimator))
-    snapshot = _safely(FitSnapshot.take, estimator, X, y, weight)
-    if snapshot is None:  # an estimator that does not pickle: logged now, as it is
+    snapshot = FitSnapshot.take(estimator, X, y, weight)
+    if snapshot is not None and own:
+        run.end_later()  # ended by the worker, as of now
+    # An estimator that does not pickle, or no thread to be had (the interpreter is exiting):
+    # logged now, as it is.
+    if snapshot is None or not worker.submit(run, functools.partial(fitted.log_snapshot, snapshot)):
         fitted.log(estimator, X, y, weight)
-    else:
-        if own:
-            run.end_later()  # ended by the worker, as of now
-        worker.submit(run, functools.partial(fitted.log_snapshot, snapshot))
     post_training.remember(estimator, run)
     best = getattr(estimator, "best_estimator_", None)
     if best is not None:

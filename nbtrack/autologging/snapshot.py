@@ -27,9 +27,13 @@ class FitSnapshot:
     weight: Any
 
     @classmethod
-    def take(cls, estimator: Any, X: Any, y: Any, weight: Any) -> FitSnapshot:
-        """Raises what pickling raises (a lambda in a step, say): then the caller logs now."""
-        pickled = pickle.dumps(estimator, protocol=pickle.HIGHEST_PROTOCOL)
+    def take(cls, estimator: Any, X: Any, y: Any, weight: Any) -> FitSnapshot | None:
+        """None for an estimator that does not pickle (a lambda in a step, say): the caller
+        then logs it at once, which is slower but loses nothing, so nothing is said."""
+        try:
+            pickled = pickle.dumps(estimator, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # PicklingError, or the TypeError/AttributeError of odd objects
+            return None
         return cls(pickled, _copy(X), _copy(y), _copy(weight))
 
     def estimator(self) -> Any:

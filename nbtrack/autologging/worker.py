@@ -34,8 +34,11 @@ _lock = threading.Lock()
 _thread: threading.Thread | None = None
 
 
-def submit(run: ActiveRun, job: Job) -> None:
-    """Do ``job`` in the worker; until it is done, ``run`` and its ancestors are owed it."""
+def submit(run: ActiveRun, job: Job) -> bool:
+    """Do ``job`` in the worker; until it is done, ``run`` and its ancestors are owed it.
+
+    False when no thread can be started (at interpreter shutdown): the caller does the job.
+    """
     lineage: list[str] = []
     current: ActiveRun | None = run
     while current is not None:
@@ -44,10 +47,11 @@ def submit(run: ActiveRun, job: Job) -> None:
     debt = owed.owe(lineage)
     try:
         _start()
-        _jobs.put((debt, job))
-    except BaseException:
+    except RuntimeError:
         owed.settle(debt)
-        raise
+        return False
+    _jobs.put((debt, job))
+    return True
 
 
 def _start() -> None:
