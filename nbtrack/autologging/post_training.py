@@ -145,7 +145,7 @@ def _log(run: ActiveRun, key: str, value: object) -> None:
         return  # a report or a matrix, not one number
     if math.isnan(number) and not isinstance(value, float):
         return
-    target = run if not run.ended else _reopened(run)
+    target = run if not run.closing else _reopened(run)
     if target is None:
         if run.id not in _told_ended:
             _told_ended.add(run.id)

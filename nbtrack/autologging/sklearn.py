@@ -13,13 +13,16 @@ import functools
 import inspect
 import sys
 from collections.abc import Callable, Iterator, MutableMapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from nbtrack.autologging import guard, options, post_training, runs
+from nbtrack.autologging import guard, options, post_training, runs, worker
 from nbtrack.autologging.options import AutologOptions, note
 from nbtrack.autologging.patching import Patches, is_ours
-from nbtrack.autologging.sklearn_logging import log_params_and_tags, log_training
+from nbtrack.autologging.sklearn_logging import log_params_and_tags, log_training, params_of
 from nbtrack.autologging.sklearn_search import is_search, log_search
+from nbtrack.autologging.snapshot import FitSnapshot
+from nbtrack.tracking.run import ActiveRun
 
 FIT_METHODS = ("fit", "fit_predict", "fit_transform")
 PREDICT_METHODS = ("predict", "predict_proba", "predict_log_proba")
@@ -27,6 +30,7 @@ PREDICT_METHODS = ("predict", "predict_proba", "predict_log_proba")
 _METRIC_SUFFIXES = ("_score", "_error", "_loss")
 
 _patches = Patches()
+T = TypeVar("T")
 
 
 def enable(chosen: AutologOptions) -> None:
@@ -128,14 +132,31 @@ def _logged_fit(
     kwargs: dict[str, Any],
     chosen: AutologOptions,
 ) -> Any:
+    """The fit, and what it logs: params and tags (taken before the fit, so a failed fit's run
+    still says what was tried), a search's candidates, then the rest in autolog's worker."""
     X = args[0] if args else kwargs.get("X")
     y = args[1] if len(args) > 1 else kwargs.get("y")
-    with runs.fit_run() as run, guard.handling(fit=True):
-        _safely(log_params_and_tags, run, estimator)
-        result = original(estimator, *args, **kwargs)
-        if is_search(estimator):
-            _safely(log_search, run, estimator, chosen.max_tuning_runs)
-        _safely(log_training, run, estimator, X, y, kwargs.get("sample_weight"), chosen)
+    weight = kwargs.get("sample_weight")
+    params = _safely(params_of, estimator) or {}
+    run, own = runs.fit_run()
+    try:
+        with guard.handling(fit=True):
+            result = original(estimator, *args, **kwargs)
+            if is_search(estimator):
+                _safely(log_search, run, estimator, chosen.max_tuning_runs)
+    except BaseException as exc:
+        _safely(log_params_and_tags, run, params, type(estimator))
+        if own:
+            run.end_after(exc)
+        raise
+    fitted = _Fitted(run, own, params, chosen, type(estimator))
+    snapshot = FitSnapshot.take(estimator, X, y, weight)
+    if snapshot is not None and own:
+        run.end_later()  # ended by the worker, as of now
+    # An estimator that does not pickle, or no thread to be had (the interpreter is exiting):
+    # logged now, as it is.
+    if snapshot is None or not worker.submit(run, functools.partial(fitted.log_snapshot, snapshot)):
+        fitted.log(estimator, X, y, weight)
     post_training.remember(estimator, run)
     best = getattr(estimator, "best_estimator_", None)
     if best is not None:
@@ -143,9 +164,35 @@ def _logged_fit(
     return result
 
 
-def _safely(step: Callable[..., None], *args: Any) -> None:
+@dataclass(frozen=True)
+class _Fitted:
+    """A fit that returned, and what is left to log about it (in the worker, or at once)."""
+
+    run: ActiveRun
+    own: bool  # autolog opened the run: it ends it once this is logged
+    params: dict[str, Any]
+    chosen: AutologOptions
+    kind: type
+
+    def log_snapshot(self, snapshot: FitSnapshot) -> None:
+        self.log(_safely(snapshot.estimator), snapshot.X, snapshot.y, snapshot.weight)
+
+    def log(self, estimator: Any, X: Any, y: Any, weight: Any) -> None:
+        """Params, tags, training metrics, picture, model; then the end of a run autolog
+        opened (FINISHED: the fit returned). Params and tags even if the model is lost."""
+        try:
+            _safely(log_params_and_tags, self.run, self.params, self.kind)
+            if estimator is not None:
+                _safely(log_training, self.run, estimator, X, y, weight, self.chosen)
+        finally:
+            if self.own:
+                self.run.end()
+
+
+def _safely(step: Callable[..., T], *args: Any) -> T | None:
     """Autolog never breaks a fit: what it cannot log is said, and the fit goes on."""
     try:
-        step(*args)
+        return step(*args)
     except Exception as exc:
         note(f"{getattr(step, '__name__', step)} failed: {type(exc).__name__}: {exc}")
+        return None

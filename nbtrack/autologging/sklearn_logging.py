@@ -1,8 +1,10 @@
 """What one scikit-learn fit logs: params, tags, training metrics, the model and a picture.
 
-Everything here runs after the fit succeeded (params and tags before it, so a failed fit's run
-still says what was tried) and costs what a ``predict`` and a ``predict_proba`` on the training
-rows cost, plus writing the model: nothing is refitted, no metric function is called twice.
+Everything here runs after the fit succeeded, in autolog's worker (``worker.py``) on a snapshot
+of the fit (params are taken before it, so a failed fit's run still says what was tried), and
+costs what a ``predict`` and a ``predict_proba`` on the training rows cost, plus writing the
+model: nothing is refitted, no metric function is called twice. Everything names the run it
+writes to: the worker has no active run.
 """
 
 from __future__ import annotations
@@ -26,14 +28,19 @@ _MAX_PARAM_TEXT = 6000
 _EXAMPLE_ROWS = 5
 
 
-def log_params_and_tags(run: ActiveRun, estimator: Any) -> None:
-    """``get_params(deep=True)``, nested keys as ``step__param``, estimators by class name."""
-    params = {key: param_value(value) for key, value in estimator.get_params(deep=True).items()}
+def params_of(estimator: Any) -> dict[str, Any]:
+    """``get_params(deep=True)``, nested keys as ``step__param``, estimators by class name:
+    taken before the fit, as the user set them."""
+    return {key: param_value(value) for key, value in estimator.get_params(deep=True).items()}
+
+
+def log_params_and_tags(run: ActiveRun, params: Mapping[str, Any], kind: type) -> None:
+    """The estimator's params (from ``params_of``) and the tags naming its class."""
     log_params_kept(run, params)
     run.set_tags(
         {
-            ESTIMATOR_NAME_TAG: type(estimator).__name__,
-            ESTIMATOR_CLASS_TAG: f"{type(estimator).__module__}.{type(estimator).__qualname__}",
+            ESTIMATOR_NAME_TAG: kind.__name__,
+            ESTIMATOR_CLASS_TAG: f"{kind.__module__}.{kind.__qualname__}",
         }
     )
 
@@ -76,10 +83,10 @@ def log_training(
     if metrics:
         run.log_metrics(metrics)
     if table is not None and len(table.labels) > 1:
-        artifacts.log_text(figures.confusion_svg(table), figures.FILE)
+        artifacts.write_text(run, figures.confusion_svg(table), figures.FILE)
     model = getattr(estimator, "best_estimator_", estimator)
     if options.log_models:
-        _log_model(model, X, predictions, options.log_input_examples)
+        _log_model(run, model, X, predictions, options.log_input_examples)
 
 
 def _predict(estimator: Any, X: Any) -> Any:
@@ -158,7 +165,7 @@ def _default_score(estimator: Any) -> bool:
     return any(scorer is own or getattr(scorer, "__wrapped__", None) is own for own in defaults)
 
 
-def _log_model(model: Any, X: Any, predictions: Any, with_example: bool) -> None:
+def _log_model(run: ActiveRun, model: Any, X: Any, predictions: Any, with_example: bool) -> None:
     example = _head(X)
     signature = None
     if example is not None:
@@ -169,8 +176,8 @@ def _log_model(model: Any, X: Any, predictions: Any, with_example: bool) -> None
             signature = infer_signature(example, output)
         except InvalidValueError as exc:
             note(f"model logged without a signature: {exc}")
-    models.log_model(
-        model, MODEL_PATH, input_example=example if with_example else None, signature=signature
+    models.save_to_run(
+        run, model, MODEL_PATH, input_example=example if with_example else None, signature=signature
     )
 
 

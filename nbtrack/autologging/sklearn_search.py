@@ -41,7 +41,7 @@ def log_search(run: ActiveRun, search: Any, max_tuning_runs: int | None) -> None
     if hasattr(search, "best_score_"):
         run.log_metric("best_cv_score", float(search.best_score_))
     results = search.cv_results_
-    artifacts.log_text(pd.DataFrame(results).to_csv(index=False), CV_RESULTS_FILE)
+    artifacts.write_text(run, pd.DataFrame(results).to_csv(index=False), CV_RESULTS_FILE)
     order = _best_first(search)
     chosen = order if max_tuning_runs is None else order[:max_tuning_runs]
     inner = search.estimator

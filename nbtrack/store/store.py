@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
 from nbtrack.errors import StoreError, StoreReadOnlyError
-from nbtrack.store import gateway
+from nbtrack.store import gateway, owed
 from nbtrack.store.flusher import Flusher
 from nbtrack.store.ingest import IngestResult, ingest_pending
 from nbtrack.store.journal import Journal
@@ -161,6 +161,7 @@ class Store:
         Read-only (several processes may read at once) unless something must be written
         first: this process's records, journals left by dead processes, or a schema to create.
         """
+        owed.wait()
         if self._nothing_to_write():
             try:
                 return self._read_only(query, *args, **kwargs)
@@ -193,6 +194,7 @@ class Store:
         **kwargs: P.kwargs,
     ) -> T:
         """Run ``operation(con, ...)`` in one transaction, under the file lock, right now."""
+        owed.wait()
         with self._connect(read_only=False, deadline_s=gateway.DEFAULT_DEADLINE_S) as con:
             self._ingest_pending(con)
             con.execute("BEGIN TRANSACTION")
@@ -230,6 +232,7 @@ class Store:
     def _on_sql_connection(self, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
         from nbtrack.store.search import SQL_SETTINGS
 
+        owed.wait()
         if not self._schema_ready or not self._nothing_to_write():
             self.read(lambda con: None)
         with gateway.connect(
@@ -245,6 +248,7 @@ class Store:
         self, folder: Path, tables: list[str], progress: Callable[[str], None] | None = None
     ) -> list[Path]:
         """Copy each table to ``folder/<table>.parquet``: one consistent read-only snapshot."""
+        owed.wait()
         if not self._schema_ready or not self._nothing_to_write():
             self.read(lambda con: None)
         folder.mkdir(parents=True, exist_ok=True)
@@ -266,6 +270,8 @@ class Store:
     ) -> IngestResult:
         """Ingest every journal now: this process's, other live ones' and dead ones'. A
         ``background`` flush raises ``gateway.StoreInUse`` instead of waiting for anyone."""
+        if not background:
+            owed.wait()  # what a background thread still owes the journal goes in too
         with self._connect(read_only=False, deadline_s=deadline_s, background=background) as con:
             return self._ingest_pending(con)
 
@@ -302,6 +308,7 @@ class Store:
 
     def close(self) -> None:
         """Stop the flusher, flush what is left, and remove the journal if it is empty."""
+        owed.wait(timeout_s=owed.EXIT_WAIT_S)
         flusher, self._flusher = self._flusher, None
         if flusher is not None:
             flusher.stop()
@@ -353,6 +360,8 @@ os.register_at_fork(after_in_child=_reset_locks_after_fork)
 @atexit.register
 def close_all() -> None:
     """Close every store this process opened (at exit, and between tests)."""
+    # A background thread's logging goes into the stores before they close.
+    owed.wait(timeout_s=owed.EXIT_WAIT_S)
     with _stores_lock:
         stores = list(_stores.values())
         _stores.clear()

@@ -30,7 +30,7 @@ from nbtrack.tracking.artifact_paths import (
 from nbtrack.tracking.atomic_files import make_folder, write_atomically
 from nbtrack.tracking.local_files import copy_tree, local_file, local_folder, local_tree
 from nbtrack.tracking.plain_data import as_plain_data, yaml_module
-from nbtrack.tracking.run import get_run
+from nbtrack.tracking.run import ActiveRun, get_run
 from nbtrack.tracking.validation import check_name
 
 _YAML_SUFFIXES = (".yaml", ".yml")
@@ -101,6 +101,11 @@ def log_text(text: str, artifact_file: str) -> None:
     --------
     >>> nbtrack.log_text(report, "eval/report.md")  # doctest: +SKIP
     """
+    write_text(_current.get_run(), text, artifact_file)
+
+
+def write_text(run: ActiveRun, text: str, artifact_file: str) -> None:
+    """``log_text`` into ``run``, active or not (autolog's worker logs to a fit's run)."""
     if not isinstance(text, str):
         raise InvalidValueError(
             f"log_text takes a str, got {type(text).__name__}; for bytes or a file on disk "
@@ -112,7 +117,10 @@ def log_text(text: str, artifact_file: str) -> None:
         raise InvalidValueError(
             f"log_text: the text is not valid unicode ({exc.reason} at position {exc.start})"
         ) from None
-    _write_file(file_parts(artifact_file), artifact_file, lambda tmp: tmp.write_bytes(data))
+    target = inside(
+        run.artifact_dir_for_writing(), file_parts(artifact_file), artifact_file, "artifact_file"
+    )
+    write_atomically(target, lambda tmp: tmp.write_bytes(data))
 
 
 def log_dict(dictionary: Mapping[str, Any], artifact_file: str) -> None:

@@ -27,7 +27,7 @@ from nbtrack.entities import (
     RunSpan,
     from_micros,
 )
-from nbtrack.store import experiments, records, runs
+from nbtrack.store import experiments, owed, records, runs
 from nbtrack.store.current import current_store
 from nbtrack.store.store import Store
 from nbtrack.tracking import _current, attached, capture
@@ -209,6 +209,7 @@ def forget_experiments() -> None:
 
 def _reopen(run_id: str, parent: ActiveRun | None, cell: bool) -> ActiveRun:
     store = current_store()
+    owed.wait(run_id)  # a run autolog's worker is still ending is reopened after its end
     # Taken before the store refuses a deleted run or reopens this one: a deletion committed
     # after that read replaces the marker, and the next artifact write sees it.
     stages_seen = store.stages_state()
@@ -231,6 +232,9 @@ def _reopen(run_id: str, parent: ActiveRun | None, cell: bool) -> ActiveRun:
 def _end_runs_at_exit() -> None:
     # Registered after the store's own exit hook, so it runs first (atexit is LIFO).
     crashed = getattr(sys, "last_value", None) if capture.execution_marker() is None else None
+    # Work a background thread owes a run (autolog's) is logged before the runs end.
+    if not owed.wait(timeout_s=owed.EXIT_WAIT_S):
+        log.warning("nbtrack: gave up waiting for background logging (autolog) at exit")
     for run in reversed(_current.all_active()):
         if run._pid != os.getpid() or attached.is_outer(run):
             continue  # a forked child must not end its parent's runs, nor this process its owner's

@@ -15,7 +15,7 @@ from nbtrack.store.schema import ARTIFACTS_FOLDER
 from nbtrack.store.store import Store
 from nbtrack.tracking import _current
 from nbtrack.tracking.artifact_paths import relative_parts
-from nbtrack.tracking.run import get_run
+from nbtrack.tracking.run import ActiveRun, get_run
 
 if TYPE_CHECKING:
     from nbtrack.models.format import PyFuncModel
@@ -91,10 +91,23 @@ def log_model(
     >>> info = nbtrack.log_model(pipeline, "model", input_example=X_train[:5])  # doctest: +SKIP
     >>> nbtrack.load_model(info.model_uri).predict(X_test)  # doctest: +SKIP
     """
+    return save_to_run(
+        _current.get_run(), model, artifact_path, input_example, signature, pyfunc_predict_fn
+    )
+
+
+def save_to_run(
+    run: ActiveRun,
+    model: Any,
+    artifact_path: str = "model",
+    input_example: Any = None,
+    signature: Any = None,
+    pyfunc_predict_fn: str | None = None,
+) -> ModelInfo:
+    """``log_model`` into ``run``, active or not (autolog's worker logs to a fit's run)."""
     from nbtrack.models.format import save_model
 
     relative = _artifact_path(artifact_path)
-    run = _current.get_run()
     # Before anything is saved: a deleted or purged run gets no model folder.
     folder = run.artifact_dir_for_writing()
     target = folder.joinpath(*PurePosixPath(relative).parts)
@@ -108,8 +121,8 @@ def log_model(
         run_id=run.id,
         pyfunc_predict_fn=pyfunc_predict_fn,
     )
-    store = current_store()
-    store.write(
+    # The run's own store: the current one may have changed since (autolog logs later).
+    run.store.write(
         payloads.record_model_payloads, run.id, relative, saved.model_uuid, saved.payload_files
     )
     return ModelInfo(

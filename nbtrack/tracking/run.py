@@ -36,7 +36,7 @@ from nbtrack.errors import (
     NoActiveRunError,
     StoreCorruptError,
 )
-from nbtrack.store import records, runs
+from nbtrack.store import owed, records, runs
 from nbtrack.store.markers import MarkerState
 from nbtrack.store.schema import ARTIFACTS_FOLDER
 from nbtrack.store.store import Store
@@ -108,6 +108,7 @@ class ActiveRun:
         self._children: list[ActiveRun] = []
         self._status = run.status
         self._end_time: int | None = None
+        self._closing_at: int | None = None
         self._error: str | None = None
 
     # -- logging -------------------------------------------------------------------------------
@@ -131,9 +132,7 @@ class ActiveRun:
         if latest is None or step >= latest[0]:
             self._latest[key] = (step, value)
         self._append(
-            records.metric_line(
-                self._prefix, key_json, value, step, time.time_ns() // 1000, next(self._seq)
-            )
+            records.metric_line(self._prefix, key_json, value, step, self._now(), next(self._seq))
         )
         if self._watchers:
             for watch in self._watchers:
@@ -149,7 +148,7 @@ class ActiveRun:
         ]
         if step is not None:
             step = step_value("(log_metrics)", step)
-        now = time.time_ns() // 1000
+        now = self._now()
         lines = []
         for key_json, key, value in checked:
             point_step = self._last_step.get(key, -1) + 1 if step is None else step
@@ -164,6 +163,12 @@ class ActiveRun:
             )
         if lines:
             self._append("".join(lines), records=len(lines))
+
+    def _now(self) -> int:
+        # A run ended later (``end_later``) logs as of its end: what is logged then describes
+        # the state it ended in, and no point of it is newer than its end.
+        closing = self._closing_at
+        return time.time_ns() // 1000 if closing is None else closing
 
     def _metric_key(self, key: object) -> str:
         checked = check_name(key, "metric key")
@@ -286,18 +291,21 @@ class ActiveRun:
     def end(self, status: str = FINISHED, error: str | None = None) -> None:
         """End the run (FINISHED, FAILED or KILLED). Ending it again does nothing.
 
-        One journal record: readers in every process see the run ended at once.
+        One journal record: readers in every process see the run ended at once. What a
+        background thread still owes this run or its children (autolog's worker) is logged
+        first, so nothing lands in the run after its end.
         """
         if status not in END_STATUSES:
             raise InvalidValueError(f"status {status!r} is not one of {', '.join(END_STATUSES)}")
         if self._ended:
             return
+        owed.wait(self.id)
         for child in reversed(_current.all_active()):
             if child.parent is self:
                 child.end(status)
         self._ended = True
         self._status = status
-        self._end_time = time.time_ns() // 1000
+        self._end_time = self._closing_at or time.time_ns() // 1000
         self._error = error
         _current.remove(self)
         journal = self._store.journal
@@ -338,6 +346,22 @@ class ActiveRun:
     @property
     def ended(self) -> bool:
         return self._ended
+
+    def end_later(self) -> None:
+        """Stop being the active run now; ``end`` comes later (from autolog's worker, once the
+        work it owes this run is logged) and records now as the end time."""
+        self._closing_at = time.time_ns() // 1000
+        _current.remove(self)
+
+    @property
+    def store(self) -> Store:
+        """The store this run logs to (which the current store may no longer be)."""
+        return self._store
+
+    @property
+    def closing(self) -> bool:
+        """Whether the run stopped being active to be ended later (see ``end_later``)."""
+        return self._closing_at is not None or self._ended
 
     # -- reading back --------------------------------------------------------------------------
 

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from nbtrack import config
 from nbtrack.entities import Experiment
 from nbtrack.errors import InvalidValueError, NbtrackError, ServerError, ServerUnreachableError
-from nbtrack.store import experiments
+from nbtrack.store import experiments, owed
 from nbtrack.store.ingest import IngestResult
 from nbtrack.store.journal import Journal
 from nbtrack.store.markers import MarkerState
@@ -132,11 +132,13 @@ class RemoteStore(Store):
     # -- what the server answers ----------------------------------------------------------------
 
     def read(self, query: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        owed.wait()
         self.send_journal()
         result: T = calls.call(self.connection, "read", query, *args, **kwargs)
         return result
 
     def write(self, operation: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        owed.wait()
         if operation is experiments.experiment_for_runs and not kwargs:
             return self._experiment_for_runs(*args)  # type: ignore[return-value]
         self.send_journal()
@@ -144,11 +146,13 @@ class RemoteStore(Store):
         return result
 
     def write_registry(self, operation: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        owed.wait()
         self.send_journal()
         result: T = calls.call(self.connection, "write_registry", operation, *args, **kwargs)
         return result
 
     def write_stages(self, operation: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        owed.wait()
         self.send_journal()
         result: T = calls.call(self.connection, "write_stages", operation, *args, **kwargs)
         # This process's own change of stage is news to its runs at once; the sender's next
@@ -157,6 +161,7 @@ class RemoteStore(Store):
         return result
 
     def sql(self, query: str, timeout_s: float) -> pd.DataFrame:
+        owed.wait()
         self.send_journal()
         return calls.sql(self.connection, query, timeout_s)
 
@@ -165,6 +170,7 @@ class RemoteStore(Store):
 
     def flush(self, deadline_s: float = CLOSE_DEADLINE_S, background: bool = False) -> IngestResult:
         """Send this process's journal now (the server ingests it)."""
+        owed.wait()  # what a background thread still owes the journal goes too
         self.send_journal()
         return IngestResult()
 
@@ -215,6 +221,7 @@ class RemoteStore(Store):
         journal on the server and send what dead processes left; whatever is still undelivered
         stays in the spool folder for ``nbtrack sync`` (or the next process), and stderr says
         so."""
+        owed.wait(timeout_s=owed.EXIT_WAIT_S)
         delivery, self._delivery = self._delivery, None
         if delivery is not None:
             delivery.stop()
