@@ -45,6 +45,13 @@ def add_commands(commands: Any) -> None:
         metavar="SIZE",
         help="largest artifact file uploaded through the server (2GB)",
     )
+    server.add_argument(
+        "--artifacts-destination",
+        metavar="URL",
+        help="where artifacts are kept: a folder or an fsspec URL such as s3://bucket/prefix "
+        "(AWS_* settings from the environment; clients then write there directly). Default: "
+        "nbtrack-artifacts/ beside the store",
+    )
     server.set_defaults(handler=run_server)
 
 
@@ -62,6 +69,7 @@ def run_server(args: argparse.Namespace) -> int:
         token=args.token if args.token is not None else config.serve_token(),
         allowed_hosts=parse_hosts(args.allowed_hosts),
         max_artifact_size=parse_size(args.max_artifact_size, "--max-artifact-size"),
+        artifacts_destination=args.artifacts_destination,
     )
     print(
         f"nbtrack server for {config.resolve_store_path()} at {server.url}  (Ctrl-C to stop)",

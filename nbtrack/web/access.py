@@ -28,7 +28,11 @@ class UiAccess:
     """ASGI middleware in front of the guard: token cookie in, CSRF out (see the docstring)."""
 
     def __init__(
-        self, app: ASGIApp, token: str | None, checked_prefixes: tuple[str, ...] = ("/",)
+        self,
+        app: ASGIApp,
+        token: str | None,
+        checked_prefixes: tuple[str, ...] = ("/",),
+        exempt_prefixes: tuple[str, ...] = (),
     ) -> None:
         self.app = app
         self.token = token
@@ -36,6 +40,9 @@ class UiAccess:
         # MLflow's clients send neither Origin nor Sec-Fetch-Site, and a browser cannot post
         # that API's JSON from another site without a CORS preflight, which is never allowed.
         self.checked_prefixes = checked_prefixes
+        # Inside a checked prefix, the routes of machine-to-machine clients (nbtrack's own, in
+        # team mode), which a browser never calls and which carry the token off loopback.
+        self.exempt_prefixes = exempt_prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -55,6 +62,7 @@ class UiAccess:
         if (
             scope["method"] in UNSAFE_METHODS
             and scope["path"].startswith(self.checked_prefixes)
+            and not (self.exempt_prefixes and scope["path"].startswith(self.exempt_prefixes))
             and not explicit
             and not _same_origin(headers)
         ):

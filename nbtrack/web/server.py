@@ -37,14 +37,20 @@ from nbtrack.http.settings import (
 from nbtrack.http.threaded import ThreadedServer, bind, checked_port
 from nbtrack.mlflow_compat.registry import RegistryService
 from nbtrack.mlflow_compat.service import TrackingService, proxied_artifact_uri
+from nbtrack.store.schema import ARTIFACTS_FOLDER
 from nbtrack.web.access import UiAccess
 from nbtrack.web.app import ui_routes
+from nbtrack.web.destinations import open_destination
 from nbtrack.web.mlflow_rest.artifacts import DEFAULT_MAX_SIZE, ArtifactProxy
 from nbtrack.web.mlflow_rest.routes import mlflow_routes
+from nbtrack.web.team_artifacts import team_artifact_routes
 
 DEFAULT_PORT = 5000
 # The UI's pages and read API: what its CSRF check covers beside MLflow's API.
 UI_PATHS = "/nbtrack/"
+# nbtrack's own clients (team mode): machine-to-machine, so no CSRF check; its routes take
+# only bodies a page of another site cannot send without a preflight (JSON, or PUT).
+STORE_API = "/nbtrack/store/v1/"
 
 
 def create_app(
@@ -53,20 +59,27 @@ def create_app(
     capacity: Capacity | None = None,
     extra_routes: Sequence[BaseRoute] = (),
     max_artifact_size: int = DEFAULT_MAX_SIZE,
+    artifacts_destination: str | None = None,
 ) -> Starlette:
     """The server's ASGI app for the store at ``store_path``; ``extra_routes`` are answered
-    on the same port, behind the same checks."""
+    on the same port, behind the same checks. Artifacts go to ``artifacts_destination`` (a
+    folder or an fsspec URL), by default the store's own artifact folder."""
     service = TrackingService(store_path, proxied_artifact_uri)
     service.experiments.ensure_default()
+    destination = open_destination(
+        artifacts_destination, (service.store.folder / ARTIFACTS_FOLDER).resolve()
+    )
+    proxy = ArtifactProxy(service, max_artifact_size, destination)
     routes = [
         Route("/health", _ok, methods=["GET"]),
         Route("/ping", _ok, methods=["GET"]),
         *mlflow_routes(
             service,
             RegistryService(service),
-            ArtifactProxy(service, max_artifact_size),
+            proxy,
             settings.max_body,
         ),
+        *team_artifact_routes(proxy),
         *extra_routes,
     ]
     return Starlette(
@@ -116,6 +129,7 @@ def start(
     allowed_hosts: Iterable[str] = (),
     max_body: int = DEFAULT_MAX_BODY,
     max_artifact_size: int = DEFAULT_MAX_SIZE,
+    artifacts_destination: str | None = None,
     extra_routes: Sequence[BaseRoute] = (),
     ui: bool = True,
 ) -> TrackingServer:
@@ -135,9 +149,13 @@ def start(
     try:
         capacity = capacity_for(settings.max_connections)
         routes = [*extra_routes, *(ui_routes(stopping) if ui else ())]
-        app: ASGIApp = create_app(path, settings, capacity, routes, max_artifact_size)
+        app: ASGIApp = create_app(
+            path, settings, capacity, routes, max_artifact_size, artifacts_destination
+        )
         if ui:
-            app = UiAccess(app, settings.token, checked_prefixes=(UI_PATHS,))
+            app = UiAccess(
+                app, settings.token, checked_prefixes=(UI_PATHS,), exempt_prefixes=(STORE_API,)
+            )
         threaded = ThreadedServer(
             app, sock, capacity, settings.header_timeout, host, name="nbtrack-server"
         )
