@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from nbtrack.errors import InvalidValueError, NotFoundError, ServerError
+from nbtrack.errors import InvalidValueError, NotFoundError, ServerError, ServerUnreachableError
 from nbtrack.store.remote.connection import ServerConnection
 
 SHA256_HEADER = "X-Nbtrack-Sha256"
@@ -91,7 +91,7 @@ def send_pending(connection: ServerConnection, folder: Path) -> bool:
             except (InvalidValueError, NotFoundError) as exc:
                 _refuse(folder, entry, exc)
                 continue
-            except ServerError:
+            except (ServerError, ServerUnreachableError):
                 return False
             shutil.rmtree(entry)
     return True
