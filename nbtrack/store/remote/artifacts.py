@@ -37,6 +37,8 @@ VERIFY = "/nbtrack/store/v1/artifacts/verify"
 REFUSED = "refused"
 _DATA, _ENTRY = "data", "entry.json"
 _CHUNK = 1 << 20
+# S3's smallest multipart part is 5 MiB; 8 MiB keeps a client's memory small.
+_PART = 8 << 20
 # A socket that stays silent this long mid-transfer counts as a server that does not answer.
 _TRANSFER_TIMEOUT_S = 120.0
 
@@ -82,12 +84,19 @@ def send_pending(connection: ServerConnection, folder: Path) -> bool:
     Stops at the first file the server could not take now (it does not answer, or answers
     5xx): that file and the ones after it wait for the next call, keeping their order.
     """
-    for entry in pending(folder):
+    entries = pending(folder)
+    if not entries:
+        return True
+    try:
+        direct = _direct_target(connection)
+    except (ServerError, ServerUnreachableError):
+        return False
+    for entry in entries:
         with _claimed(entry) as claimed:
             if not claimed:
                 return False  # another process of this project is sending it
             try:
-                _send(connection, entry)
+                _send(connection, entry, direct)
             except (InvalidValueError, NotFoundError) as exc:
                 _refuse(folder, entry, exc)
                 continue
@@ -97,12 +106,11 @@ def send_pending(connection: ServerConnection, folder: Path) -> bool:
     return True
 
 
-def _send(connection: ServerConnection, entry: Path) -> None:
+def _send(connection: ServerConnection, entry: Path, direct: _Direct | None) -> None:
     meta = json.loads((entry / _ENTRY).read_text(encoding="utf-8"))
     path, sha256, size = str(meta["path"]), str(meta["sha256"]), int(meta["size"])
-    direct = destination_of(connection)
     if direct is not None:
-        _write_direct(direct, entry / _DATA, path)
+        direct.put(entry / _DATA, path)
         body = json.dumps({"path": path, "sha256": sha256, "size": size}).encode()
         connection.request(
             "POST", VERIFY, body, {"Content-Type": "application/json"}, _TRANSFER_TIMEOUT_S
@@ -134,19 +142,38 @@ def destination_of(connection: ServerConnection) -> str | None:
     return found if isinstance(found, str) else None
 
 
-def _write_direct(url: str, source: Path, path: str) -> None:
-    try:
-        import fsspec.core
-    except ImportError:
-        raise ServerError(
-            f"the server stores artifacts in {url}, which this process writes to itself: "
-            "pip install 'nbtrack[s3]'"
-        ) from None
-    fs, root = fsspec.core.url_to_fs(url)
-    try:
-        fs.put_file(str(source), f"{root.rstrip('/')}/{path}")
-    except OSError as exc:
-        raise ServerError(f"writing {path!r} to {url} failed ({exc}); it is sent again") from exc
+class _Direct:
+    """The destination the server named, written with fsspec and this process's own settings
+    (``AWS_*`` for s3://), one part of ``_PART`` bytes at a time: never the whole file in
+    memory."""
+
+    def __init__(self, url: str) -> None:
+        try:
+            import fsspec.core
+        except ImportError:
+            raise ServerError(
+                f"the server stores artifacts in {url}, which this process writes to itself: "
+                "pip install 'nbtrack[s3]'"
+            ) from None
+        # A fresh instance: fsspec's cache would keep settings (an endpoint) from before.
+        self.fs, root = fsspec.core.url_to_fs(url, skip_instance_cache=True)
+        self.url, self.root = url, root.rstrip("/")
+
+    def put(self, source: Path, path: str) -> None:
+        try:
+            with (
+                source.open("rb") as data,
+                self.fs.open(f"{self.root}/{path}", "wb", block_size=_PART) as out,
+            ):
+                for chunk in iter(lambda: data.read(_CHUNK), b""):
+                    out.write(chunk)
+        except OSError as exc:
+            raise ServerError(f"writing {path!r} to {self.url} failed ({exc})") from exc
+
+
+def _direct_target(connection: ServerConnection) -> _Direct | None:
+    url = destination_of(connection)
+    return None if url is None else _Direct(url)
 
 
 def _refuse(folder: Path, entry: Path, exc: Exception) -> None:
