@@ -23,6 +23,7 @@ STORY = [
     "04-projects",
     "05-autolog",
     "06-mlflow-client",
+    "07-team",
 ]
 MAX_BYTES = 500_000
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"

@@ -41,7 +41,7 @@ def create_experiment(args: argparse.Namespace) -> int:
 
 def list_experiments(args: argparse.Namespace) -> int:
     from nbtrack.store import experiments as store_experiments
-    from nbtrack.store.store import current_store
+    from nbtrack.store.current import current_store
 
     def query(con: duckdb.DuckDBPyConnection) -> tuple[list[Experiment], dict[str, int]]:
         # With how many runs each holds: the way to see where the runs went.

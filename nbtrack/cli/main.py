@@ -13,10 +13,10 @@ from collections.abc import Sequence
 
 from nbtrack import config
 from nbtrack._version import __version__
-from nbtrack.cli import experiments, mlflow, models, run, runs, serve, server, store, ui
+from nbtrack.cli import experiments, mlflow, models, run, runs, serve, server, store, sync, ui
 from nbtrack.errors import InvalidValueError, NbtrackError
 
-GROUPS = (experiments, runs, run, models, serve, server, mlflow, store, ui)
+GROUPS = (experiments, runs, run, models, serve, server, sync, mlflow, store, ui)
 BAD_INPUT = 2
 REFUSED = 1
 

@@ -89,7 +89,7 @@ ALL_IS_DEPRECATED = (
 
 def _every_experiment(include_deleted: bool) -> list[str]:
     from nbtrack.store import experiments
-    from nbtrack.store.store import current_store
+    from nbtrack.store.current import current_store
 
     every = current_store().read(experiments.list_experiments, include_deleted=include_deleted)
     return [experiment.id for experiment in every]

@@ -43,7 +43,7 @@ def add_commands(commands: Any) -> None:
 def serve_ui(args: argparse.Namespace) -> int:
 
     from nbtrack.http.settings import parse_hosts
-    from nbtrack.store.store import current_store
+    from nbtrack.store.current import current_store
     from nbtrack.web.background import ui
 
     running = ui(

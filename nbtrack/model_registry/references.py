@@ -14,8 +14,8 @@ from nbtrack.entities import ModelVersion
 from nbtrack.errors import InvalidValueError, StoreCorruptError
 from nbtrack.model_registry.names import check_alias, check_model_name, check_version
 from nbtrack.store import registry
+from nbtrack.store.current import current_store
 from nbtrack.store.schema import ARTIFACTS_FOLDER
-from nbtrack.store.store import current_store
 
 if TYPE_CHECKING:
     import duckdb

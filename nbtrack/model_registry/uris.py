@@ -22,8 +22,8 @@ from nbtrack.model_registry.references import (
     with_absolute_path,
 )
 from nbtrack.store import registry
+from nbtrack.store.current import current_store
 from nbtrack.store.schema import ARTIFACTS_FOLDER
-from nbtrack.store.store import current_store
 from nbtrack.tracking.models import load_model as load_tracked_model
 
 if TYPE_CHECKING:

@@ -24,8 +24,9 @@ from nbtrack.model_registry.references import (
 )
 from nbtrack.models.integrity import ModelFiles, hash_files
 from nbtrack.store import payloads, registry
+from nbtrack.store.current import current_store
 from nbtrack.store.schema import ARTIFACTS_FOLDER
-from nbtrack.store.store import Store, current_store
+from nbtrack.store.store import Store
 from nbtrack.tracking.artifact_paths import relative_parts
 from nbtrack.tracking.models import recorded_model
 from nbtrack.tracking.run import get_run

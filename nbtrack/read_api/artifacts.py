@@ -13,7 +13,7 @@ from typing import Any
 
 from nbtrack.errors import InvalidValueError
 from nbtrack.read_api import queries
-from nbtrack.store.store import current_store
+from nbtrack.store.current import current_store
 from nbtrack.tracking.artifact_paths import existing, file_parts, visible_entries
 from nbtrack.tracking.run import get_run
 from nbtrack.tracking.run_table import display_value

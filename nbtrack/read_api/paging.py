@@ -18,8 +18,8 @@ from nbtrack.entities import format_duration
 from nbtrack.errors import InvalidValueError
 from nbtrack.store import experiments, run_pages
 from nbtrack.store import search as store_search
+from nbtrack.store.current import current_store
 from nbtrack.store.schema import ARTIFACTS_FOLDER
-from nbtrack.store.store import current_store
 from nbtrack.tracking.filter_keys import HIDDEN_TAGS, keys_named, unknown_key_note
 from nbtrack.tracking.filters import compile_filter, compile_order_by
 from nbtrack.tracking.run_table import FIXED_COLUMNS, table_rows

@@ -18,7 +18,7 @@ from nbtrack.read_api.code import highlight
 from nbtrack.read_api.watch import AnswerCache
 from nbtrack.store import experiments as store_experiments
 from nbtrack.store import runs as store_runs
-from nbtrack.store.store import current_store
+from nbtrack.store.current import current_store
 from nbtrack.tracking import fluent
 from nbtrack.tracking.run_table import FIXED_COLUMNS, RunTableState, display_value
 from nbtrack.tracking.search import metric_histories

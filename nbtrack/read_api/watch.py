@@ -13,7 +13,8 @@ import threading
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
-from nbtrack.store.store import Store, current_store, marker_state
+from nbtrack.store.current import current_store
+from nbtrack.store.store import Store, marker_state
 
 T = TypeVar("T")
 # Answers kept per store version; past this the oldest are dropped (one per view and query).

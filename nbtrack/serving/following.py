@@ -28,7 +28,7 @@ from nbtrack.model_registry.references import MODELS_SCHEME, parse_model_uri, re
 from nbtrack.model_registry.uris import load_model
 from nbtrack.models.pyfunc import PyFuncModel
 from nbtrack.models.signatures import ColSpec
-from nbtrack.store.store import current_store
+from nbtrack.store.current import current_store
 
 log = logging.getLogger("nbtrack.serve")
 

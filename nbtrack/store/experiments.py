@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbtrack.entities import Experiment, from_micros
 from nbtrack.errors import AlreadyExistsError, InvalidValueError, NotFoundError
+from nbtrack.store.remote.operations import remote_operation
 from nbtrack.store.schema import ARTIFACTS_FOLDER
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ def find_experiment(con: duckdb.DuckDBPyConnection, name_or_id: str) -> Experime
     return None
 
 
+@remote_operation("read")
 def get_experiment(con: duckdb.DuckDBPyConnection, name_or_id: str) -> Experiment:
     found = find_experiment(con, name_or_id)
     if found is None:
@@ -49,6 +51,7 @@ def get_experiment(con: duckdb.DuckDBPyConnection, name_or_id: str) -> Experimen
     return found
 
 
+@remote_operation("read")
 def list_experiments(
     con: duckdb.DuckDBPyConnection, include_deleted: bool = False
 ) -> list[Experiment]:
@@ -60,6 +63,7 @@ def list_experiments(
     return [_experiment(row) for row in rows]
 
 
+@remote_operation("write")
 def create_experiment(con: duckdb.DuckDBPyConnection, name: str) -> Experiment:
     if find_experiment(con, name) is not None:
         raise AlreadyExistsError(f"an experiment named {name!r} exists already")
@@ -89,6 +93,7 @@ def _insert_experiment(con: duckdb.DuckDBPyConnection, name: str) -> Experiment:
     return _experiment((experiment_id, name, "active", now, location))
 
 
+@remote_operation("write")
 def experiment_for_runs(con: duckdb.DuckDBPyConnection, name_or_id: str) -> Experiment:
     """The experiment new runs go to: by name, else by id, else a new one by that name."""
     experiment = find_experiment(con, name_or_id) or _insert_experiment(con, name_or_id)

@@ -68,12 +68,26 @@ def ingest_pending(
         closed, _ = journal.segments()
         stored = _stored_bytes(con, [journal.name] if journal.name else [])
         journal.forget([path for path in closed if _all_stored(path, stored.get(_key(path), 0))])
+        _forget_mirrored(con, [segment for segment in found.live if segments.is_mirror(segment)])
         for dead in found.dead:
             dead.release(remove=True)
         return result
     finally:
         found.release()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _forget_mirrored(con: duckdb.DuckDBPyConnection, mirrored: list[Segment]) -> None:
+    """Delete the closed mirror segments the store holds whole. Their client sends a segment's
+    successor only once the server holds all of it, so it never sends them again; a late
+    resend is answered "all held" from the numbering (``store/mirrors.py``)."""
+    closed = [segment for segment in mirrored if segment.closed]
+    if not closed:
+        return
+    stored = _stored_bytes(con, sorted({segment.journal for segment in closed}))
+    for segment in closed:
+        if _all_stored(segment.path, stored.get(segment.key, 0)):
+            segment.path.unlink(missing_ok=True)
 
 
 def _key(path: Path) -> tuple[str, int]:
@@ -105,13 +119,16 @@ def _commit(
             result.segments = len(files)
         result.dead_journals = len(dead)
         for journal in dead:
+            if not journal.kill_runs:
+                continue
             killed = batch.mark_killed(con, journal.name, journal.heartbeat_us)
             result.killed_runs += killed
             if killed:
                 log.info(
                     "nbtrack: %d run(s) of the dead process %s are KILLED", killed, journal.name
                 )
-        _forget_removed_segments(con, journal_root(store_path))
+        root = journal_root(store_path)
+        _forget_removed_segments(con, [root, segments.mirror_root(root)])
         con.execute("COMMIT")
     except BaseException as exc:
         # A failed COMMIT (a full disk, say) may leave no transaction to roll back: that
@@ -252,15 +269,16 @@ def _record_progress(
     )
 
 
-def _forget_removed_segments(con: duckdb.DuckDBPyConnection, root: Path) -> None:
+def _forget_removed_segments(con: duckdb.DuckDBPyConnection, roots: list[Path]) -> None:
     """Drop the bookkeeping of segments that are gone for good: every segment of a journal
-    whose folder is gone, and those numbered below a journal's oldest file (a writer numbers
-    its segments upwards and never writes an old one again). Listed under the file lock."""
+    whose folder is gone (from the journals and the mirrors folders), and those numbered below
+    a journal's oldest file (a writer numbers its segments upwards and never writes an old one
+    again). Listed under the file lock."""
     oldest: dict[str, int] = {}
-    try:
-        folders = [entry for entry in os.scandir(root) if entry.is_dir()]
-    except FileNotFoundError:
-        folders = []
+    folders: list[os.DirEntry[str]] = []
+    for root in roots:
+        with contextlib.suppress(FileNotFoundError):
+            folders.extend(entry for entry in os.scandir(root) if entry.is_dir())
     for folder in folders:
         numbers = [
             int(name.split(".", 1)[0])

@@ -52,8 +52,15 @@ def journal_root(store_path: Path) -> Path:
 class Journal:
     """Append-only record files of one process for one store."""
 
-    def __init__(self, store_path: Path, on_open: Callable[[], None] | None = None) -> None:
-        self.root = journal_root(store_path)
+    def __init__(
+        self,
+        store_path: Path,
+        on_open: Callable[[], None] | None = None,
+        root: Path | None = None,
+    ) -> None:
+        # ``root``: elsewhere than beside a store file (a server's client keeps its journals
+        # in its spool folder).
+        self.root = journal_root(store_path) if root is None else root
         self._on_open = on_open
         self._lock = threading.Lock()
         self._dir: Path | None = None

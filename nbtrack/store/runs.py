@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from nbtrack.entities import RUNNING, ChildRun, Run, RunSpan, from_micros
 from nbtrack.errors import InvalidValueError, NotFoundError
+from nbtrack.store.remote.operations import remote_operation
 
 if TYPE_CHECKING:
     import duckdb
@@ -95,6 +96,7 @@ def find_run(con: duckdb.DuckDBPyConnection, run_id: str) -> Run | None:
     )
 
 
+@remote_operation("read")
 def get_run(con: duckdb.DuckDBPyConnection, run_id: str) -> Run:
     run = find_run(con, run_id)
     if run is None:
@@ -172,6 +174,7 @@ def resume_state(con: duckdb.DuckDBPyConnection, run_id: str) -> ResumeState:
     return ResumeState(run, params_json, last_seq, {key: step for key, step, _ in rows})
 
 
+@remote_operation("read")
 def check_loggable(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
     """Refuse a run that is deleted, or whose experiment is, or that is gone: what is logged
     into a deleted run would be purged by the next ``nbtrack gc`` with it."""
@@ -199,6 +202,7 @@ def check_loggable(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
         )
 
 
+@remote_operation("write")
 def reopen_run(
     con: duckdb.DuckDBPyConnection, run_id: str, owner: str, owner_pid: int, at: int | None = None
 ) -> ResumeState:

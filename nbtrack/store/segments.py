@@ -12,6 +12,13 @@ hint file beside the store, ``.nbtrack.duckdb.ingested``, saying how far each se
 store: a reader that finds
 every segment at that size knows, without opening the store for writing, that it has nothing
 to add.
+
+A server's store also holds *mirrors* (``.nbtrack.duckdb.mirrors/<client journal>/``): the
+journals of processes on other machines, written there byte for byte by the server as their
+sender posts them (``store/mirrors.py``). No lock can tell whether a process on another machine
+is alive, and a server restarted after ``kill -9`` has not killed its clients: a mirror is live
+until its client says it ended (``ended.json``: cleanly, or dead with its last sign of life),
+and only then is it ingested as a dead journal is and removed.
 """
 
 from __future__ import annotations
@@ -47,15 +54,25 @@ class Segment:
         return (self.journal, self.number)
 
 
+MIRRORS_SUFFIX = ".mirrors"
+ENDED_FILE = "ended.json"
+# Where a mirror's name is kept once it has ended and been removed: a late resend is then
+# answered "all held" instead of starting a mirror that nobody would ever end.
+ENDED_FOLDER = ".ended"
+
+
 @dataclass
 class DeadJournal:
-    """A journal whose owner is gone. Its lock is held by this process until ``release``."""
+    """A journal whose owner is gone. Its lock is held by this process until ``release`` (a
+    mirror has no lock: ``lock_fd`` is -1). ``kill_runs`` is False for a mirror whose client
+    ended cleanly: its runs have their own end records."""
 
     name: str
     path: Path
     lock_fd: int
     segments: list[Path]
     heartbeat_us: int
+    kill_runs: bool = True
 
     released: bool = False
 
@@ -65,7 +82,41 @@ class DeadJournal:
         self.released = True
         if remove:
             shutil.rmtree(self.path, ignore_errors=True)
-        os.close(self.lock_fd)
+            if self.lock_fd < 0:
+                _leave_tombstone(self.path)
+        if self.lock_fd >= 0:
+            os.close(self.lock_fd)
+
+
+def mirror_root(root: Path) -> Path:
+    """The mirrors folder beside the journals folder ``root`` of the same store."""
+    return root.with_name(root.name.removesuffix(".journals") + MIRRORS_SUFFIX)
+
+
+def _leave_tombstone(mirror: Path) -> None:
+    folder = mirror.parent / ENDED_FOLDER
+    with contextlib.suppress(OSError):
+        folder.mkdir(exist_ok=True)
+        (folder / mirror.name).touch()
+
+
+def _ended_mirror(folder: Path) -> DeadJournal | None:
+    try:
+        ended = json.loads((folder / ENDED_FILE).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        ended = {}
+    segments = sorted(folder.glob(f"*{SEGMENT_SUFFIX}"))
+    heartbeat = ended.get("heartbeat_us") if isinstance(ended, dict) else None
+    return DeadJournal(
+        folder.name,
+        folder,
+        -1,
+        segments,
+        heartbeat if isinstance(heartbeat, int) else time.time_ns() // 1000,
+        kill_runs=bool(ended.get("dead", True)) if isinstance(ended, dict) else True,
+    )
 
 
 @dataclass
@@ -99,7 +150,17 @@ def scan(root: Path) -> Scan:
             found.dead.append(dead)
         else:
             found.live.extend(_live_segments(entry))
+    for entry in _journal_folders(mirror_root(root), None):
+        ended = _ended_mirror(entry)
+        if ended is not None:
+            found.dead.append(ended)
+        else:
+            found.live.extend(_live_segments(entry))
     return found
+
+
+def is_mirror(segment: Segment) -> bool:
+    return segment.path.parent.parent.name.endswith(MIRRORS_SUFFIX)
 
 
 def _journal_folders(root: Path, own: str | None) -> Iterator[Path]:
@@ -134,16 +195,27 @@ def any_dead_journal(root: Path, own: str | None) -> bool:
         if dead is not None:
             dead.release(remove=False)
             return True
-    return False
+    return any(
+        (folder / ENDED_FILE).exists() for folder in _journal_folders(mirror_root(root), None)
+    )
 
 
 def is_live(folder: Path) -> bool:
     """Whether the process that owns the journal ``folder`` still runs."""
+    mirror = mirror_root(folder.parent) / folder.name
+    if mirror.is_dir():
+        return not (mirror / ENDED_FILE).exists()
     dead = _try_take(folder, trim=False)
     if dead is None:
         return (folder / "lock").exists()
     dead.release(remove=False)
     return False
+
+
+def take_if_dead(folder: Path) -> DeadJournal | None:
+    """The journal ``folder``, locked for us, if its owner is gone (its partial last line of
+    each segment dropped); None while its owner lives."""
+    return _try_take(folder)
 
 
 def _try_take(folder: Path, trim: bool = True) -> DeadJournal | None:
@@ -294,8 +366,9 @@ def unstored_bytes(store_path: Path, root: Path) -> bool:
     as stored (a cheap check: it may say yes when an ingestion would find only a partial
     line)."""
     hint = read_hint(store_path)
+    folders = [*_journal_folders(root, None), *_journal_folders(mirror_root(root), None)]
     return any(
         not stored_per_hint(path, hint)
-        for folder in _journal_folders(root, None)
+        for folder in folders
         for path in folder.glob(f"*{SEGMENT_SUFFIX}")
     )

@@ -22,7 +22,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
-from nbtrack import config
 from nbtrack.errors import StoreError, StoreReadOnlyError
 from nbtrack.store import gateway
 from nbtrack.store.flusher import Flusher
@@ -324,11 +323,6 @@ def _roll_back_quietly(con: duckdb.DuckDBPyConnection) -> None:
 
 _stores: dict[Path, Store] = {}
 _stores_lock = threading.Lock()
-
-
-def current_store() -> Store:
-    """The store this process logs to now (``set_tracking_uri``, ``NBTRACK_URI``, discovery)."""
-    return get_store(config.resolve_store_path())
 
 
 def get_store(path: Path) -> Store:

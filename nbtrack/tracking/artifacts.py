@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from nbtrack.errors import InvalidValueError, NotFoundError
-from nbtrack.store.store import current_store
+from nbtrack.store.current import current_store
 from nbtrack.tracking import _current
 from nbtrack.tracking.artifact_paths import (
     existing,

@@ -23,8 +23,9 @@ from nbtrack import config
 from nbtrack.entities import RUNNING
 from nbtrack.errors import InvalidValueError, NotFoundError
 from nbtrack.store import experiments, runs
+from nbtrack.store.current import current_store
 from nbtrack.store.runs import ResumeState
-from nbtrack.store.store import Store, current_store
+from nbtrack.store.store import Store
 from nbtrack.tracking import _current
 from nbtrack.tracking.run import ActiveRun
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from nbtrack.entities import END_STATUSES, FINISHED, Experiment, Run
 from nbtrack.errors import InvalidValueError, NotFoundError
 from nbtrack.store import experiments, runs
-from nbtrack.store.store import current_store
+from nbtrack.store.current import current_store
 from nbtrack.tracking import _current, lifecycle, run_refs
 from nbtrack.tracking.run import ActiveRun
 from nbtrack.tracking.run import get_run as tracked_run

@@ -28,7 +28,8 @@ from nbtrack.entities import (
     from_micros,
 )
 from nbtrack.store import experiments, records, runs
-from nbtrack.store.store import Store, current_store
+from nbtrack.store.current import current_store
+from nbtrack.store.store import Store
 from nbtrack.tracking import _current, attached, capture
 from nbtrack.tracking.run import (
     CLOSED_BY_TAG,

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from nbtrack.entities import Experiment
 from nbtrack.store import experiments, runs
+from nbtrack.store.current import current_store
 from nbtrack.store.schema import ARTIFACTS_FOLDER
-from nbtrack.store.store import current_store
 from nbtrack.tracking.lifecycle import forget_experiments
 from nbtrack.tracking.validation import check_name
 

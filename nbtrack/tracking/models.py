@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from nbtrack.errors import InvalidValueError
 from nbtrack.store import payloads
+from nbtrack.store.current import current_store
 from nbtrack.store.schema import ARTIFACTS_FOLDER
-from nbtrack.store.store import Store, current_store
+from nbtrack.store.store import Store
 from nbtrack.tracking import _current
 from nbtrack.tracking.artifact_paths import relative_parts
 from nbtrack.tracking.run import get_run

@@ -13,7 +13,7 @@ fail. Its "not found" error points at the run a short id means.
 from __future__ import annotations
 
 from nbtrack.store import runs
-from nbtrack.store.store import current_store
+from nbtrack.store.current import current_store
 from nbtrack.tracking.validation import check_name
 
 ACCEPTED = runs.ACCEPTED_REFERENCES

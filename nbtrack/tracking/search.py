@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 from nbtrack.errors import InvalidValueError
 from nbtrack.store import experiments
 from nbtrack.store import search as store_search
+from nbtrack.store.current import current_store
 from nbtrack.store.schema import ARTIFACTS_FOLDER
-from nbtrack.store.store import current_store
 from nbtrack.tracking import _current
 from nbtrack.tracking.filters import compile_filter, compile_order_by
 from nbtrack.tracking.validation import check_name, shown

@@ -40,8 +40,8 @@ class UiAccess:
         # MLflow's clients send neither Origin nor Sec-Fetch-Site, and a browser cannot post
         # that API's JSON from another site without a CORS preflight, which is never allowed.
         self.checked_prefixes = checked_prefixes
-        # Inside a checked prefix, the routes of machine-to-machine clients (nbtrack's own, in
-        # team mode), which a browser never calls and which carry the token off loopback.
+        # Routes for machines below a checked prefix (nbtrack's own clients, which send no
+        # Origin): they refuse browsers' requests themselves (``web/store_api/machine.py``).
         self.exempt_prefixes = exempt_prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -43,14 +43,14 @@ from nbtrack.web.app import ui_routes
 from nbtrack.web.destinations import open_destination
 from nbtrack.web.mlflow_rest.artifacts import DEFAULT_MAX_SIZE, ArtifactProxy
 from nbtrack.web.mlflow_rest.routes import mlflow_routes
-from nbtrack.web.team_artifacts import team_artifact_routes
+from nbtrack.web.store_api.artifacts import artifact_routes
+from nbtrack.web.store_api.calls import call_route
+from nbtrack.web.store_api.journals import journal_routes
+from nbtrack.web.store_api.machine import MACHINE_PATHS
 
 DEFAULT_PORT = 5000
 # The UI's pages and read API: what its CSRF check covers beside MLflow's API.
 UI_PATHS = "/nbtrack/"
-# nbtrack's own clients (team mode): machine-to-machine, so no CSRF check; its routes take
-# only bodies a page of another site cannot send without a preflight (JSON, or PUT).
-STORE_API = "/nbtrack/store/v1/"
 
 
 def create_app(
@@ -79,7 +79,9 @@ def create_app(
             proxy,
             settings.max_body,
         ),
-        *team_artifact_routes(proxy),
+        call_route(service.store, settings.max_body),
+        *journal_routes(store_path),
+        *artifact_routes(proxy),
         *extra_routes,
     ]
     return Starlette(
@@ -154,7 +156,7 @@ def start(
         )
         if ui:
             app = UiAccess(
-                app, settings.token, checked_prefixes=(UI_PATHS,), exempt_prefixes=(STORE_API,)
+                app, settings.token, checked_prefixes=(UI_PATHS,), exempt_prefixes=(MACHINE_PATHS,)
             )
         threaded = ThreadedServer(
             app, sock, capacity, settings.header_timeout, host, name="nbtrack-server"

@@ -215,35 +215,29 @@ def test_the_server_says_clients_upload_through_it_by_default(
     assert artifacts.destination_of(connection) is None
 
 
-def test_store_routes_are_exempt_from_csrf_but_take_only_json(
+def test_the_verify_route_is_exempt_from_csrf_but_refuses_what_a_page_could_send(
     connection: ServerConnection, team_server: RunningServer
 ) -> None:
     folder = server_run(connection)
     body = json.dumps({"path": f"{folder}/none.bin", "sha256": "0" * 64, "size": 1}).encode()
     parts = urllib.parse.urlsplit(team_server.url)
 
-    def post(content_type: str, origin: str | None) -> int:
+    def post(path: str, content_type: str, origin: str | None) -> int:
         raw = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=30)
         headers = {"Content-Type": content_type}
         if origin is not None:
             headers["Origin"] = origin
         try:
-            raw.request("POST", artifacts.VERIFY, body=body, headers=headers)
+            raw.request("POST", path, body=body, headers=headers)
             return raw.getresponse().status
         finally:
             raw.close()
 
     # No Origin, no Sec-Fetch-Site, no token on loopback: a machine, not refused as CSRF
     # (the file is not there: 404).
-    assert post("application/json", None) == 404
+    assert post(artifacts.VERIFY, "application/json", None) == 404
     # What a page of another site can send without a preflight is refused.
-    assert post("text/plain", "http://evil.example") == 415
+    assert post(artifacts.VERIFY, "text/plain", None) == 403
+    assert post(artifacts.VERIFY, "application/json", "http://evil.example") == 403
     # The UI's own paths keep their CSRF check.
-    raw = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=30)
-    try:
-        raw.request(
-            "POST", "/nbtrack/api/runs", body=b"{}", headers={"Content-Type": "application/json"}
-        )
-        assert raw.getresponse().status == 403
-    finally:
-        raw.close()
+    assert post("/nbtrack/api/runs", "application/json", None) == 403

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import nbtrack
-from nbtrack.store.store import current_store
+from nbtrack.store.current import current_store
 from nbtrack.tracking import manage
 from tests.conftest import raw_connection
 from tests.models.estimators import Doubler

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from nbtrack import errors
 from nbtrack.config import ServerAddress
 from nbtrack.errors import (
     AlreadyExistsError,
@@ -138,6 +139,9 @@ class ServerConnection:
                 f"the server {self.url} refused {what} ({answer.status}): {message}; "
                 "set NBTRACK_TOKEN to the token the server was started with"
             )
+        named = _named_error(decoded)
+        if named is not None:
+            return named(message)
         error = _ERRORS_BY_CODE.get(code)
         if error is None or answer.status >= 500:
             return ServerError(f"the server {self.url} failed {what} ({answer.status}): {message}")
@@ -212,6 +216,16 @@ class ServerConnection:
             f"the server {self.url} does not answer ({type(exc).__name__}: {exc}); "
             "logging goes on into the local journal and is sent once it answers"
         )
+
+
+def _named_error(decoded: object) -> type[NbtrackError] | None:
+    """The class an nbtrack server names in ``nbtrack_error`` (its store calls do), if it is
+    one of ``nbtrack.errors``: the client raises what the operation raised on the server."""
+    name = decoded.get("nbtrack_error") if isinstance(decoded, dict) else None
+    found = getattr(errors, name, None) if isinstance(name, str) else None
+    if isinstance(found, type) and issubclass(found, NbtrackError):
+        return found
+    return None
 
 
 def _lower(headers: list[tuple[str, str]]) -> dict[str, str]:

@@ -4,8 +4,8 @@
 for object storage they reach themselves, ``null`` for through the server) and the size limit.
 ``POST /nbtrack/store/v1/artifacts/verify``  ``{"path", "sha256", "size"}``: after a client
 wrote a file into that destination itself, the server reads it back, compares, and records the
-hash (or removes the file). Machine-to-machine: exempt from the UI's CSRF check, so it takes
-only ``application/json`` bodies, which no page of another site can send without a preflight.
+hash (or removes the file). Like every store route it is exempt from the UI's CSRF check and
+refuses what a web page could send instead (``machine.browser_refusal``).
 """
 
 from __future__ import annotations
@@ -22,20 +22,20 @@ from nbtrack.http.errors import JSON, error_body
 from nbtrack.store.remote.artifacts import DESTINATION, VERIFY
 from nbtrack.web.mlflow_rest.artifacts import ArtifactProxy, checked_sha256
 from nbtrack.web.mlflow_rest.routes import error_response
+from nbtrack.web.store_api.machine import browser_refusal
 
 _MAX_BODY = 64 * 1024
 
 
-def team_artifact_routes(proxy: ArtifactProxy) -> list[BaseRoute]:
+def artifact_routes(proxy: ArtifactProxy) -> list[BaseRoute]:
     async def destination(request: Request) -> Response:
         found = {"destination": proxy.destination.direct_url, "max_size": proxy.max_size}
         return Response(json.dumps(found), media_type=JSON)
 
     async def verify(request: Request) -> Response:
-        if request.headers.get("content-type", "").split(";")[0].strip() != JSON:
-            return Response(
-                error_body(415, f"send the body as {JSON}", "BAD_REQUEST"), 415, media_type=JSON
-            )
+        refusal = browser_refusal(request)
+        if refusal is not None:
+            return Response(error_body(403, refusal), 403, media_type=JSON)
         try:
             path, sha256, size = _verify_fields(await request.body())
             await run_in_threadpool(proxy.verify, path, sha256, size)

@@ -1,0 +1,273 @@
+"""The store of a process whose tracking URI is an ``nbtrack server``: a journal here, rows there.
+
+Logging is what it is beside a store file: each record is appended to this process's journal
+before the call returns. The journal lives in the *spool folder* —
+``.nbtrack-remote/<host>_<port>/`` in the folder where the local store would have been found
+(``config.discover_store``), so ``nbtrack sync`` run in the same project finds what a dead
+process left — and the background sender (``delivery.py``) ships its whole lines to the
+server, which mirrors and ingests them (``store/mirrors.py``). Reads and synchronous writes go
+to the server, after this process's unsent lines (read-your-own-writes), through
+``calls.py``. Artifacts wait in the same spool folder (``artifacts.py``).
+
+Two things a run needs must not wait for the network. The experiment of a new run is asked of
+the server once per process and remembered in the spool folder, so a process started while the
+server is away still opens runs in an experiment the project used before. ``stages_state`` —
+checked on every artifact write — is the server's stages marker as the last answer to the
+sender carried it, not a request.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nbtrack import config
+from nbtrack.entities import Experiment
+from nbtrack.errors import InvalidValueError, NbtrackError, ServerError, ServerUnreachableError
+from nbtrack.store import experiments
+from nbtrack.store.ingest import IngestResult
+from nbtrack.store.journal import Journal
+from nbtrack.store.remote import calls, experiment_cache
+from nbtrack.store.remote.connection import ServerConnection
+from nbtrack.store.remote.delivery import Delivery
+from nbtrack.store.remote.leftovers import send_leftovers
+from nbtrack.store.remote.sender import PREFIX, Answer, SegmentSender, post_end
+from nbtrack.store.store import MarkerState, P, Query, Store, T
+
+if TYPE_CHECKING:
+    import duckdb
+    import pandas as pd
+
+log = logging.getLogger("nbtrack")
+
+SPOOL_FOLDER = ".nbtrack-remote"
+# At a clean exit: how long to keep trying to deliver before leaving the rest to `nbtrack sync`.
+CLOSE_DEADLINE_S = 5.0
+# The sender's requests: one that hangs must not hold up a clean exit for long.
+SEND_TIMEOUT_S = 10.0
+_UNSAFE = re.compile(r"[^A-Za-z0-9.-]")
+
+
+def spool_folder_for(address: config.ServerAddress, start: Path | None = None) -> Path:
+    """Where a process in ``start`` (the working directory) keeps its journals for the server
+    at ``address``."""
+    parts = urllib.parse.urlsplit(address.url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    name = f"{_UNSAFE.sub('_', parts.hostname or 'server')}_{port}"
+    project = config.discover_store(start or Path.cwd()).parent
+    return project / SPOOL_FOLDER / name
+
+
+class RemoteStore(Store):
+    """A server as this process's store: ``journal``, ``read``, ``write``, ``sql``, ``flush``,
+    ``stages_state``, ``close``, plus ``connection``, ``address`` and ``spool_folder``."""
+
+    def __init__(self, address: config.ServerAddress, spool_folder: Path) -> None:
+        self.address = address
+        self.spool_folder = spool_folder
+        # Never a file: it places the spool's journals and artifacts, as a store file would.
+        self.path = spool_folder / "server"
+        self.connection = ServerConnection(address)
+        self._sending = ServerConnection(address, timeout_s=SEND_TIMEOUT_S)
+        self.journal = Journal(self.path, self._ensure_flusher, root=spool_folder / "journals")
+        self._flusher_lock = threading.Lock()
+        self._send_lock = threading.Lock()
+        self._delivery: Delivery | None = None
+        self._sender: SegmentSender | None = None
+        self._schema_ready = True
+        self._stages: MarkerState = None
+
+    # -- sending --------------------------------------------------------------------------------
+
+    def send_journal(self) -> bool:
+        """Send this process's unsent whole lines now; whether the server holds them all.
+        Raises ``ServerUnreachableError`` when it does not answer."""
+        with self._send_lock:
+            self.journal.roll()
+            closed, current = self.journal.segments()
+            name = self.journal.name
+            if name is None:
+                return True
+            if self._sender is None or self._sender.journal != name:
+                self._sender = SegmentSender(self._sending, name, self._answered)
+            for path in closed:
+                if not self._sender.send(path):
+                    return False
+                self.journal.forget([path])
+            return current is None or self._sender.send(current)
+
+    def _answered(self, answer: Answer) -> None:
+        if answer.stages != self._stages:
+            self._stages = answer.stages
+
+    def send_leftovers(self) -> None:
+        """Send what dead processes left in this spool folder (``leftovers.py``)."""
+        send_leftovers(
+            self._sending, self.journal.root, self.journal.name, timeout_s=SEND_TIMEOUT_S
+        )
+
+    def _ensure_flusher(self) -> None:
+        with self._flusher_lock:
+            if self._delivery is None or not self._delivery.alive:
+                self._delivery = Delivery(
+                    self.send_journal,
+                    self.send_leftovers,
+                    self.journal.has_pending,
+                    self.journal.heartbeat,
+                )
+                self.journal.wake = self._delivery.wake
+
+    # -- what the server answers ----------------------------------------------------------------
+
+    def read(self, query: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        self.send_journal()
+        result: T = calls.call(self.connection, "read", query, *args, **kwargs)
+        return result
+
+    def write(self, operation: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        if operation is experiments.experiment_for_runs and not kwargs:
+            return self._experiment_for_runs(*args)  # type: ignore[return-value]
+        self.send_journal()
+        result: T = calls.call(self.connection, "write", operation, *args, **kwargs)
+        return result
+
+    def write_registry(self, operation: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        self.send_journal()
+        result: T = calls.call(self.connection, "write_registry", operation, *args, **kwargs)
+        return result
+
+    def write_stages(self, operation: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        self.send_journal()
+        result: T = calls.call(self.connection, "write_stages", operation, *args, **kwargs)
+        # This process's own change of stage is news to its runs at once; the sender's next
+        # answer brings the server's marker.
+        self._stages = (time.time_ns(), -1, -1)
+        return result
+
+    def sql(self, query: str, timeout_s: float) -> pd.DataFrame:
+        # The server side of sql() (time and row limits, Arrow answers) is calls.sql's, which
+        # this build does not have yet: say so rather than query a local file.
+        raise InvalidValueError(
+            f"sql() is not answered by the server {self.address.url} in this version of "
+            f"nbtrack; query a store file (set_tracking_uri to a .duckdb path)"
+        )
+
+    def stages_state(self) -> MarkerState:
+        return self._stages
+
+    def flush(self, deadline_s: float = CLOSE_DEADLINE_S, background: bool = False) -> IngestResult:
+        """Send this process's journal now (the server ingests it)."""
+        self.send_journal()
+        return IngestResult()
+
+    @contextmanager
+    def _connect(
+        self, *, read_only: bool, deadline_s: float, background: bool = False
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
+        raise InvalidValueError(
+            f"this process logs to the server {self.address.url}, and this needs a local store "
+            f"file: give a .duckdb path to set_tracking_uri or {config.URI_VARIABLE}"
+        )
+        yield  # pragma: no cover
+
+    # -- the experiment of a new run ------------------------------------------------------------
+
+    def _experiment_for_runs(self, name: Any) -> Experiment:
+        try:
+            found = self._ask_experiment(name)
+        except ServerUnreachableError as exc:
+            cached = experiment_cache.remembered(self.spool_folder).get(name)
+            if cached is None:
+                raise ServerUnreachableError(
+                    f"{exc}. The experiment {name!r} is new to this project: it can be made "
+                    "only while the server answers (an experiment used before works offline)"
+                ) from None
+            return cached
+        experiment_cache.remember(self.spool_folder, found, name)
+        return found
+
+    def _ask_experiment(self, name: str) -> Experiment:
+        answer = self.connection.request(
+            "POST",
+            f"{PREFIX}/experiments/for-runs",
+            json.dumps({"name": name}).encode(),
+            {"Content-Type": "application/json"},
+        )
+        try:
+            return experiment_cache.experiment_from_json(answer.json())
+        except ValueError:
+            raise ServerError(
+                f"the server {self.address.url} answered an experiment with {answer.body[:200]!r}"
+            ) from None
+
+    # -- the end --------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop the sender, deliver what is left for up to ``CLOSE_DEADLINE_S`` and end the
+        journal on the server; whatever is still undelivered stays in the spool folder for
+        ``nbtrack sync`` (or the next process), and stderr says so."""
+        delivery, self._delivery = self._delivery, None
+        if delivery is not None:
+            delivery.stop()
+        self.journal.roll(0)
+        name = self.journal.name
+        if name is None:
+            return
+        self._sending.timeout_s = 2.0
+        deadline = time.monotonic() + CLOSE_DEADLINE_S
+        while True:
+            try:
+                if self.send_journal():
+                    post_end(self._sending, name, False, time.time_ns() // 1000, 2.0)
+                    self.journal.remove()
+                    return
+            except NbtrackError as exc:
+                if time.monotonic() >= deadline:
+                    print(
+                        f"nbtrack: the server {self.address.url} did not take everything this "
+                        f"process logged ({exc}); it is kept in {self.journal.root} — run "
+                        "`nbtrack sync` there once the server answers",
+                        file=sys.stderr,
+                    )
+                    return
+            time.sleep(0.2)
+
+
+_remote: dict[tuple[str, Path], RemoteStore] = {}
+_remote_lock = threading.Lock()
+
+
+def get_remote_store(address: config.ServerAddress) -> RemoteStore:
+    """The one ``RemoteStore`` of this process for the server at ``address`` and the spool
+    folder of the working directory."""
+    spool = spool_folder_for(address)
+    with _remote_lock:
+        found = _remote.get((address.url, spool))
+        if found is None:
+            found = _remote[(address.url, spool)] = RemoteStore(address, spool)
+        elif found.address != address:
+            # NBTRACK_TOKEN changed: the same journal goes on, with the new token.
+            found.address = found.connection.address = found._sending.address = address
+        return found
+
+
+def close_all() -> None:
+    """Close every remote store of this process (at exit: ``store/current.py``; between
+    tests)."""
+    with _remote_lock:
+        stores = list(_remote.values())
+        _remote.clear()
+    for store in stores:
+        try:
+            store.close()
+        except Exception:
+            log.exception("nbtrack: could not close the journal for %s", store.address.url)
