@@ -5,7 +5,8 @@ Logging an artifact copies the file into the spool (a local write: logging never
 network), with its sha256 and its place in the server's artifact tree
 (``<experiment id>/<run id>/artifacts/<path>``). ``send_pending`` uploads spooled files oldest
 first, each streamed from disk with its hash in ``X-Nbtrack-Sha256``, and deletes one only once
-the server confirmed that hash; a server that does not answer leaves the rest for the next call.
+the server confirmed that hash; a server that does not answer, or that has no such run yet (its
+journal is still on its way), leaves the rest for the next call.
 When the server names a destination clients can reach (``s3://...``), the file is written there
 directly with fsspec and the server then checks and records its hash. A file the server refuses
 for good (its run deleted, too large) is set aside in ``refused/`` with the reason, never dropped.
@@ -97,10 +98,12 @@ def send_pending(connection: ServerConnection, folder: Path) -> bool:
                 return False  # another process of this project is sending it
             try:
                 _send(connection, entry, direct)
-            except (InvalidValueError, NotFoundError) as exc:
+            except InvalidValueError as exc:
                 _refuse(folder, entry, exc)
                 continue
-            except (ServerError, ServerUnreachableError):
+            except (NotFoundError, ServerError, ServerUnreachableError):
+                # NotFoundError: the run is not on the server yet (its journal, maybe a dead
+                # process's, is still on its way).
                 return False
             shutil.rmtree(entry)
     return True

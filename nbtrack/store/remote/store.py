@@ -36,7 +36,7 @@ from nbtrack.errors import InvalidValueError, NbtrackError, ServerError, ServerU
 from nbtrack.store import experiments
 from nbtrack.store.ingest import IngestResult
 from nbtrack.store.journal import Journal
-from nbtrack.store.remote import calls, experiment_cache
+from nbtrack.store.remote import artifacts, calls, experiment_cache
 from nbtrack.store.remote.connection import ServerConnection
 from nbtrack.store.remote.delivery import Delivery
 from nbtrack.store.remote.leftovers import send_leftovers
@@ -79,6 +79,10 @@ class RemoteStore(Store):
         self.connection = ServerConnection(address)
         self._sending = ServerConnection(address, timeout_s=SEND_TIMEOUT_S)
         self.journal = Journal(self.path, self._ensure_flusher, root=spool_folder / "journals")
+        # Artifacts logged by this project's processes, sent after the journal that made their
+        # runs (``artifacts.py``).
+        self.artifact_spool = spool_folder / "artifacts"
+        self._artifacts_lock = threading.Lock()
         self._flusher_lock = threading.Lock()
         self._send_lock = threading.Lock()
         self._delivery: Delivery | None = None
@@ -105,6 +109,18 @@ class RemoteStore(Store):
                 self.journal.forget([path])
             return current is None or self._sender.send(current)
 
+    def send_artifacts(self) -> bool:
+        """Send the spooled artifacts after this process's journal; whether none are left."""
+        # One sender at a time in this process: a read waits for the background's upload in
+        # flight instead of finding that file claimed and reading without it.
+        with self._artifacts_lock:
+            return self.send_journal() and artifacts.send_pending(
+                self._sending, self.artifact_spool
+            )
+
+    def _has_pending(self) -> bool:
+        return self.journal.has_pending() or bool(artifacts.pending(self.artifact_spool))
+
     def _answered(self, answer: Answer) -> None:
         if answer.stages != self._stages:
             self._stages = answer.stages
@@ -119,9 +135,9 @@ class RemoteStore(Store):
         with self._flusher_lock:
             if self._delivery is None or not self._delivery.alive:
                 self._delivery = Delivery(
-                    self.send_journal,
+                    self.send_artifacts,
                     self.send_leftovers,
-                    self.journal.has_pending,
+                    self._has_pending,
                     self.journal.heartbeat,
                 )
                 self.journal.wake = self._delivery.wake
@@ -229,6 +245,7 @@ class RemoteStore(Store):
                 if self.send_journal():
                     post_end(self._sending, name, False, time.time_ns() // 1000, 2.0)
                     self.journal.remove()
+                    self._close_artifacts(deadline)
                     return
             except NbtrackError as exc:
                 if time.monotonic() >= deadline:
@@ -239,6 +256,18 @@ class RemoteStore(Store):
                         file=sys.stderr,
                     )
                     return
+            time.sleep(0.2)
+
+    def _close_artifacts(self, deadline: float) -> None:
+        while not artifacts.send_pending(self._sending, self.artifact_spool):
+            if time.monotonic() >= deadline:
+                print(
+                    f"nbtrack: the server {self.address.url} did not take every artifact this "
+                    f"project logged; they are kept in {self.artifact_spool} — run "
+                    "`nbtrack sync` there once the server answers",
+                    file=sys.stderr,
+                )
+                return
             time.sleep(0.2)
 
 
