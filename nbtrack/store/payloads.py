@@ -6,12 +6,15 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from nbtrack.store.remote.operations import remote_operation
 from nbtrack.store.runs import get_run
 
 if TYPE_CHECKING:
     import duckdb
 
 
+# Run by a server for its clients too: a model logged in team mode records its hashes there.
+@remote_operation("write")
 def record_model_payloads(
     con: duckdb.DuckDBPyConnection,
     run_id: str,
@@ -35,6 +38,7 @@ def record_model_payloads(
     )
 
 
+@remote_operation("read")
 def model_payloads(
     con: duckdb.DuckDBPyConnection, run_id: str, artifact_path: str
 ) -> dict[str, str]:

@@ -9,8 +9,12 @@ callers write into and read from the run's folder as before.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -93,9 +97,47 @@ def read_bytes(server: RemoteStore, run_id: str, parts: tuple[str, ...]) -> byte
         return local.read_bytes()
 
 
+def send_folder(folder: Path) -> None:
+    """A folder saved in the run's folder (a model): for a server, its files move into the
+    spool, in order, and the folder goes."""
+    server = server_store()
+    if server is None:
+        return
+    from nbtrack.store.remote.artifacts import spool_file
+
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        spool_file(server.artifact_spool, _in_tree(server, path), partial(os.replace, path))
+    shutil.rmtree(folder)
+
+
+@contextlib.contextmanager
+def fetched(folder: Path) -> Iterator[Path]:
+    """A model folder of the store, as a local folder while the block runs: itself for a store
+    file; for a server, a download of it (each file hash-checked in transit; the caller still
+    checks the payload hashes the store recorded before anything is unpickled)."""
+    server = server_store()
+    if server is None or not folder.is_relative_to(_tree_root(server)):
+        yield folder  # a store file's, or a model folder of the user's own
+        return
+    from nbtrack.store.remote.artifacts import download_tree, list_files
+
+    server.send_artifacts()
+    path = _in_tree(server, folder)
+    with tempfile.TemporaryDirectory(prefix="nbtrack-model-") as temporary:
+        if not list_files(server.connection, path):
+            raise NotFoundError(f"no model folder {path!r} on the server {server.address.url}")
+        local = Path(temporary) / folder.name
+        download_tree(server.connection, path, local)
+        yield local
+
+
+def _tree_root(server: RemoteStore) -> Path:
+    # The spool's stand-in for the server's artifact folder: runs' folders lie under it.
+    return (server.folder / ARTIFACTS_FOLDER).resolve()
+
+
 def _in_tree(server: RemoteStore, target: Path) -> str:
-    # The run's folder lies under the spool's stand-in for the server's artifact folder.
-    return target.relative_to((server.folder / ARTIFACTS_FOLDER).resolve()).as_posix()
+    return target.relative_to(_tree_root(server)).as_posix()
 
 
 def _run_path(server: RemoteStore, run_id: str, parts: tuple[str, ...]) -> str:

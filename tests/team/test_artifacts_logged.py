@@ -13,7 +13,7 @@ from pathlib import Path
 
 from nbtrack.store.remote import artifacts
 from nbtrack.store.remote.connection import ServerConnection
-from tests.conftest import REPO
+from tests.conftest import REPO, payload_of
 from tests.mlflow_compat.conftest import RunningServer, stop_server
 from tests.team.conftest import restart_on_the_same_port
 
@@ -119,3 +119,66 @@ def _tree_of(connection: ServerConnection, run_id: str) -> str:
     answer = connection.request("GET", f"/api/2.0/mlflow/runs/get?run_id={run_id}").json()
     assert isinstance(answer, dict)
     return str(answer["run"]["info"]["artifact_uri"]).removeprefix("mlflow-artifacts:/")
+
+
+MODEL_CLIENT = textwrap.dedent(
+    """
+    import json, sys
+    import pandas as pd
+    import nbtrack
+
+    class Doubler:
+        def predict(self, frame):
+            return frame["x"] * 2
+
+    if sys.argv[1] == "log":
+        with nbtrack.start_run(name="model") as run:
+            info = nbtrack.log_model(Doubler(), "model", input_example=pd.DataFrame({"x": [1.0]}))
+        print(json.dumps({"uri": info.model_uri}), flush=True)
+    else:
+        try:
+            model = nbtrack.load_model(sys.argv[2])
+        except nbtrack.NbtrackError as exc:
+            print(json.dumps({"refused": str(exc)}), flush=True)
+        else:
+            print(json.dumps({"predicted": list(model.predict(pd.DataFrame({"x": [2.0]})))}))
+    """
+)
+
+
+def _model_client(url: str, folder: Path, *args: str) -> dict[str, object]:
+    folder.mkdir(exist_ok=True)
+    env = {**os.environ, "NBTRACK_URI": url, "PYTHONPATH": str(REPO)}
+    done = subprocess.run(
+        [sys.executable, "-c", MODEL_CLIENT, *args],
+        cwd=folder, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    found: dict[str, object] = json.loads(done.stdout.splitlines()[-1])
+    return found
+
+
+def test_a_model_logged_to_a_server_loads_elsewhere_only_while_its_hashes_match(
+    team_server: RunningServer, tmp_path: Path
+) -> None:
+    uri = str(_model_client(team_server.url, tmp_path / "a", "log")["uri"])
+    assert not list((tmp_path / "a").rglob("MLmodel"))  # sent, not kept on the client
+
+    assert _model_client(team_server.url, tmp_path / "b", "load", uri) == {"predicted": [4.0]}
+
+    run_id = uri.removeprefix("runs:/").split("/")[0]
+    store = tmp_path / "server" / "nbtrack-artifacts"
+    (mlmodel,) = (p for p in store.glob(f"*/{run_id}/artifacts/model/MLmodel"))
+    payload = payload_of(mlmodel.parent)
+    tampered = payload.read_bytes()[:-1] + b"\x00"
+    payload.write_bytes(tampered)
+    # The download's own check: the bytes are not those the server received.
+    refused = _model_client(team_server.url, tmp_path / "b", "load", uri)
+    assert "not kept" in str(refused.get("refused")), refused
+    # Whoever can edit the server's files can edit its hash record too; the payload hashes the
+    # store recorded at log_model still refuse the pickle.
+    record = store / ".nbtrack-sha256" / payload.relative_to(store)
+    sha = hashlib.sha256(tampered).hexdigest()
+    record.write_text(json.dumps({"sha256": sha, "size": len(tampered)}))
+    refused = _model_client(team_server.url, tmp_path / "b", "load", uri)
+    assert "refusing to load" in str(refused.get("refused")), refused
