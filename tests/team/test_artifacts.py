@@ -15,6 +15,7 @@ from nbtrack.config import ServerAddress
 from nbtrack.errors import InvalidValueError, ServerError
 from nbtrack.store.remote import artifacts
 from nbtrack.store.remote.connection import ServerConnection
+from nbtrack.web.destinations import open_destination
 from tests.mlflow_compat.conftest import RunningServer, start_server, stop_server
 from tests.team.artifact_servers import server_run
 from tests.team.conftest import restart_on_the_same_port
@@ -241,3 +242,28 @@ def test_the_verify_route_is_exempt_from_csrf_but_refuses_what_a_page_could_send
     assert post(artifacts.VERIFY, "application/json", "http://evil.example") == 403
     # The UI's own paths keep their CSRF check.
     assert post("/nbtrack/api/runs", "application/json", None) == 403
+
+
+def test_a_folder_destination_takes_the_files_instead_of_the_stores_folder(
+    tmp_path: Path,
+) -> None:
+    elsewhere = tmp_path / "shared" / "artifacts"
+    server = start_server(tmp_path / "server.duckdb", "--artifacts-destination", str(elsewhere))
+    connection = ServerConnection(ServerAddress(server.url))
+    try:
+        folder = server_run(connection)
+        spool = tmp_path / "spool"
+        artifacts.spool_file(spool, f"{folder}/a.txt", lambda p: p.write_text("a"))
+        assert artifacts.send_pending(connection, spool)
+        assert (elsewhere / folder / "a.txt").read_text() == "a"
+        assert not (tmp_path / "nbtrack-artifacts" / folder / "a.txt").exists()
+        # Through the server: clients are not told to write there themselves.
+        assert artifacts.destination_of(connection) is None
+    finally:
+        connection.close()
+        stop_server(server.process)
+
+
+def test_a_destination_nbtrack_cannot_open_is_named_with_what_is_accepted(tmp_path: Path) -> None:
+    with pytest.raises(InvalidValueError, match=r"'nosuch://bucket'.*s3://bucket/prefix"):
+        open_destination("nosuch://bucket", tmp_path)

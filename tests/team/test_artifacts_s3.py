@@ -21,7 +21,7 @@ from nbtrack.errors import InvalidValueError
 from nbtrack.store.remote import artifacts
 from nbtrack.store.remote.connection import ServerConnection
 from tests.conftest import REPO
-from tests.mlflow_compat.conftest import RunningServer, start_server, stop_server
+from tests.mlflow_compat.conftest import RunningServer, reset_mlflow, start_server, stop_server
 from tests.team.artifact_servers import (
     MIB,
     S3Server,
@@ -180,3 +180,24 @@ def test_a_file_over_100_mb_goes_to_s3_and_back_streamed(
     assert client["rss_peak"] - client["rss_before"] < MEMORY_BOUND, client
     # The server reads the file back from the bucket to check its hash, then streams the download.
     assert server_peak - server_before < MEMORY_BOUND, (server_before, server_peak)
+
+
+def test_mlflows_client_uploads_through_the_proxy_into_the_bucket(
+    s3: S3Server, s3_team_server: RunningServer, tmp_path: Path
+) -> None:
+    import mlflow
+
+    source = tmp_path / "metrics.csv"
+    source.write_text("step,loss\n0,1.0\n")
+    mlflow.set_tracking_uri(s3_team_server.url)
+    try:
+        with mlflow.start_run() as run:
+            mlflow.log_artifact(str(source), artifact_path="eval")
+        back = mlflow.artifacts.download_artifacts(
+            run_id=run.info.run_id, artifact_path="eval/metrics.csv", dst_path=str(tmp_path / "d")
+        )
+    finally:
+        reset_mlflow()
+    tree = run.info.artifact_uri.removeprefix("mlflow-artifacts:/")
+    assert _object(s3, f"{tree}/eval/metrics.csv") == source.read_bytes()
+    assert Path(back).read_text() == "step,loss\n0,1.0\n"
