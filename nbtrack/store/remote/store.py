@@ -54,6 +54,7 @@ SPOOL_FOLDER = ".nbtrack-remote"
 CLOSE_DEADLINE_S = 5.0
 # The sender's requests: one that hangs must not hold up a clean exit for long.
 SEND_TIMEOUT_S = 10.0
+ARTIFACT_RETRY_S = 1.0
 _UNSAFE = re.compile(r"[^A-Za-z0-9.-]")
 
 
@@ -83,6 +84,7 @@ class RemoteStore(Store):
         # runs (``artifacts.py``).
         self.artifact_spool = spool_folder / "artifacts"
         self._artifacts_lock = threading.Lock()
+        self._artifacts_due = 0.0
         self._flusher_lock = threading.Lock()
         self._send_lock = threading.Lock()
         self._delivery: Delivery | None = None
@@ -114,12 +116,20 @@ class RemoteStore(Store):
         # One sender at a time in this process: a read waits for the background's upload in
         # flight instead of finding that file claimed and reading without it.
         with self._artifacts_lock:
-            return self.send_journal() and artifacts.send_pending(
+            sent = self.send_journal() and artifacts.send_pending(
                 self._sending, self.artifact_spool
             )
+            # A file the server cannot take yet (its run is still on its way) is tried again
+            # a second later, not on every turn of the sender.
+            self._artifacts_due = time.monotonic() + (0.0 if sent else ARTIFACT_RETRY_S)
+            return sent
 
     def _has_pending(self) -> bool:
-        return self.journal.has_pending() or bool(artifacts.pending(self.artifact_spool))
+        if self.journal.has_pending():
+            return True
+        return time.monotonic() >= self._artifacts_due and bool(
+            artifacts.pending(self.artifact_spool)
+        )
 
     def _answered(self, answer: Answer) -> None:
         if answer.stages != self._stages:
