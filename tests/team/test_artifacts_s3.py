@@ -162,7 +162,15 @@ def _big_round_trip(
     expected = hashlib.sha256(source.read_bytes()).hexdigest()
     assert client["sha256"] == expected
     assert (tmp_path / "back.bin").stat().st_size == BIG
-    return client, server_before, peak_rss(server_pid)
+    server_peak = peak_rss(server_pid)
+    # Shown with pytest -s: what the report of this feature quotes.
+    print(
+        f"\n{BIG // MIB} MiB: up {BIG / MIB / client['send_s']:.0f} MiB/s, down "
+        f"{BIG / MIB / client['download_s']:.0f} MiB/s; peak RSS growth: client "
+        f"{(client['rss_peak'] - client['rss_before']) / MIB:.0f} MiB, server "
+        f"{(server_peak - server_before) / MIB:.0f} MiB"
+    )
+    return client, server_before, server_peak
 
 
 def test_a_file_over_100_mb_goes_through_the_server_streamed(
