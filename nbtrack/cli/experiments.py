@@ -8,9 +8,7 @@ from typing import TYPE_CHECKING, Any
 from nbtrack.cli.output import json_flag, print_rows
 
 if TYPE_CHECKING:
-    import duckdb
-
-    from nbtrack.entities import Experiment
+    pass
 
 
 def add_commands(commands: Any) -> None:
@@ -40,15 +38,13 @@ def create_experiment(args: argparse.Namespace) -> int:
 
 
 def list_experiments(args: argparse.Namespace) -> int:
-    from nbtrack.store import experiments as store_experiments
+    from nbtrack.store import combined
     from nbtrack.store.current import current_store
 
-    def query(con: duckdb.DuckDBPyConnection) -> tuple[list[Experiment], dict[str, int]]:
-        # With how many runs each holds: the way to see where the runs went.
-        every = store_experiments.list_experiments(con, args.include_deleted or args.all)
-        return every, dict(store_experiments.run_counts(con))
-
-    experiments, counts = current_store().read(query)
+    # With how many runs each holds: the way to see where the runs went.
+    experiments, counts = current_store().read(
+        combined.experiments_with_run_counts, args.include_deleted or args.all
+    )
     rows = [
         {
             "experiment_id": e.id,

@@ -52,6 +52,20 @@ def add_commands(commands: Any) -> None:
         "(AWS_* settings from the environment; clients then write there directly). Default: "
         "nbtrack-artifacts/ beside the store",
     )
+    server.add_argument(
+        "--sql-max-rows",
+        type=int,
+        default=1_000_000,
+        metavar="N",
+        help="most rows one nbtrack.sql() query answers a client (1000000); more is an error",
+    )
+    server.add_argument(
+        "--sql-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="longest one nbtrack.sql() query of a client may run (50)",
+    )
     server.set_defaults(handler=run_server)
 
 
@@ -60,6 +74,7 @@ def run_server(args: argparse.Namespace) -> int:
     from nbtrack import config
     from nbtrack.http.settings import parse_hosts, parse_size
     from nbtrack.web.server import start
+    from nbtrack.web.store_api.sql import sql_limits
 
     if args.server_store:
         config.set_tracking_uri(args.server_store)
@@ -70,6 +85,7 @@ def run_server(args: argparse.Namespace) -> int:
         allowed_hosts=parse_hosts(args.allowed_hosts),
         max_artifact_size=parse_size(args.max_artifact_size, "--max-artifact-size"),
         artifacts_destination=args.artifacts_destination,
+        sql_limits=sql_limits(args.sql_max_rows, args.sql_timeout),
     )
     print(
         f"nbtrack server for {config.resolve_store_path()} at {server.url}  (Ctrl-C to stop)",

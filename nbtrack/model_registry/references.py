@@ -13,13 +13,11 @@ from typing import TYPE_CHECKING
 from nbtrack.entities import ModelVersion
 from nbtrack.errors import InvalidValueError, StoreCorruptError
 from nbtrack.model_registry.names import check_alias, check_model_name, check_version
-from nbtrack.store import registry
+from nbtrack.store.combined import resolve_model_reference
 from nbtrack.store.current import current_store
 from nbtrack.store.schema import ARTIFACTS_FOLDER
 
 if TYPE_CHECKING:
-    import duckdb
-
     from nbtrack.store.store import Store
 
 RUNS_SCHEME = "runs:/"
@@ -69,17 +67,8 @@ def parse_model_uri(model_uri: str) -> tuple[str, str, str | int]:
     raise InvalidValueError(f"model URI {model_uri!r} names no version or alias; give {MODEL_URIS}")
 
 
-def resolve(
-    con: duckdb.DuckDBPyConnection, name: str, kind: str, ref: str | int
-) -> tuple[ModelVersion, dict[str, str]]:
-    if kind == "version":
-        assert isinstance(ref, int)
-        version = registry.get_model_version(con, name, ref)
-    elif kind == "latest":
-        version = registry.latest_model_version(con, name)
-    else:
-        version = registry.aliased_model_version(con, name, str(ref))
-    return version, registry.model_version_files(con, name, version.version)
+# Kept under its old name: the registry's modules resolve URIs with it.
+resolve = resolve_model_reference
 
 
 def resolve_model_version(model_uri: str) -> ModelVersion:

@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbtrack.entities import format_duration
 from nbtrack.errors import InvalidValueError
-from nbtrack.store import experiments, run_pages
-from nbtrack.store import search as store_search
+from nbtrack.store import combined
 from nbtrack.store.current import current_store
 from nbtrack.store.schema import ARTIFACTS_FOLDER
 from nbtrack.tracking.filter_keys import HIDDEN_TAGS, keys_named, unknown_key_note
@@ -25,8 +24,7 @@ from nbtrack.tracking.filters import compile_filter, compile_order_by
 from nbtrack.tracking.run_table import FIXED_COLUMNS, table_rows
 
 if TYPE_CHECKING:
-    import duckdb
-    import pandas as pd
+    pass
 
 # Sorts on these columns are the store's attributes; metrics., params. and tags. are keys.
 KEY_KINDS = ("metrics.", "params.", "tags.")
@@ -69,24 +67,16 @@ def sql_page(
     store = current_store()
     root = str((store.folder / ARTIFACTS_FOLDER).resolve())
 
-    def query(con: duckdb.DuckDBPyConnection) -> tuple[int, int, pd.DataFrame]:
-        # One connection for the count and the rows: the page and its total agree.
-        ids = [experiments.get_experiment(con, experiment).id]
-        compiled = (where.sql, where.params), (order.sql, order.params)
-        total, chosen = run_pages.page_of_runs(
-            con, ids, *compiled, page_size, (page - 1) * page_size, root
-        )
-        last = min(page, max(1, math.ceil(total / page_size)))
-        if last != page:  # past the end: the last page instead
-            _, chosen = run_pages.page_of_runs(
-                con, ids, *compiled, page_size, (last - 1) * page_size, root
-            )
-        frame = store_search.search_runs(
-            con, ids, (run_pages.BY_IDS, [chosen]), (order.sql, order.params), None, False, root
-        )
-        return total, last, frame
-
-    total, shown, frame = store.read(query)
+    # One connection for the count and the rows: the page and its total agree.
+    total, shown, frame = store.read(
+        combined.page_of_experiment_runs,
+        experiment,
+        (where.sql, where.params),
+        (order.sql, order.params),
+        page,
+        page_size,
+        root,
+    )
     columns = _columns([str(c) for c in frame.columns])
     return Page(
         total=total,
@@ -103,11 +93,7 @@ def sql_page(
 def keys(experiment: str) -> list[str]:
     """Every column the experiment's runs could show, for the columns chooser."""
 
-    def query(con: duckdb.DuckDBPyConnection) -> list[str]:
-        ids = [experiments.get_experiment(con, experiment).id]
-        return run_pages.run_keys(con, ids)
-
-    return _columns(current_store().read(query))
+    return _columns(current_store().read(combined.experiment_run_keys, experiment))
 
 
 def _order(sort: str) -> str | None:

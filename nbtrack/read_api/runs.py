@@ -16,8 +16,7 @@ from nbtrack.errors import InvalidValueError
 from nbtrack.read_api import charts, paging, queries
 from nbtrack.read_api.code import highlight
 from nbtrack.read_api.watch import AnswerCache
-from nbtrack.store import experiments as store_experiments
-from nbtrack.store import runs as store_runs
+from nbtrack.store import combined
 from nbtrack.store.current import current_store
 from nbtrack.tracking import fluent
 from nbtrack.tracking.run_table import FIXED_COLUMNS, RunTableState, display_value
@@ -25,7 +24,7 @@ from nbtrack.tracking.search import metric_histories
 from nbtrack.tracking.validation import check_name
 
 if TYPE_CHECKING:
-    import duckdb
+    pass
 
 DEFAULT_PAGE_SIZE = 50
 MAX_HISTORY_POINTS = 5000
@@ -191,7 +190,7 @@ def _chosen(every: list[str], asked: list[str]) -> list[str]:
 def run(run_id: str) -> dict[str, Any]:
     """One run: its values, code (highlighted), notebook, parent and children."""
     found, experiment, parent = current_store().read(
-        _run_and_relations, check_name(run_id, "run_id")
+        combined.run_and_relations, check_name(run_id, "run_id")
     )
     tags = {k: v for k, v in found.tags.items() if not k.startswith(HIDDEN_TAG_PREFIX)}
     own_tags = {k: v for k, v in found.tags.items() if k.startswith(HIDDEN_TAG_PREFIX)}
@@ -230,19 +229,6 @@ def _code(found: Run) -> dict[str, Any] | None:
     if not found.source:
         return None
     return {"text": found.source, "html": highlight(found.source, found.source_name)}
-
-
-def _run_and_relations(
-    con: duckdb.DuckDBPyConnection, run_id: str
-) -> tuple[Run, str | None, dict[str, str] | None]:
-    """The run, its experiment's name and its parent, read on one connection."""
-    found = store_runs.get_run(con, run_id)
-    names = {e.id: e.name for e in store_experiments.list_experiments(con, include_deleted=True)}
-    parent = None
-    if found.parent_run_id is not None:
-        above = store_runs.get_run(con, found.parent_run_id)
-        parent = {"id": above.id, "name": above.name, "status": above.status}
-    return found, names.get(found.experiment_id), parent
 
 
 def history(query: queries.Query) -> dict[str, Any]:

@@ -26,6 +26,7 @@ def _experiment(row: tuple[Any, ...]) -> Experiment:
     return Experiment(experiment_id, name, stage, created, location)
 
 
+@remote_operation("read")
 def find_experiment(con: duckdb.DuckDBPyConnection, name_or_id: str) -> Experiment | None:
     """The experiment with this name, else with this id, else None."""
     for column in ("name", "experiment_id"):
@@ -70,6 +71,7 @@ def create_experiment(con: duckdb.DuckDBPyConnection, name: str) -> Experiment:
     return _insert_experiment(con, name)
 
 
+@remote_operation("write")
 def get_or_create_experiment(con: duckdb.DuckDBPyConnection, name: str) -> Experiment:
     row = con.execute(
         f"SELECT {_EXPERIMENT_COLUMNS} FROM experiments WHERE name = ?",  # noqa: S608
@@ -104,6 +106,7 @@ def experiment_for_runs(con: duckdb.DuckDBPyConnection, name_or_id: str) -> Expe
     return experiment
 
 
+@remote_operation("write_stages")
 def set_experiment_stage(con: duckdb.DuckDBPyConnection, name_or_id: str, stage: str) -> Experiment:
     experiment = get_experiment(con, name_or_id)
     con.execute(
@@ -113,6 +116,7 @@ def set_experiment_stage(con: duckdb.DuckDBPyConnection, name_or_id: str, stage:
     return get_experiment(con, experiment.id)
 
 
+@remote_operation("read")
 def run_counts(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
     """(name, number of runs) of each active experiment, deleted runs left out; most runs
     first, then by name. Experiments without runs are listed with 0."""
@@ -124,6 +128,7 @@ def run_counts(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
     return [(name, int(count)) for name, count in rows]
 
 
+@remote_operation("write")
 def rename_experiment(con: duckdb.DuckDBPyConnection, name_or_id: str, new_name: str) -> Experiment:
     """Give an experiment another name, which no other experiment may have."""
     experiment = get_experiment(con, name_or_id)

@@ -13,7 +13,6 @@ if TYPE_CHECKING:
     import duckdb
 
 
-# Run by a server for its clients too: a model logged in team mode records its hashes there.
 @remote_operation("write")
 def record_model_payloads(
     con: duckdb.DuckDBPyConnection,

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbtrack.entities import ARCHIVED, ModelVersion, RegisteredModel, from_micros
 from nbtrack.errors import AlreadyExistsError, InvalidValueError, NotFoundError
+from nbtrack.store.remote.operations import remote_operation
 
 if TYPE_CHECKING:
     import duckdb
@@ -63,6 +64,7 @@ def _versions_of(con: duckdb.DuckDBPyConnection, name: str) -> list[int]:
     ).fetchall()]  # fmt: skip
 
 
+@remote_operation("write_registry")
 def create_registered_model(
     con: duckdb.DuckDBPyConnection, name: str, description: str | None, at: int
 ) -> None:
@@ -73,6 +75,7 @@ def create_registered_model(
     con.execute("INSERT INTO registered_models VALUES (?, ?, ?, ?)", [name, description, at, at])
 
 
+@remote_operation("write_registry")
 def create_model_version(
     con: duckdb.DuckDBPyConnection,
     name: str,
@@ -102,6 +105,7 @@ def create_model_version(
     return get_model_version(con, name, int(version))
 
 
+@remote_operation("read")
 def get_model_version(con: duckdb.DuckDBPyConnection, name: str, version: int) -> ModelVersion:
     row = con.execute(
         f"SELECT {_VERSION_COLUMNS} FROM model_versions v WHERE v.name = ? AND v.version = ?",  # noqa: S608
@@ -116,6 +120,7 @@ def get_model_version(con: duckdb.DuckDBPyConnection, name: str, version: int) -
     return _model_version(row)
 
 
+@remote_operation("read")
 def latest_model_version(con: duckdb.DuckDBPyConnection, name: str) -> ModelVersion:
     """The highest version of ``name`` that is not archived."""
     _require_registered_model(con, name)
@@ -130,6 +135,7 @@ def latest_model_version(con: duckdb.DuckDBPyConnection, name: str) -> ModelVers
     return get_model_version(con, name, int(row[0]))
 
 
+@remote_operation("read")
 def aliased_model_version(con: duckdb.DuckDBPyConnection, name: str, alias: str) -> ModelVersion:
     _require_registered_model(con, name)
     row = con.execute(
@@ -149,6 +155,7 @@ def _aliases_of(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, int]:
     ).fetchall()}  # fmt: skip
 
 
+@remote_operation("read")
 def model_version_files(con: duckdb.DuckDBPyConnection, name: str, version: int) -> dict[str, str]:
     """The SHA-256 of every file of a version's copy, recorded when it was registered."""
     return dict(
@@ -159,6 +166,7 @@ def model_version_files(con: duckdb.DuckDBPyConnection, name: str, version: int)
     )
 
 
+@remote_operation("read")
 def search_model_versions(
     con: duckdb.DuckDBPyConnection, name: str | None = None
 ) -> list[ModelVersion]:
@@ -194,6 +202,7 @@ def _record_alias_move(
     con.execute("UPDATE registered_models SET updated_at = ? WHERE name = ?", [changed_at, name])
 
 
+@remote_operation("write_registry")
 def set_alias(
     con: duckdb.DuckDBPyConnection, name: str, alias: str, version: int, user: str, at: int
 ) -> ModelVersion:
@@ -213,6 +222,7 @@ def set_alias(
     return get_model_version(con, name, version)
 
 
+@remote_operation("write_registry")
 def delete_alias(con: duckdb.DuckDBPyConnection, name: str, alias: str, user: str, at: int) -> None:
     _require_registered_model(con, name)
     existing = _aliases_of(con, name)
@@ -224,6 +234,7 @@ def delete_alias(con: duckdb.DuckDBPyConnection, name: str, alias: str, user: st
     _record_alias_move(con, name, alias, None, existing[alias], user, at)
 
 
+@remote_operation("read")
 def alias_history(con: duckdb.DuckDBPyConnection, name: str) -> pd.DataFrame:
     """Every alias move of ``name``, oldest first."""
     import pandas as pd
@@ -247,6 +258,7 @@ def alias_history(con: duckdb.DuckDBPyConnection, name: str) -> pd.DataFrame:
     )
 
 
+@remote_operation("read")
 def model_version_at(
     con: duckdb.DuckDBPyConnection, storage_path: str
 ) -> tuple[ModelVersion, dict[str, str]] | None:
@@ -272,6 +284,7 @@ def _refuse_if_aliased(
         )
 
 
+@remote_operation("write_registry")
 def set_model_version_status(
     con: duckdb.DuckDBPyConnection, name: str, version: int, status: str
 ) -> ModelVersion:
@@ -286,6 +299,7 @@ def set_model_version_status(
     return get_model_version(con, name, version)
 
 
+@remote_operation("write_registry")
 def delete_model_versions(
     con: duckdb.DuckDBPyConnection, name: str, version: int | None
 ) -> list[str]:
@@ -312,6 +326,7 @@ def delete_model_versions(
     return paths
 
 
+@remote_operation("write_registry")
 def set_model_description(
     con: duckdb.DuckDBPyConnection, name: str, version: int | None, description: str
 ) -> None:
@@ -329,6 +344,7 @@ def set_model_description(
     )
 
 
+@remote_operation("write_registry")
 def set_model_tag(
     con: duckdb.DuckDBPyConnection, name: str, version: int | None, key: str, value: str | None
 ) -> None:
@@ -359,6 +375,7 @@ def set_model_tag(
     )
 
 
+@remote_operation("read")
 def registered_models(
     con: duckdb.DuckDBPyConnection, name: str | None = None
 ) -> list[RegisteredModel]:

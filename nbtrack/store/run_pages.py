@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from nbtrack.store.remote.operations import remote_operation
 from nbtrack.store.schema import ARTIFACTS_FOLDER
 
 if TYPE_CHECKING:
     import duckdb
 
 
+@remote_operation("read")
 def page_of_runs(
     con: duckdb.DuckDBPyConnection,
     experiment_ids: Sequence[str],
@@ -59,6 +61,7 @@ def page_of_runs(
 BY_IDS = "list_contains(?, r.run_id)"
 
 
+@remote_operation("read")
 def run_keys(con: duckdb.DuckDBPyConnection, experiment_ids: Sequence[str]) -> list[str]:
     """Every ``params.<k>``, ``metrics.<k>`` and ``tags.<k>`` the experiments' active runs
     have, sorted."""

@@ -30,6 +30,7 @@ _RUN_COLUMNS = (
 )
 
 
+@remote_operation("read")
 def find_run(con: duckdb.DuckDBPyConnection, run_id: str) -> Run | None:
     row = con.execute(
         f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ?",  # noqa: S608
@@ -104,6 +105,7 @@ def get_run(con: duckdb.DuckDBPyConnection, run_id: str) -> Run:
     return run
 
 
+@remote_operation("read")
 def metric_history(
     con: duckdb.DuckDBPyConnection, run_id: str, key: str, max_points: int | None = None
 ) -> pd.DataFrame:
@@ -160,6 +162,7 @@ class ResumeState:
     last_steps: dict[str, int]
 
 
+@remote_operation("read")
 def resume_state(con: duckdb.DuckDBPyConnection, run_id: str) -> ResumeState:
     run = get_run(con, run_id)
     params_json = dict(
@@ -236,11 +239,13 @@ def _micros(moment: dt.datetime) -> int:
     return (moment - _EPOCH) // dt.timedelta(microseconds=1)
 
 
+@remote_operation("write")
 def rename_run(con: duckdb.DuckDBPyConnection, run_id: str, name: str) -> None:
     get_run(con, run_id)
     con.execute("UPDATE runs SET run_name = ? WHERE run_id = ?", [name, run_id])
 
 
+@remote_operation("write_stages")
 def set_run_stage(con: duckdb.DuckDBPyConnection, run_id: str, stage: str) -> None:
     """Delete (``deleted``) or restore (``active``) a run; artifacts stay until gc."""
     get_run(con, run_id)
@@ -259,6 +264,7 @@ class Purged:
 _RUN_ROWS = ("metrics", "latest_metrics", "params", "tags", "run_spans", "model_payloads")
 
 
+@remote_operation("write_stages")
 def purge_deleted(con: duckdb.DuckDBPyConnection) -> Purged:
     """Remove deleted runs (and runs of deleted experiments) with all their rows for good.
 
@@ -328,6 +334,7 @@ def is_id_prefix(reference: str) -> bool:
     return MIN_ID_PREFIX <= len(reference) <= 32 and set(reference.lower()) <= _HEX_DIGITS
 
 
+@remote_operation("read")
 def run_matches(con: duckdb.DuckDBPyConnection, reference: str) -> list[RunMatch]:
     """The runs ``reference`` may mean, newest first: those whose id starts with it (when it
     can be an id) and those named exactly so, deleted ones included."""
@@ -343,6 +350,7 @@ def run_matches(con: duckdb.DuckDBPyConnection, reference: str) -> list[RunMatch
     return [RunMatch(*row) for row in rows]
 
 
+@remote_operation("read")
 def resolve_run_reference(con: duckdb.DuckDBPyConnection, reference: str, what: str = "run") -> str:
     """The id of the one run ``reference`` means: a full id, a unique id prefix of at least
     4 hex digits, or a unique run name. Runs that are not deleted are preferred; a deleted

@@ -9,16 +9,19 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from nbtrack.errors import InvalidValueError
 from nbtrack.store import gateway
+from nbtrack.store.remote.operations import remote_operation
 from nbtrack.store.schema import ARTIFACTS_FOLDER
 
 if TYPE_CHECKING:
     import duckdb
     import pandas as pd
+
+T = TypeVar("T")
 
 # MLflow's columns (run_name and the experiment's name are nbtrack's own), then nbtrack's.
 BASE_COLUMNS = [
@@ -69,6 +72,7 @@ SQL_SETTINGS: dict[str, str | bool | int | float | list[str]] = {
 _SELECTED = "nbtrack_selected_runs"
 
 
+@remote_operation("read")
 def search_runs(
     con: duckdb.DuckDBPyConnection,
     experiment_ids: Sequence[str],
@@ -262,6 +266,14 @@ def _type_param_column(frame: pd.DataFrame, column: str, types: set[str]) -> Non
 def run_sql(con: duckdb.DuckDBPyConnection, query: str, timeout_s: float) -> pd.DataFrame:
     """``query`` over the public views, on a read-only connection without file access, stopped
     after ``timeout_s`` seconds or by Ctrl-C."""
+    return run_sql_with(con, query, timeout_s, lambda: con.execute(query).df())
+
+
+def run_sql_with(
+    con: duckdb.DuckDBPyConnection, query: str, timeout_s: float, fetch: Callable[[], T]
+) -> T:
+    """``fetch()`` (which runs ``query`` on ``con``) over the public views, with ``run_sql``'s
+    time limit, Ctrl-C and errors: how the answer is collected is the caller's."""
     import duckdb
 
     if not isinstance(query, str) or not query.strip():
@@ -271,7 +283,7 @@ def run_sql(con: duckdb.DuckDBPyConnection, query: str, timeout_s: float) -> pd.
     for name, definition in PUBLIC_VIEWS.items():
         con.execute(f"CREATE TEMP VIEW {name} AS {definition.format(db=quoted)}")
     try:
-        return _within(con, query, timeout_s)
+        return _within(con, fetch, timeout_s)
     except _TimedOut:
         raise InvalidValueError(
             f"sql(): the query was stopped at its time limit of {timeout_s:g} s; allow it more "
@@ -298,20 +310,20 @@ class _TimedOut(Exception):
     pass
 
 
-def _within(con: duckdb.DuckDBPyConnection, query: str, timeout_s: float) -> pd.DataFrame:
-    """Run ``query`` in a worker thread and wait for it here: while DuckDB runs, this thread
+def _within(con: duckdb.DuckDBPyConnection, fetch: Callable[[], T], timeout_s: float) -> T:
+    """Run ``fetch`` in a worker thread and wait for it here: while DuckDB runs, this thread
     never returns to Python, so neither Ctrl-C (KeyboardInterrupt, raised only between
     bytecodes) nor a time limit could reach it. Either one interrupts DuckDB."""
     import duckdb
 
-    outcome: list[pd.DataFrame | BaseException] = []
+    outcome: list[T | BaseException] = []
     # Waited on rather than Thread.join: in Python 3.11 a Ctrl-C that interrupts join() can
     # mark a thread that is still running as finished.
     done = threading.Event()
 
     def work() -> None:
         try:
-            outcome.append(con.execute(query).df())
+            outcome.append(fetch())
         except BaseException as exc:
             outcome.append(exc)
         finally:
@@ -343,6 +355,7 @@ def _stop(con: duckdb.DuckDBPyConnection, done: threading.Event) -> None:
             done.wait(0.05)
 
 
+@remote_operation("read")
 def metric_histories(
     con: duckdb.DuckDBPyConnection,
     run_ids: Sequence[str],

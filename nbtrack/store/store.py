@@ -38,6 +38,7 @@ from nbtrack.store.segments import (
 if TYPE_CHECKING:
     import duckdb
     import pandas as pd
+    import pyarrow as pa
 
 log = logging.getLogger("nbtrack")
 
@@ -225,7 +226,19 @@ class Store:
         query; the query itself holds the store read-only, so other readers go on and a
         writer waits for it at most ``timeout_s``.
         """
-        from nbtrack.store.search import SQL_SETTINGS, run_sql
+        from nbtrack.store.search import run_sql
+
+        return self._on_sql_connection(lambda con: run_sql(con, query, timeout_s))
+
+    def sql_arrow(self, query: str, timeout_s: float, max_rows: int) -> pa.Table:
+        """``sql`` as an Arrow table, refused (``InvalidValueError``) past ``max_rows`` rows:
+        what a server sends its clients."""
+        from nbtrack.store.sql_arrow import run_sql_arrow
+
+        return self._on_sql_connection(lambda con: run_sql_arrow(con, query, timeout_s, max_rows))
+
+    def _on_sql_connection(self, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        from nbtrack.store.search import SQL_SETTINGS
 
         if not self._schema_ready or not self._nothing_to_write():
             self.read(lambda con: None)
@@ -236,7 +249,7 @@ class Store:
             config=dict(SQL_SETTINGS),
         ) as con:
             check_readable(con, self.path)
-            return run_sql(con, query, timeout_s)
+            return work(con)
 
     def export(
         self, folder: Path, tables: list[str], progress: Callable[[str], None] | None = None

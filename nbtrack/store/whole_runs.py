@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbtrack.entities import Run, from_micros
 from nbtrack.errors import NotFoundError
+from nbtrack.store.remote.operations import remote_operation
 from nbtrack.store.runs import get_run
 
 if TYPE_CHECKING:
@@ -72,6 +73,7 @@ def page_of_run_ids(
     return [run_id for (run_id,) in rows]
 
 
+@remote_operation("read")
 def full_run(con: duckdb.DuckDBPyConnection, run_id: str) -> FullRun:
     """One run whole; ``NotFoundError`` names the id when there is none."""
     found = full_runs(con, [run_id])
@@ -80,6 +82,7 @@ def full_run(con: duckdb.DuckDBPyConnection, run_id: str) -> FullRun:
     return found[0]
 
 
+@remote_operation("read")
 def full_runs(con: duckdb.DuckDBPyConnection, run_ids: Sequence[str]) -> list[FullRun]:
     """The runs of ``run_ids`` (in that order; unknown ids left out) whole, in four queries
     whatever their number."""
@@ -149,6 +152,7 @@ def _full(
     return FullRun(run, stage, params, latest)
 
 
+@remote_operation("read")
 def metric_points(
     con: duckdb.DuckDBPyConnection, run_id: str, key: str
 ) -> list[tuple[float, int, int]]:
@@ -163,6 +167,7 @@ def metric_points(
     return [(float(value), int(timestamp), int(step)) for value, timestamp, step in rows]
 
 
+@remote_operation("write")
 def delete_tag(con: duckdb.DuckDBPyConnection, run_id: str, key: str) -> None:
     """Remove a run's tag; ``NotFoundError`` if it has none by that name."""
     get_run(con, run_id)
@@ -173,6 +178,7 @@ def delete_tag(con: duckdb.DuckDBPyConnection, run_id: str, key: str) -> None:
         raise NotFoundError(f"No tag with name: {key} in run with id {run_id}")
 
 
+@remote_operation("write")
 def end_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str, end_time: int) -> None:
     """End a run now, whichever process owns it (MLflow's ``update_run`` from anywhere): the
     journal's end record counts only from the owner's journal."""
@@ -189,6 +195,7 @@ def end_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str, end_time: 
     )
 
 
+@remote_operation("read")
 def tagged_runs(con: duckdb.DuckDBPyConnection, key: str) -> list[tuple[str, Any]]:
     """(run id, JSON value) of every run carrying the tag ``key`` (nbtrack's records of what
     MLflow's protocol logs beside a run: logged models, dataset inputs)."""
@@ -196,6 +203,7 @@ def tagged_runs(con: duckdb.DuckDBPyConnection, key: str) -> list[tuple[str, Any
     return [(run_id, json.loads(value)) for run_id, value in rows]
 
 
+@remote_operation("read")
 def tags_with_prefix(
     con: duckdb.DuckDBPyConnection, prefix: str, run_ids: Sequence[str] | None = None
 ) -> list[tuple[str, str, str]]:

@@ -22,15 +22,14 @@ from typing import TYPE_CHECKING, Any
 from nbtrack import config
 from nbtrack.entities import RUNNING
 from nbtrack.errors import InvalidValueError, NotFoundError
-from nbtrack.store import experiments, runs
+from nbtrack.store import combined
 from nbtrack.store.current import current_store
-from nbtrack.store.runs import ResumeState
 from nbtrack.store.store import Store
 from nbtrack.tracking import _current
 from nbtrack.tracking.run import ActiveRun
 
 if TYPE_CHECKING:
-    import duckdb
+    pass
 
 _lock = threading.Lock()
 # The outer run as last attached, with the store and process it was attached in.
@@ -75,7 +74,7 @@ def resume(run: ActiveRun, tags: Mapping[str, Any] | None) -> ActiveRun:
 def _attach(store: Store, run_id: str) -> ActiveRun:
     stages_seen = store.stages_state()
     try:
-        state, experiment = store.read(_resume_state, run_id)
+        state, experiment = store.read(combined.resume_state_and_experiment, run_id)
     except NotFoundError:
         raise NotFoundError(
             f"{config.RUN_ID_VARIABLE} names run {run_id!r}, which the store {store.path} does "
@@ -98,11 +97,6 @@ def _attach(store: Store, run_id: str) -> ActiveRun:
         last_steps=state.last_steps,
         stages_seen=stages_seen,
     )
-
-
-def _resume_state(con: duckdb.DuckDBPyConnection, run_id: str) -> tuple[ResumeState, str]:
-    state = runs.resume_state(con, run_id)
-    return state, experiments.get_experiment(con, state.run.experiment_id).name
 
 
 _current.outer_run = outer_run

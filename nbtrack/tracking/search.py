@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nbtrack.errors import InvalidValueError
-from nbtrack.store import experiments
+from nbtrack.store import combined, experiments
 from nbtrack.store import search as store_search
 from nbtrack.store.current import current_store
 from nbtrack.store.schema import ARTIFACTS_FOLDER
@@ -18,7 +18,6 @@ from nbtrack.tracking.filters import compile_filter, compile_order_by
 from nbtrack.tracking.validation import check_name, shown
 
 if TYPE_CHECKING:
-    import duckdb
     import pandas as pd
 
 
@@ -59,20 +58,16 @@ def search_runs(
     # Run.artifact_uri, even where the artifact folder is a symbolic link.
     artifacts_root = str((store.folder / ARTIFACTS_FOLDER).resolve())
 
-    def query(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-        ids = [experiments.get_experiment(con, str(name)).id for name in wanted]
-        return store_search.search_runs(
-            con,
-            ids,
-            (where.sql, where.params),
-            (order.sql, order.params),
-            max_results,
-            include_deleted,
-            artifacts_root,
-            with_min_max,
-        )
-
-    return store.read(query)
+    return store.read(
+        combined.search_runs_in,
+        wanted,
+        (where.sql, where.params),
+        (order.sql, order.params),
+        max_results,
+        include_deleted,
+        artifacts_root,
+        with_min_max,
+    )
 
 
 def _max_results(value: object) -> int:
@@ -207,11 +202,7 @@ def empty_experiment_hint(
         _current.experiment_name() if experiment is None else check_name(experiment, "experiment")
     )
 
-    def query(con: duckdb.DuckDBPyConnection) -> tuple[str, list[tuple[str, int]]]:
-        found = experiments.find_experiment(con, wanted)
-        return (wanted if found is None else found.name), experiments.run_counts(con)
-
-    name, counts = current_store().read(query)
+    name, counts = current_store().read(combined.experiment_name_and_run_counts, wanted)
     if dict(counts).get(name, 0):
         return None
     others = [(other, count) for other, count in counts if count and other != name]

@@ -47,6 +47,7 @@ from nbtrack.web.store_api.artifacts import artifact_routes
 from nbtrack.web.store_api.calls import call_route
 from nbtrack.web.store_api.journals import journal_routes
 from nbtrack.web.store_api.machine import MACHINE_PATHS
+from nbtrack.web.store_api.sql import DEFAULT_SQL_LIMITS, SqlLimits, sql_route
 
 DEFAULT_PORT = 5000
 # The UI's pages and read API: what its CSRF check covers beside MLflow's API.
@@ -60,6 +61,7 @@ def create_app(
     extra_routes: Sequence[BaseRoute] = (),
     max_artifact_size: int = DEFAULT_MAX_SIZE,
     artifacts_destination: str | None = None,
+    sql_limits: SqlLimits = DEFAULT_SQL_LIMITS,
 ) -> Starlette:
     """The server's ASGI app for the store at ``store_path``; ``extra_routes`` are answered
     on the same port, behind the same checks. Artifacts go to ``artifacts_destination`` (a
@@ -80,6 +82,7 @@ def create_app(
             settings.max_body,
         ),
         call_route(service.store, settings.max_body),
+        sql_route(service.store, sql_limits),
         *journal_routes(store_path),
         *artifact_routes(proxy),
         *extra_routes,
@@ -134,6 +137,7 @@ def start(
     artifacts_destination: str | None = None,
     extra_routes: Sequence[BaseRoute] = (),
     ui: bool = True,
+    sql_limits: SqlLimits = DEFAULT_SQL_LIMITS,
 ) -> TrackingServer:
     """Serve MLflow's REST API for ``store`` (nbtrack's own store by default) in a daemon
     thread, with ``nbtrack ui`` on the same port unless ``ui`` is False; return once it
@@ -152,7 +156,13 @@ def start(
         capacity = capacity_for(settings.max_connections)
         routes = [*extra_routes, *(ui_routes(stopping) if ui else ())]
         app: ASGIApp = create_app(
-            path, settings, capacity, routes, max_artifact_size, artifacts_destination
+            path,
+            settings,
+            capacity,
+            routes,
+            max_artifact_size,
+            artifacts_destination=artifacts_destination,
+            sql_limits=sql_limits,
         )
         if ui:
             app = UiAccess(

@@ -107,7 +107,8 @@ class CompareWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is unt
         self._lock = threading.RLock()
         self._quiet_depth = 0
         self._closed = False
-        self._store_path = config.resolve_store_path()
+        # A store file's path or a server's URL (never its token): what the view was made on.
+        self._store_path = str(config.resolve_target())
         self._marker = changes_marker()
         # Taken before the first query: a change landing while we read is refreshed after.
         opened_at = poller.marker_stamp(self._marker)
@@ -259,7 +260,7 @@ class CompareWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is unt
         with self._lock:
             if self._closed:
                 return
-            if config.resolve_store_path() != self._store_path:
+            if str(config.resolve_target()) != self._store_path:
                 # Our runs live in the store we were opened on; the queries follow the
                 # process's current store, so reading now would show another store's runs.
                 self._problem = (

@@ -25,7 +25,7 @@ from nbtrack import config
 from nbtrack.entities import ARCHIVED, ModelVersion
 from nbtrack.errors import InvalidValueError, NbtrackError
 from nbtrack.model_registry import versions as model_registry
-from nbtrack.store.store import get_store
+from nbtrack.store.current import current_store
 from nbtrack.tracking.run_table import display_value
 from nbtrack.widgets import alias_chart, chart_parts, poller, registry_html, static
 from nbtrack.widgets.live import enable_offline_charts
@@ -74,8 +74,9 @@ class RegistryWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is un
         self._lock = threading.RLock()
         self._closed = False
         self._syncing = False
-        self._store_path = config.resolve_store_path()
-        self._marker = get_store(self._store_path).registry_marker
+        # A store file's path or a server's URL (never its token): what the view was made on.
+        self._store_path = str(config.resolve_target())
+        self._marker = current_store().registry_marker
         opened_at = poller.marker_stamp(self._marker)
         self._state = RegistryState(name)
         # What the registry looked like after this widget last read or changed it: a refresh
@@ -197,7 +198,7 @@ class RegistryWidget(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is un
         with self._lock:
             if self._closed:
                 return
-            if config.resolve_store_path() != self._store_path:
+            if str(config.resolve_target()) != self._store_path:
                 self._problem = (
                     "not refreshed: the tracking URI changed since this view was made "
                     f"({self._store_path}); call nbtrack.registry() again for the new store"

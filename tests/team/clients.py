@@ -70,6 +70,28 @@ time.sleep(600)
 """
 
 
+FORKING = """
+import json, multiprocessing, sys
+import nbtrack
+
+def child(key):
+    with nbtrack.start_run(name=key):
+        for step in range(300):
+            nbtrack.log_metric(key, float(step), step=step)
+
+with nbtrack.start_run(name="parent"):
+    nbtrack.log_metric("parent", 1.0, step=0)
+    workers = [multiprocessing.get_context("fork").Process(target=child, args=(f"child{n}",))
+               for n in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert all(worker.exitcode == 0 for worker in workers)
+print(json.dumps({"forked": 2}), flush=True)
+"""
+
+
 def client_env(url: str) -> dict[str, str]:
     env = dict(os.environ)
     env["NBTRACK_URI"] = url

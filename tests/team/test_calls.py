@@ -121,7 +121,7 @@ def test_a_write_operation_is_never_run_by_a_read_nor_a_read_by_a_write(
         ("os:system", "not a function of a module in nbtrack.store"),
         ("nbtrack.config:set_tracking_uri", "not a function of a module in nbtrack.store"),
         ("nbtrack.store.runs:_micros", "no @remote_operation mark"),
-        ("nbtrack.store.runs:rename_run", "no @remote_operation mark"),
+        ("nbtrack.store.runs:is_id_prefix", "no @remote_operation mark"),
         ("nbtrack.store.nothing:here", "no module"),
         ("nbtrack.store.runs:get_run.__globals__", "not a function of a module"),
         ("get_run", "not a name of the form"),

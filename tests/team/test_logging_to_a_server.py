@@ -14,6 +14,7 @@ from pathlib import Path
 from tests.mlflow_compat.conftest import NBTRACK, RunningServer
 from tests.team.clients import (
     FLUENT,
+    FORKING,
     POINTS,
     SLEEPER,
     TRACKED_CELL,
@@ -143,3 +144,37 @@ def test_sync_refuses_a_store_file_naming_what_it_needs(tmp_path: Path) -> None:
     )
     assert found.returncode == 2
     assert "--uri http://HOST:PORT" in found.stderr
+
+
+def test_a_clean_exit_while_the_server_is_away_says_so_once_and_sync_finishes_the_run(
+    team_server: RunningServer, tmp_path: Path
+) -> None:
+    store = tmp_path / "server" / "nbtrack.duckdb"
+    project = tmp_path / "project"
+    finish(start_client(FLUENT, team_server.url, project, 10, 0.0, "first"))
+    kill_hard(team_server)
+    _, err = finish(start_client(FLUENT, team_server.url, project, 500, 0.0, "offline"))
+    assert err.count("run `nbtrack sync` there once the server answers") == 1, err
+
+    restarted = restart_on_the_same_port(team_server)
+    team_server.process = restarted.process
+    env = client_env(team_server.url)
+    done = subprocess.run(
+        [*NBTRACK, "sync"], cwd=project, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    expected = {"first": (10, 10), "offline": (500, 500)}
+    assert wait_for(lambda: points_per_key(store) == expected) or points_per_key(store) == expected
+    # Its end was logged before the exit: FINISHED, not KILLED, though sync ended its journal.
+    assert statuses(store) == {"first": "FINISHED", "offline": "FINISHED"}
+
+
+def test_forked_children_send_their_own_journals(
+    team_server: RunningServer, tmp_path: Path
+) -> None:
+    store = tmp_path / "server" / "nbtrack.duckdb"
+    finish(start_client(FORKING, team_server.url, tmp_path / "e"))
+    expected = {"parent": (1, 1), "child0": (300, 300), "child1": (300, 300)}
+    assert wait_for(lambda: points_per_key(store) == expected) or points_per_key(store) == expected
+    assert wait_for(lambda: set(statuses(store).values()) == {"FINISHED"})
+    assert len(statuses(store)) == 3

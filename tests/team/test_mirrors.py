@@ -121,3 +121,14 @@ def test_a_closed_segment_is_deleted_once_ingested_and_later_resends_are_complet
     assert mirrors.receive(store_path, JOURNAL, 1, 0, start("r1")).complete
     _, points = stored(store_path)
     assert points == 2
+
+
+def test_nbtrack_doctor_on_the_servers_store_leaves_a_live_clients_run_running(
+    store_path: Path,
+) -> None:
+    from nbtrack.store.doctor import examine
+
+    mirrors.receive(store_path, JOURNAL, 1, 0, start("r1"))
+    examine(store_path)
+    runs, _ = stored(store_path)
+    assert runs == [("r1", "RUNNING", None)]

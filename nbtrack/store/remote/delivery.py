@@ -26,7 +26,7 @@ HEARTBEAT_S = 2.0
 # catching up within about this long.
 MAX_PAUSE_S = 2.0
 # How often the spool is looked at for journals of dead processes.
-LEFTOVERS_EVERY_S = 10.0
+LEFTOVERS_EVERY_S = 5.0
 
 
 class Delivery:

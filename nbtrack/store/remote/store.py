@@ -7,7 +7,8 @@ before the call returns. The journal lives in the *spool folder* —
 process left — and the background sender (``delivery.py``) ships its whole lines to the
 server, which mirrors and ingests them (``store/mirrors.py``). Reads and synchronous writes go
 to the server, after this process's unsent lines (read-your-own-writes), through
-``calls.py``. Artifacts wait in the same spool folder (``artifacts.py``).
+``calls.py``. Files logged as artifacts wait in the same spool folder (``artifacts.py``),
+sent after the journal that made their runs.
 
 Two things a run needs must not wait for the network. The experiment of a new run is asked of
 the server once per process and remembered in the spool folder, so a process started while the
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sys
 import threading
@@ -180,12 +182,8 @@ class RemoteStore(Store):
         return result
 
     def sql(self, query: str, timeout_s: float) -> pd.DataFrame:
-        # The server side of sql() (time and row limits, Arrow answers) is calls.sql's, which
-        # this build does not have yet: say so rather than query a local file.
-        raise InvalidValueError(
-            f"sql() is not answered by the server {self.address.url} in this version of "
-            f"nbtrack; query a store file (set_tracking_uri to a .duckdb path)"
-        )
+        self.send_journal()
+        return calls.sql(self.connection, query, timeout_s)
 
     def stages_state(self) -> MarkerState:
         return self._stages
@@ -238,12 +236,20 @@ class RemoteStore(Store):
     # -- the end --------------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Stop the sender, deliver what is left for up to ``CLOSE_DEADLINE_S`` and end the
-        journal on the server; whatever is still undelivered stays in the spool folder for
-        ``nbtrack sync`` (or the next process), and stderr says so."""
+        """Stop the sender, deliver what is left for up to ``CLOSE_DEADLINE_S``, end the
+        journal on the server and send what dead processes left; whatever is still undelivered
+        stays in the spool folder for ``nbtrack sync`` (or the next process), and stderr says
+        so."""
         delivery, self._delivery = self._delivery, None
         if delivery is not None:
             delivery.stop()
+        try:
+            self._deliver_at_close()
+        finally:
+            self.connection.close()
+            self._sending.close()
+
+    def _deliver_at_close(self) -> None:
         self.journal.roll(0)
         name = self.journal.name
         if name is None:
@@ -255,6 +261,8 @@ class RemoteStore(Store):
                 if self.send_journal():
                     post_end(self._sending, name, False, time.time_ns() // 1000, 2.0)
                     self.journal.remove()
+                    # What this process's forked children left (they exit without atexit).
+                    self.send_leftovers()
                     self._close_artifacts(deadline)
                     return
             except NbtrackError as exc:
@@ -297,6 +305,21 @@ def get_remote_store(address: config.ServerAddress) -> RemoteStore:
             # NBTRACK_TOKEN changed: the same journal goes on, with the new token.
             found.address = found.connection.address = found._sending.address = address
         return found
+
+
+def _reset_after_fork() -> None:
+    # Another thread may have held one of these at fork time; the child starts fresh, with a
+    # journal of its own (journal.py) and so a sender of its own.
+    global _remote_lock
+    _remote_lock = threading.Lock()
+    for store in _remote.values():
+        store._flusher_lock = threading.Lock()
+        store._send_lock = threading.Lock()
+        store._artifacts_lock = threading.Lock()
+        store._sender = None
+
+
+os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 def close_all() -> None:

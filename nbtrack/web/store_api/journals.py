@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from pathlib import Path
 
 from starlette.concurrency import run_in_threadpool
@@ -68,7 +69,7 @@ class MirrorIngester:
         while True:
             self._wake.wait()
             # Lines arriving from several clients meanwhile go in with one transaction.
-            self._wake.wait(pause)
+            time.sleep(pause)
             self._wake.clear()
             try:
                 self.store.flush(deadline_s=5.0, background=True)
