@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
+import subprocess
+import sys
 import urllib.parse
 from pathlib import Path
 
@@ -267,3 +269,14 @@ def test_a_folder_destination_takes_the_files_instead_of_the_stores_folder(
 def test_a_destination_nbtrack_cannot_open_is_named_with_what_is_accepted(tmp_path: Path) -> None:
     with pytest.raises(InvalidValueError, match=r"'nosuch://bucket'.*s3://bucket/prefix"):
         open_destination("nosuch://bucket", tmp_path)
+
+
+def test_the_spool_loads_no_object_storage_client_until_a_server_names_a_bucket() -> None:
+    code = (
+        "import sys, nbtrack, nbtrack.store.remote.artifacts, nbtrack.tracking.remote_artifacts\n"
+        "print(sorted(m for m in ('fsspec', 's3fs', 'botocore') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "[]"
