@@ -280,3 +280,9 @@ def test_the_spool_loads_no_object_storage_client_until_a_server_names_a_bucket(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_a_verify_request_over_64_kib_is_refused_unread(connection: ServerConnection) -> None:
+    padded = json.dumps({"path": "x" * 70_000, "sha256": "0" * 64, "size": 1}).encode()
+    with pytest.raises(InvalidValueError, match="over 65536 bytes"):
+        connection.request("POST", artifacts.VERIFY, padded, {"Content-Type": "application/json"})

@@ -37,7 +37,7 @@ def artifact_routes(proxy: ArtifactProxy) -> list[BaseRoute]:
         if refusal is not None:
             return Response(error_body(403, refusal), 403, media_type=JSON)
         try:
-            path, sha256, size = _verify_fields(await request.body())
+            path, sha256, size = _verify_fields(await _small_body(request))
             await run_in_threadpool(proxy.verify, path, sha256, size)
         except Exception as exc:
             return error_response(exc)
@@ -49,9 +49,17 @@ def artifact_routes(proxy: ArtifactProxy) -> list[BaseRoute]:
     ]
 
 
+async def _small_body(request: Request) -> bytes:
+    # Read in pieces and cut off: a body is never held past the limit.
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > _MAX_BODY:
+            raise InvalidValueError(f"the request body is over {_MAX_BODY} bytes; send less")
+    return bytes(body)
+
+
 def _verify_fields(body: bytes) -> tuple[str, str, int]:
-    if len(body) > _MAX_BODY:
-        raise InvalidValueError(f"the request body is {len(body)} bytes; send under {_MAX_BODY}")
     try:
         fields = json.loads(body)
     except ValueError:
