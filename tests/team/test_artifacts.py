@@ -286,3 +286,15 @@ def test_a_verify_request_over_64_kib_is_refused_unread(connection: ServerConnec
     padded = json.dumps({"path": "x" * 70_000, "sha256": "0" * 64, "size": 1}).encode()
     with pytest.raises(InvalidValueError, match="over 65536 bytes"):
         connection.request("POST", artifacts.VERIFY, padded, {"Content-Type": "application/json"})
+
+
+def test_a_registered_copy_is_written_once_and_only_where_copies_go(
+    connection: ServerConnection, team_server: RunningServer
+) -> None:
+    copy = f"registry/{'a1' * 16}/MLmodel"
+    connection.request("PUT", f"{artifacts.PROXY}/{copy}", b"flavors: {}")
+    with pytest.raises(InvalidValueError, match="written once"):
+        connection.request("PUT", f"{artifacts.PROXY}/{copy}", b"flavors: {python: evil}")
+    assert _server_file(team_server, copy).read_bytes() == b"flavors: {}"
+    with pytest.raises(InvalidValueError, match="not in a registered copy"):
+        connection.request("PUT", f"{artifacts.PROXY}/registry/not-a-copy/MLmodel", b"x")

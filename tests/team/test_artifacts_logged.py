@@ -135,6 +135,9 @@ MODEL_CLIENT = textwrap.dedent(
         with nbtrack.start_run(name="model") as run:
             info = nbtrack.log_model(Doubler(), "model", input_example=pd.DataFrame({"x": [1.0]}))
         print(json.dumps({"uri": info.model_uri}), flush=True)
+    elif sys.argv[1] == "register":
+        version = nbtrack.register_model(sys.argv[2], "doubler")
+        print(json.dumps({"version": version.version}), flush=True)
     else:
         try:
             model = nbtrack.load_model(sys.argv[2])
@@ -182,3 +185,17 @@ def test_a_model_logged_to_a_server_loads_elsewhere_only_while_its_hashes_match(
     record.write_text(json.dumps({"sha256": sha, "size": len(tampered)}))
     refused = _model_client(team_server.url, tmp_path / "b", "load", uri)
     assert "refusing to load" in str(refused.get("refused")), refused
+
+
+def test_a_model_registered_through_a_server_loads_by_name_on_another_machine(
+    team_server: RunningServer, tmp_path: Path
+) -> None:
+    uri = str(_model_client(team_server.url, tmp_path / "a", "log")["uri"])
+    assert _model_client(team_server.url, tmp_path / "a", "register", uri) == {"version": 1}
+    # The registry's copy is on the server, not left on the registering client.
+    assert not list((tmp_path / "a").rglob("MLmodel"))
+    copies = list((tmp_path / "server" / "nbtrack-artifacts" / "registry").glob("*/MLmodel"))
+    assert len(copies) == 1
+
+    loaded = _model_client(team_server.url, tmp_path / "b", "load", "models:/doubler/1")
+    assert loaded == {"predicted": [4.0]}

@@ -252,10 +252,13 @@ class RemoteStore(Store):
     def _deliver_at_close(self) -> None:
         self.journal.roll(0)
         name = self.journal.name
+        deadline = time.monotonic() + CLOSE_DEADLINE_S
         if name is None:
+            # Nothing logged, but a registered model's copy may be spooled.
+            if artifacts.pending(self.artifact_spool):
+                self._close_artifacts(deadline)
             return
         self._sending.timeout_s = 2.0
-        deadline = time.monotonic() + CLOSE_DEADLINE_S
         while True:
             try:
                 if self.send_journal():

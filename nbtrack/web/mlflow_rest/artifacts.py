@@ -40,6 +40,9 @@ from nbtrack.web.destinations import (
 PREFIX = "/api/2.0/mlflow-artifacts/artifacts"
 DEFAULT_MAX_SIZE = 2 * 1024**3
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+_COPY = re.compile(r"[0-9a-f]{32}")
+# The registry's copies, beside the experiments' folders (model_registry/references.py).
+REGISTRY_FOLDER = "registry"
 
 
 class TooLarge(InvalidValueError):
@@ -69,7 +72,7 @@ class ArtifactProxy:
     async def upload(self, request: Request, path: str) -> str:
         """Keep the streamed body at ``path``; the sha256 of what was kept."""
         claimed = claimed_sha256(request.headers.get(SHA256_HEADER))
-        parts = await run_in_threadpool(self.run_file, path)
+        parts = await run_in_threadpool(self.writable_file, path)
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_size:
             raise TooLarge(f"the artifact is {declared} bytes; this server takes {self.max_size}")
@@ -101,6 +104,27 @@ class ArtifactProxy:
             raise
         await run_in_threadpool(record_hash, self.destination, parts, received, size)
         return received
+
+    def writable_file(self, path: str) -> tuple[str, ...]:
+        """A run's file, or a file of a registered copy that is not there yet."""
+        parts = self._parts(path)
+        if parts and parts[0] == REGISTRY_FOLDER:
+            return self.registry_file(parts)
+        return self.run_file(path)
+
+    def registry_file(self, parts: tuple[str, ...]) -> tuple[str, ...]:
+        """``registry/<32 hex>/<file...>``, which a client registering a model in team mode
+        sends; written once: a registered copy never changes (its hashes are in the store)."""
+        if len(parts) < 3 or not _COPY.fullmatch(parts[1]):
+            raise InvalidValueError(
+                f"artifact path {'/'.join(parts)!r} is not in a registered copy; give "
+                f"{REGISTRY_FOLDER}/<32 hex digits>/<file>"
+            )
+        if self.destination.size(parts) is not None:
+            raise InvalidValueError(
+                f"{'/'.join(parts)!r} is already in the registry, whose copies are written once"
+            )
+        return parts
 
     def run_file(self, path: str) -> tuple[str, ...]:
         """The parts of ``path``, refused unless it names a file in the artifacts of a run of
