@@ -54,23 +54,32 @@ def start_s3(bucket: str) -> S3Server:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 60
-    while True:
-        assert process.poll() is None, "moto_server exited"
-        try:
-            requests.get(url, timeout=1)
-            break
-        except requests.ConnectionError:
-            assert time.monotonic() < deadline, f"moto_server never answered at {url}"
-            time.sleep(0.1)
+    try:
+        _wait_for(url, process)
+        requests.put(f"{url}/{bucket}", timeout=30).raise_for_status()
+    except BaseException:
+        process.kill()
+        process.wait(timeout=30)
+        raise
     env = {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ENDPOINT_URL": url,
     }
-    requests.put(f"{url}/{bucket}", timeout=30).raise_for_status()
     return S3Server(url, process, env)
+
+
+def _wait_for(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        assert process.poll() is None, "moto_server exited"
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.ConnectionError:
+            assert time.monotonic() < deadline, f"moto_server never answered at {url}"
+            time.sleep(0.1)
 
 
 def write_random_file(path: Path, size: int) -> None:
