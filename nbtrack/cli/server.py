@@ -46,6 +46,13 @@ def add_commands(commands: Any) -> None:
         help="largest artifact file uploaded through the server (2GB)",
     )
     server.add_argument(
+        "--artifacts-destination",
+        metavar="URL",
+        help="where artifacts are kept: a folder or an fsspec URL such as s3://bucket/prefix "
+        "(AWS_* settings from the environment; clients then write there directly). Default: "
+        "nbtrack-artifacts/ beside the store",
+    )
+    server.add_argument(
         "--sql-max-rows",
         type=int,
         default=1_000_000,
@@ -77,6 +84,7 @@ def run_server(args: argparse.Namespace) -> int:
         token=args.token if args.token is not None else config.serve_token(),
         allowed_hosts=parse_hosts(args.allowed_hosts),
         max_artifact_size=parse_size(args.max_artifact_size, "--max-artifact-size"),
+        artifacts_destination=args.artifacts_destination,
         sql_limits=sql_limits(args.sql_max_rows, args.sql_timeout),
     )
     print(

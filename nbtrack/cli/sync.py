@@ -32,6 +32,7 @@ def add_commands(commands: Any) -> None:
 
 def _sync(args: argparse.Namespace) -> int:
     # Imported when run: the rest of the command line never loads the HTTP client.
+    from nbtrack.store.remote import artifacts
     from nbtrack.store.remote.connection import ServerConnection
     from nbtrack.store.remote.leftovers import journal_folders, send_leftovers
     from nbtrack.store.remote.store import spool_folder_for
@@ -52,14 +53,20 @@ def _sync(args: argparse.Namespace) -> int:
     def progress(journal: str, sent: int, runs: int) -> None:
         print(f"  {journal}: {sent} bytes sent, {runs} run(s)", flush=True)
 
+    spool = root.parent / "artifacts"
     try:
         report = send_leftovers(connection, root, progress=progress)
+        sent_all = artifacts.send_pending(connection, spool)
     except ServerUnreachableError as exc:
         left = len(journal_folders(root))
         print(f"nbtrack sync: {exc}; {left} journal(s) left in {root}", flush=True)
         return UNREACHABLE
     finally:
         connection.close()
+    if not sent_all:
+        left = len(artifacts.pending(spool))
+        print(f"nbtrack sync: {left} artifact(s) not taken yet, left in {spool}", flush=True)
+        return UNREACHABLE
     print(
         f"nbtrack sync: delivered {report.journals} journal(s), {report.bytes} bytes, "
         f"{len(report.runs)} run(s); {report.live_journals} journal(s) of running processes "

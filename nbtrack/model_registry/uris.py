@@ -25,6 +25,7 @@ from nbtrack.store import registry
 from nbtrack.store.current import current_store
 from nbtrack.store.schema import ARTIFACTS_FOLDER
 from nbtrack.tracking.models import load_model as load_tracked_model
+from nbtrack.tracking.remote_artifacts import fetched
 
 if TYPE_CHECKING:
     from nbtrack.models.format import PyFuncModel
@@ -61,7 +62,8 @@ def load_model(model_uri: str | os.PathLike[str], trusted: bool = False) -> PyFu
             f"the store holds no file hashes for version {version.version} of "
             f"{version.name!r}; refusing to load it"
         )
-    return load_folder(Path(version.storage_path), expected_hashes=hashes, trusted=trusted)
+    with fetched(Path(version.storage_path)) as folder:
+        return load_folder(folder, expected_hashes=hashes, trusted=trusted)
 
 
 def _registered_folder(

@@ -29,6 +29,7 @@ from nbtrack.store.schema import ARTIFACTS_FOLDER
 from nbtrack.store.store import Store
 from nbtrack.tracking.artifact_paths import relative_parts
 from nbtrack.tracking.models import recorded_model
+from nbtrack.tracking.remote_artifacts import fetched, send_folder, server_store
 from nbtrack.tracking.run import get_run
 from nbtrack.tracking.validation import check_name, tag_value
 
@@ -68,25 +69,29 @@ def register_model(model_uri: str | os.PathLike[str], name: str) -> ModelVersion
     name = check_model_name(name)
     store = current_store()
     source = _resolve_source(store, model_uri)
-    # Checked before copying: a tampered source is refused with the file it differs in.
-    ModelFiles(source.path, source.hashes).verify()
     root = registry_root(store)
     root.mkdir(parents=True, exist_ok=True)
     folder_name = uuid.uuid4().hex
     building = root / f".{folder_name}.tmp"
     target = root / folder_name
-    try:
-        shutil.copytree(source.path, building)
-        copied = hash_files(building)
-        if copied != source.hashes:
-            raise InvalidValueError(
-                f"the model at {source.uri!r} changed while it was being copied into the "
-                "registry; nothing was registered"
-            )
-        os.rename(building, target)
-    except BaseException:
-        shutil.rmtree(building, ignore_errors=True)
-        raise
+    # With a server as the store, the run's model comes from the server (``fetched``).
+    with fetched(source.path) as local:
+        if not local.is_dir():
+            raise InvalidValueError(f"no model folder at {source.uri!r} ({source.path})")
+        # Checked before copying: a tampered source is refused with the file it differs in.
+        ModelFiles(local, source.hashes).verify()
+        try:
+            shutil.copytree(local, building)
+            copied = hash_files(building)
+            if copied != source.hashes:
+                raise InvalidValueError(
+                    f"the model at {source.uri!r} changed while it was being copied into the "
+                    "registry; nothing was registered"
+                )
+            os.rename(building, target)
+        except BaseException:
+            shutil.rmtree(building, ignore_errors=True)
+            raise
     relative = f"{ARTIFACTS_FOLDER}/{REGISTRY_FOLDER}/{folder_name}"
     try:
         version = store.write_registry(
@@ -101,6 +106,7 @@ def register_model(model_uri: str | os.PathLike[str], name: str) -> ModelVersion
     except BaseException:
         shutil.rmtree(target, ignore_errors=True)
         raise
+    send_folder(target)  # a server's registry gets its copy through the spool
     return with_absolute_path(store, version)
 
 
@@ -124,7 +130,8 @@ def _resolve_source(store: Store, model_uri: object) -> _Source:
         uri = str(folder)
     else:
         raise InvalidValueError(f"model URI {model_uri!r} is not accepted; give {ACCEPTED_SOURCES}")
-    if not folder.is_dir():
+    # A server's models are on the server: register_model fetches them.
+    if server_store() is None and not folder.is_dir():
         raise InvalidValueError(f"no model folder at {str(model_uri)!r} ({folder})")
     if not hashes:
         raise InvalidValueError(

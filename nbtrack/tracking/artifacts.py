@@ -27,9 +27,17 @@ from nbtrack.tracking.artifact_paths import (
     relative_parts,
     visible_entries,
 )
-from nbtrack.tracking.atomic_files import make_folder, write_atomically
+from nbtrack.tracking.atomic_files import write_atomically
 from nbtrack.tracking.local_files import copy_tree, local_file, local_folder, local_tree
 from nbtrack.tracking.plain_data import as_plain_data, yaml_module
+from nbtrack.tracking.remote_artifacts import (
+    download,
+    keep,
+    keep_folder,
+    listing,
+    read_bytes,
+    server_store,
+)
 from nbtrack.tracking.run import ActiveRun, get_run
 from nbtrack.tracking.validation import check_name
 
@@ -64,7 +72,7 @@ def log_artifact(local_path: str | os.PathLike[str], artifact_path: str | None =
     relative = base + relative_parts(source.name, f"the name of the local file {str(source)!r}")
     root = _active_root()
     target = inside(root, relative, "/".join(relative), "artifact")
-    write_atomically(target, partial(shutil.copyfile, source))
+    keep(target, partial(shutil.copyfile, source))
 
 
 def log_artifacts(local_dir: str | os.PathLike[str], artifact_path: str | None = None) -> None:
@@ -89,9 +97,9 @@ def log_artifacts(local_dir: str | os.PathLike[str], artifact_path: str | None =
         else:
             files.append((local, target))
     for folder in folders:
-        make_folder(folder)
+        keep_folder(folder)
     for local, target in files:
-        write_atomically(target, partial(shutil.copyfile, local))
+        keep(target, partial(shutil.copyfile, local))
 
 
 def log_text(text: str, artifact_file: str) -> None:
@@ -120,7 +128,7 @@ def write_text(run: ActiveRun, text: str, artifact_file: str) -> None:
     target = inside(
         run.artifact_dir_for_writing(), file_parts(artifact_file), artifact_file, "artifact_file"
     )
-    write_atomically(target, lambda tmp: tmp.write_bytes(data))
+    keep(target, lambda tmp: tmp.write_bytes(data))
 
 
 def log_dict(dictionary: Mapping[str, Any], artifact_file: str) -> None:
@@ -215,6 +223,11 @@ def list_artifacts(run_id: str, path: str | None = None) -> list[FileInfo]:
     >>> [f.path for f in nbtrack.list_artifacts(run.id, "plots")]  # doctest: +SKIP
     ['plots/loss.png', 'plots/roc.svg']
     """
+    server = server_store()
+    if server is not None:
+        asked = () if path is None else relative_parts(path, "path")
+        found = listing(server, check_name(run_id, "run_id"), asked)
+        return sorted((FileInfo(*entry) for entry in found), key=lambda info: info.path)
     root = _run_root(run_id)
     if path is None:
         if not root.is_dir():
@@ -257,9 +270,13 @@ def download_artifacts(run_id: str, path: str, dst: str | os.PathLike[str]) -> s
         raise NotFoundError(
             f"download_artifacts: dst {str(destination)!r} does not exist; create it first"
         )
+    local = destination / parts[-1]
+    server = server_store()
+    if server is not None:
+        download(server, check_name(run_id, "run_id"), parts, local)
+        return str(local)
     root = _run_root(run_id)
     source = existing(root, parts, path, run_id)
-    local = destination / parts[-1]
     if source.is_dir():
         if local.resolve().is_relative_to(source):
             raise InvalidValueError(
@@ -279,16 +296,14 @@ def load_text(run_id: str, artifact_file: str) -> str:
     >>> nbtrack.load_text(run.id, "eval/report.md")  # doctest: +SKIP
     """
     parts = file_parts(artifact_file)
-    root = _run_root(run_id)
-    target = existing(root, parts, artifact_file, run_id, "artifact_file")
-    if target.is_dir():
-        raise InvalidValueError(
-            f"artifact {artifact_file!r} of run {run_id} is a folder; see what it holds with "
-            f"list_artifacts({run_id!r}, {artifact_file!r})"
-        )
+    server = server_store()
+    if server is not None:
+        data = read_bytes(server, check_name(run_id, "run_id"), parts)
+    else:
+        data = _local_bytes(run_id, parts, artifact_file)
     try:
         # Bytes decoded by hand: read_text would turn "\r\n" into "\n".
-        return target.read_bytes().decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidValueError(
             f"artifact {artifact_file!r} of run {run_id} is not UTF-8 text; copy it with "
@@ -344,7 +359,17 @@ def _run_root(run_id: str) -> Path:
 
 def _write_file(parts: tuple[str, ...], artifact_file: str, fill: Callable[[Path], object]) -> None:
     target = inside(_active_root(), parts, artifact_file, "artifact_file")
-    write_atomically(target, fill)
+    keep(target, fill)
+
+
+def _local_bytes(run_id: str, parts: tuple[str, ...], artifact_file: str) -> bytes:
+    target = existing(_run_root(run_id), parts, artifact_file, run_id, "artifact_file")
+    if target.is_dir():
+        raise InvalidValueError(
+            f"artifact {artifact_file!r} of run {run_id} is a folder; see what it holds with "
+            f"list_artifacts({run_id!r}, {artifact_file!r})"
+        )
+    return target.read_bytes()
 
 
 def _suffix(parts: tuple[str, ...]) -> str:

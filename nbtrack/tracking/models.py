@@ -15,6 +15,7 @@ from nbtrack.store.schema import ARTIFACTS_FOLDER
 from nbtrack.store.store import Store
 from nbtrack.tracking import _current
 from nbtrack.tracking.artifact_paths import relative_parts
+from nbtrack.tracking.remote_artifacts import fetched, send_folder
 from nbtrack.tracking.run import ActiveRun, get_run
 
 if TYPE_CHECKING:
@@ -125,6 +126,7 @@ def save_to_run(
     run.store.write(
         payloads.record_model_payloads, run.id, relative, saved.model_uuid, saved.payload_files
     )
+    send_folder(target)
     return ModelInfo(
         model_uri=f"{RUNS_SCHEME}{run.id}/{relative}",
         run_id=run.id,
@@ -156,9 +158,10 @@ def load_model(model_uri: str | Path, trusted: bool = False) -> PyFuncModel:
         hashes = recorded_model(store, path)[1]
     else:
         raise InvalidValueError(f"model URI {model_uri!r} is not accepted; give {ACCEPTED_URIS}")
-    if not path.is_dir():
-        raise InvalidValueError(f"no model folder at {model_uri!r} ({path})")
-    return load_folder(path, expected_hashes=hashes or None, trusted=trusted)
+    with fetched(path) as local:
+        if not local.is_dir():
+            raise InvalidValueError(f"no model folder at {model_uri!r} ({path})")
+        return load_folder(local, expected_hashes=hashes or None, trusted=trusted)
 
 
 def recorded_model(store: Store, folder: Path) -> tuple[str | None, dict[str, str]]:

@@ -37,10 +37,13 @@ from nbtrack.http.settings import (
 from nbtrack.http.threaded import ThreadedServer, bind, checked_port
 from nbtrack.mlflow_compat.registry import RegistryService
 from nbtrack.mlflow_compat.service import TrackingService, proxied_artifact_uri
+from nbtrack.store.schema import ARTIFACTS_FOLDER
 from nbtrack.web.access import UiAccess
 from nbtrack.web.app import ui_routes
+from nbtrack.web.destinations import open_destination
 from nbtrack.web.mlflow_rest.artifacts import DEFAULT_MAX_SIZE, ArtifactProxy
 from nbtrack.web.mlflow_rest.routes import mlflow_routes
+from nbtrack.web.store_api.artifacts import artifact_routes
 from nbtrack.web.store_api.calls import call_route
 from nbtrack.web.store_api.journals import journal_routes
 from nbtrack.web.store_api.machine import MACHINE_PATHS
@@ -57,24 +60,31 @@ def create_app(
     capacity: Capacity | None = None,
     extra_routes: Sequence[BaseRoute] = (),
     max_artifact_size: int = DEFAULT_MAX_SIZE,
+    artifacts_destination: str | None = None,
     sql_limits: SqlLimits = DEFAULT_SQL_LIMITS,
 ) -> Starlette:
     """The server's ASGI app for the store at ``store_path``; ``extra_routes`` are answered
-    on the same port, behind the same checks."""
+    on the same port, behind the same checks. Artifacts go to ``artifacts_destination`` (a
+    folder or an fsspec URL), by default the store's own artifact folder."""
     service = TrackingService(store_path, proxied_artifact_uri, mirror_runs=True)
     service.experiments.ensure_default()
+    destination = open_destination(
+        artifacts_destination, (service.store.folder / ARTIFACTS_FOLDER).resolve()
+    )
+    proxy = ArtifactProxy(service, max_artifact_size, destination)
     routes = [
         Route("/health", _ok, methods=["GET"]),
         Route("/ping", _ok, methods=["GET"]),
         *mlflow_routes(
             service,
             RegistryService(service),
-            ArtifactProxy(service, max_artifact_size),
+            proxy,
             settings.max_body,
         ),
         call_route(service.store, settings.max_body),
         sql_route(service.store, sql_limits),
         *journal_routes(store_path),
+        *artifact_routes(proxy),
         *extra_routes,
     ]
     return Starlette(
@@ -124,6 +134,7 @@ def start(
     allowed_hosts: Iterable[str] = (),
     max_body: int = DEFAULT_MAX_BODY,
     max_artifact_size: int = DEFAULT_MAX_SIZE,
+    artifacts_destination: str | None = None,
     extra_routes: Sequence[BaseRoute] = (),
     ui: bool = True,
     sql_limits: SqlLimits = DEFAULT_SQL_LIMITS,
@@ -144,7 +155,15 @@ def start(
     try:
         capacity = capacity_for(settings.max_connections)
         routes = [*extra_routes, *(ui_routes(stopping) if ui else ())]
-        app: ASGIApp = create_app(path, settings, capacity, routes, max_artifact_size, sql_limits)
+        app: ASGIApp = create_app(
+            path,
+            settings,
+            capacity,
+            routes,
+            max_artifact_size,
+            artifacts_destination=artifacts_destination,
+            sql_limits=sql_limits,
+        )
         if ui:
             app = UiAccess(
                 app, settings.token, checked_prefixes=(UI_PATHS,), exempt_prefixes=(MACHINE_PATHS,)

@@ -7,8 +7,8 @@ before the call returns. The journal lives in the *spool folder* —
 process left — and the background sender (``delivery.py``) ships its whole lines to the
 server, which mirrors and ingests them (``store/mirrors.py``). Reads and synchronous writes go
 to the server, after this process's unsent lines (read-your-own-writes), through
-``calls.py``. The spool folder (``spool_folder``) is also where files logged as artifacts
-can wait for their upload.
+``calls.py``. Files logged as artifacts wait in the same spool folder (``artifacts.py``),
+sent after the journal that made their runs.
 
 Two things a run needs must not wait for the network. The experiment of a new run is asked of
 the server once per process and remembered in the spool folder, so a process started while the
@@ -39,7 +39,7 @@ from nbtrack.store import experiments, owed
 from nbtrack.store.ingest import IngestResult
 from nbtrack.store.journal import Journal
 from nbtrack.store.markers import MarkerState
-from nbtrack.store.remote import calls, experiment_cache
+from nbtrack.store.remote import artifacts, calls, experiment_cache
 from nbtrack.store.remote.connection import ServerConnection
 from nbtrack.store.remote.delivery import Delivery
 from nbtrack.store.remote.leftovers import send_leftovers
@@ -57,6 +57,7 @@ SPOOL_FOLDER = ".nbtrack-remote"
 CLOSE_DEADLINE_S = 5.0
 # The sender's requests: one that hangs must not hold up a clean exit for long.
 SEND_TIMEOUT_S = 10.0
+ARTIFACT_RETRY_S = 1.0
 _UNSAFE = re.compile(r"[^A-Za-z0-9.-]")
 
 
@@ -82,6 +83,11 @@ class RemoteStore(Store):
         self.connection = ServerConnection(address)
         self._sending = ServerConnection(address, timeout_s=SEND_TIMEOUT_S)
         self.journal = Journal(self.path, self._ensure_flusher, root=spool_folder / "journals")
+        # Artifacts logged by this project's processes, sent after the journal that made their
+        # runs (``artifacts.py``).
+        self.artifact_spool = spool_folder / "artifacts"
+        self._artifacts_lock = threading.Lock()
+        self._artifacts_due = 0.0
         self._flusher_lock = threading.Lock()
         self._send_lock = threading.Lock()
         self._delivery: Delivery | None = None
@@ -108,6 +114,26 @@ class RemoteStore(Store):
                 self.journal.forget([path])
             return current is None or self._sender.send(current)
 
+    def send_artifacts(self) -> bool:
+        """Send the spooled artifacts after this process's journal; whether none are left."""
+        # One sender at a time in this process: a read waits for the background's upload in
+        # flight instead of finding that file claimed and reading without it.
+        with self._artifacts_lock:
+            sent = self.send_journal() and artifacts.send_pending(
+                self._sending, self.artifact_spool
+            )
+            # A file the server cannot take yet (its run is still on its way) is tried again
+            # a second later, not on every turn of the sender.
+            self._artifacts_due = time.monotonic() + (0.0 if sent else ARTIFACT_RETRY_S)
+            return sent
+
+    def _has_pending(self) -> bool:
+        if self.journal.has_pending():
+            return True
+        return time.monotonic() >= self._artifacts_due and bool(
+            artifacts.pending(self.artifact_spool)
+        )
+
     def _answered(self, answer: Answer) -> None:
         if answer.stages != self._stages:
             self._stages = answer.stages
@@ -122,9 +148,9 @@ class RemoteStore(Store):
         with self._flusher_lock:
             if self._delivery is None or not self._delivery.alive:
                 self._delivery = Delivery(
-                    self.send_journal,
+                    self.send_artifacts,
                     self.send_leftovers,
-                    self.journal.has_pending,
+                    self._has_pending,
                     self.journal.heartbeat,
                 )
                 self.journal.wake = self._delivery.wake
@@ -234,10 +260,13 @@ class RemoteStore(Store):
     def _deliver_at_close(self) -> None:
         self.journal.roll(0)
         name = self.journal.name
+        deadline = time.monotonic() + CLOSE_DEADLINE_S
         if name is None:
+            # Nothing logged, but a registered model's copy may be spooled.
+            if artifacts.pending(self.artifact_spool):
+                self._close_artifacts(deadline)
             return
         self._sending.timeout_s = 2.0
-        deadline = time.monotonic() + CLOSE_DEADLINE_S
         while True:
             try:
                 if self.send_journal():
@@ -245,6 +274,7 @@ class RemoteStore(Store):
                     self.journal.remove()
                     # What this process's forked children left (they exit without atexit).
                     self.send_leftovers()
+                    self._close_artifacts(deadline)
                     return
             except NbtrackError as exc:
                 if time.monotonic() >= deadline:
@@ -255,6 +285,18 @@ class RemoteStore(Store):
                         file=sys.stderr,
                     )
                     return
+            time.sleep(0.2)
+
+    def _close_artifacts(self, deadline: float) -> None:
+        while not artifacts.send_pending(self._sending, self.artifact_spool):
+            if time.monotonic() >= deadline:
+                print(
+                    f"nbtrack: the server {self.address.url} did not take every artifact this "
+                    f"project logged; they are kept in {self.artifact_spool} — run "
+                    "`nbtrack sync` there once the server answers",
+                    file=sys.stderr,
+                )
+                return
             time.sleep(0.2)
 
 
@@ -284,6 +326,7 @@ def _reset_after_fork() -> None:
     for store in _remote.values():
         store._flusher_lock = threading.Lock()
         store._send_lock = threading.Lock()
+        store._artifacts_lock = threading.Lock()
         store._sender = None
 
 

@@ -1,31 +1,48 @@
 """The ``mlflow-artifacts`` proxy: MLflow's client uploads, downloads and lists a run's
 artifacts through the server (``/api/2.0/mlflow-artifacts/artifacts/<path>``).
 
-Paths are relative to the store's artifact folder, as the ``mlflow-artifacts:/`` URIs of the
-server's runs say: ``<experiment>/<run>/artifacts/<file>``. Uploads land only in the artifact
-folder of a run of this store that is not deleted (never in the registry's copies), are streamed
-to a temporary file within ``max_size`` bytes and then renamed into place; a path with ``..``,
-a leading ``/`` or a link out of the folder is refused with 400 before anything is read.
+Paths are relative to the server's artifact destination, as the ``mlflow-artifacts:/`` URIs of
+the server's runs say: ``<experiment>/<run>/artifacts/<file>``. Uploads land only in the
+artifact folder of a run of this store that is not deleted (never in the registry's copies),
+are streamed into the destination within ``max_size`` bytes and kept only when complete; a path
+with ``..``, a leading ``/`` or a link out of the folder is refused with 400 before anything is
+read. The sha256 of what arrived is checked against the client's ``X-Nbtrack-Sha256`` header
+when it sends one (MLflow's client does not), recorded, and sent back on download in the same
+header so that the client checks it too.
 """
 
 from __future__ import annotations
 
-import os
+import hashlib
+import re
 from pathlib import Path
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import FileResponse, Response, StreamingResponse
 
 from nbtrack.errors import InvalidValueError, NotFoundError
 from nbtrack.mlflow_compat.service import TrackingService
+from nbtrack.store.remote.artifacts import SHA256_HEADER
 from nbtrack.store.schema import ARTIFACTS_FOLDER
-from nbtrack.tracking.artifact_paths import inside, relative_parts, visible_entries
-from nbtrack.tracking.atomic_files import make_folder
+from nbtrack.tracking.artifact_paths import relative_parts
+from nbtrack.web.destinations import (
+    CHUNK,
+    Destination,
+    Upload,
+    file_hash,
+    open_destination,
+    record_hash,
+    recorded_hash,
+)
 
 PREFIX = "/api/2.0/mlflow-artifacts/artifacts"
 DEFAULT_MAX_SIZE = 2 * 1024**3
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_COPY = re.compile(r"[0-9a-f]{32}")
+# The registry's copies, beside the experiments' folders (model_registry/references.py).
+REGISTRY_FOLDER = "registry"
 
 
 class TooLarge(InvalidValueError):
@@ -33,43 +50,86 @@ class TooLarge(InvalidValueError):
 
 
 class ArtifactProxy:
-    """Upload, download and list under the artifact folder of ``service``'s store."""
+    """Upload, download and list artifacts in ``destination`` (the store's artifact folder by
+    default) for the runs of ``service``'s store."""
 
-    def __init__(self, service: TrackingService, max_size: int = DEFAULT_MAX_SIZE) -> None:
+    def __init__(
+        self,
+        service: TrackingService,
+        max_size: int = DEFAULT_MAX_SIZE,
+        destination: Destination | None = None,
+    ) -> None:
         self.service = service
-        self.root = (service.store.folder / ARTIFACTS_FOLDER).resolve()
+        self.local_root = (service.store.folder / ARTIFACTS_FOLDER).resolve()
+        self.destination = destination or open_destination(None, self.local_root)
         self.max_size = max_size
 
-    def _target(self, path: str) -> tuple[tuple[str, ...], Path]:
+    def _parts(self, path: str) -> tuple[str, ...]:
         parts = relative_parts(path, "artifact path")
-        return parts, inside(self.root, parts, path, "artifact path")
+        self.destination.check(parts, path)
+        return parts
 
-    async def upload(self, request: Request, path: str) -> dict[str, Any]:
-        parts, target = self._target(path)
-        await run_in_threadpool(self._check_run_folder, parts, target)
+    async def upload(self, request: Request, path: str) -> str:
+        """Keep the streamed body at ``path``; the sha256 of what was kept."""
+        claimed = claimed_sha256(request.headers.get(SHA256_HEADER))
+        parts = await run_in_threadpool(self.writable_file, path)
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_size:
             raise TooLarge(f"the artifact is {declared} bytes; this server takes {self.max_size}")
-        await run_in_threadpool(make_folder, target.parent)
-        partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
-        size = 0
+        upload = await run_in_threadpool(self.destination.upload, parts)
+        digest, size, pending = hashlib.sha256(), 0, bytearray()
         try:
-            with partial.open("wb") as out:
-                async for chunk in request.stream():
-                    size += len(chunk)
-                    if size > self.max_size:
-                        raise TooLarge(
-                            f"the artifact is larger than the {self.max_size} bytes this server "
-                            "takes"
-                        )
-                    out.write(chunk)
-            os.replace(partial, target)
-        finally:
-            partial.unlink(missing_ok=True)
-        return {}
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > self.max_size:
+                    raise TooLarge(
+                        f"the artifact is larger than the {self.max_size} bytes this server "
+                        "takes; nothing of it was kept"
+                    )
+                pending += chunk
+                # Handed to a thread a megabyte at a time: object storage writes block.
+                if len(pending) >= CHUNK:
+                    await run_in_threadpool(_write, upload, digest, bytes(pending))
+                    pending.clear()
+            await run_in_threadpool(_write, upload, digest, bytes(pending))
+            received = digest.hexdigest()
+            if claimed is not None and claimed != received:
+                raise InvalidValueError(
+                    f"artifact {path!r}: the sha256 of the {size} bytes received is {received}, "
+                    f"not {claimed} as the client sent; nothing was kept"
+                )
+            await run_in_threadpool(upload.commit)
+        except BaseException:
+            await run_in_threadpool(upload.discard)
+            raise
+        await run_in_threadpool(record_hash, self.destination, parts, received, size)
+        return received
 
-    def _check_run_folder(self, parts: tuple[str, ...], target: Path) -> None:
-        # <experiment>/<run id>/artifacts/<file...>: a run of this store, logged to.
+    def writable_file(self, path: str) -> tuple[str, ...]:
+        """A run's file, or a file of a registered copy that is not there yet."""
+        parts = self._parts(path)
+        if parts and parts[0] == REGISTRY_FOLDER:
+            return self.registry_file(parts)
+        return self.run_file(path)
+
+    def registry_file(self, parts: tuple[str, ...]) -> tuple[str, ...]:
+        """``registry/<32 hex>/<file...>``, which a client registering a model in team mode
+        sends; written once: a registered copy never changes (its hashes are in the store)."""
+        if len(parts) < 3 or not _COPY.fullmatch(parts[1]):
+            raise InvalidValueError(
+                f"artifact path {'/'.join(parts)!r} is not in a registered copy; give "
+                f"{REGISTRY_FOLDER}/<32 hex digits>/<file>"
+            )
+        if self.destination.size(parts) is not None:
+            raise InvalidValueError(
+                f"{'/'.join(parts)!r} is already in the registry, whose copies are written once"
+            )
+        return parts
+
+    def run_file(self, path: str) -> tuple[str, ...]:
+        """The parts of ``path``, refused unless it names a file in the artifacts of a run of
+        this store that may be logged to: ``<experiment id>/<run id>/artifacts/<file...>``."""
+        parts = self._parts(path)
         if len(parts) < 4 or parts[2] != "artifacts":
             raise InvalidValueError(
                 f"artifact path {'/'.join(parts)!r} is not in a run's artifacts; upload to "
@@ -77,26 +137,65 @@ class ArtifactProxy:
             )
         folder = self.service.run_artifact_folder(parts[1])
         self.service.writer(parts[1])  # refuses a deleted run
-        if not target.is_relative_to(folder):
+        if folder.relative_to(self.local_root).parts != parts[:3]:
             raise InvalidValueError(f"artifact path {'/'.join(parts)!r} is not in run {parts[1]}")
+        return parts
+
+    def verify(self, path: str, claimed: str, size: int) -> None:
+        """Check a file a client wrote into the destination itself, and record its hash; a
+        file that is not what the client sent is removed."""
+        parts = self.run_file(path)
+        found = self.destination.size(parts)
+        if found is None:
+            raise NotFoundError(f"no artifact file at {path!r} in {self.destination.direct_url}")
+        received, found = file_hash(self.destination, parts)
+        if received != claimed or found != size:
+            self.destination.remove(parts)
+            raise InvalidValueError(
+                f"artifact {path!r}: the destination holds {found} bytes with sha256 {received}, "
+                f"not {size} bytes with {claimed} as the client wrote; it was removed"
+            )
+        record_hash(self.destination, parts, received, size)
 
     def download(self, path: str) -> Response:
-        _, target = self._target(path)
-        if not target.is_file():
+        parts = self._parts(path)
+        size = self.destination.size(parts)
+        if size is None:
             raise NotFoundError(f"no artifact file at {path!r}")
-        return FileResponse(target, media_type="application/octet-stream")
+        sha256 = recorded_hash(self.destination, parts, size)
+        if sha256 is None:  # a file the server wrote itself, or one from before hashes
+            sha256, size = file_hash(self.destination, parts)
+            record_hash(self.destination, parts, sha256, size)
+        headers = {SHA256_HEADER: sha256}
+        local: Path | None = self.destination.local_path(parts)
+        if local is not None:
+            return FileResponse(local, media_type="application/octet-stream", headers=headers)
+        headers["Content-Length"] = str(size)
+        return StreamingResponse(
+            iterate_in_threadpool(self.destination.chunks(parts)),
+            media_type="application/octet-stream",
+            headers=headers,
+        )
 
     def list(self, path: str | None) -> dict[str, Any]:
-        if path:
-            _, folder = self._target(path)
-        else:
-            folder = self.root
-        if not folder.is_dir():
-            return {"files": []}
-        files = []
-        for name, real in sorted(visible_entries(self.root, folder)):
-            entry: dict[str, Any] = {"path": name, "is_dir": real.is_dir()}
-            if not entry["is_dir"]:
-                entry["file_size"] = real.stat().st_size
-            files.append(entry)
-        return {"files": files}
+        parts = self._parts(path) if path else ()
+        return {"files": self.destination.listing(parts)}
+
+
+def claimed_sha256(value: str | None) -> str | None:
+    """A client's sha256 header: 64 lower-case hex digits, or absent."""
+    return None if value is None else checked_sha256(value, SHA256_HEADER)
+
+
+def checked_sha256(value: object, what: str) -> str:
+    if not isinstance(value, str) or not _SHA256.fullmatch(value):
+        raise InvalidValueError(
+            f"{what} {str(value)[:80]!r} is not a sha256; send 64 lower-case hex digits"
+        )
+    return value
+
+
+def _write(upload: Upload, digest: Any, data: bytes) -> None:
+    if data:
+        digest.update(data)
+        upload.write(data)

@@ -24,6 +24,7 @@ from nbtrack.errors import AlreadyExistsError, InvalidValueError, NbtrackError, 
 from nbtrack.http.errors import BAD_REQUEST, INVALID_PARAMETER_VALUE, JSON, error_body
 from nbtrack.mlflow_compat.registry import RegistryService
 from nbtrack.mlflow_compat.service import TrackingService
+from nbtrack.store.remote.artifacts import SHA256_HEADER
 from nbtrack.web.mlflow_rest import registry_routes as reg
 from nbtrack.web.mlflow_rest import tracking_routes as tr
 from nbtrack.web.mlflow_rest.artifacts import PREFIX, ArtifactProxy, TooLarge
@@ -194,10 +195,10 @@ def error_response(exc: Exception) -> Response:
 def _artifact_routes(proxy: ArtifactProxy) -> list[BaseRoute]:
     async def upload(request: Request) -> Response:
         try:
-            await proxy.upload(request, request.path_params["path"])
+            sha256 = await proxy.upload(request, request.path_params["path"])
         except Exception as exc:
             return error_response(exc)
-        return Response(b"{}", media_type=JSON)
+        return Response(b"{}", media_type=JSON, headers={SHA256_HEADER: sha256})
 
     async def download(request: Request) -> Response:
         try:
