@@ -23,6 +23,7 @@ INJECTION = "x'); DROP TABLE runs;--"
 QUOTES = 'it\'s a "quoted" `name` \\ with; semicolons --'
 NBTRACK_TABLES = {
     "nbtrack_meta",
+    "experiment_tags",
     "experiments",
     "runs",
     "run_spans",
