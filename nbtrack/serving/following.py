@@ -202,7 +202,7 @@ class Follower:
         self.target = requested
         self.current = served
         self._marker = marker
-        self._store_path = config.resolve_store_path()
+        self._target = config.resolve_target()
         self._seen: MarkerState = None
         self._lock = threading.Lock()
         self._stopped = threading.Event()
@@ -244,12 +244,11 @@ class Follower:
             old = self.current
             try:
                 # URIs resolve in the process's current store; a server stays with its own.
-                if config.resolve_store_path() != self._store_path:
+                if (now := config.resolve_target()) != self._target:
                     log.warning(
                         "this process now tracks to %s; %s is not followed there, still "
                         "serving version %s from %s",
-                        config.resolve_store_path(), self.target.uri, old.version,
-                        self._store_path,
+                        now, self.target.uri, old.version, self._target,
                     )  # fmt: skip
                     return False
                 version = resolve_model_version(self.target.uri)

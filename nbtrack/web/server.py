@@ -45,6 +45,7 @@ from nbtrack.web.mlflow_rest.artifacts import DEFAULT_MAX_SIZE, ArtifactProxy
 from nbtrack.web.mlflow_rest.routes import mlflow_routes
 from nbtrack.web.store_api.artifacts import artifact_routes
 from nbtrack.web.store_api.calls import call_route
+from nbtrack.web.store_api.changes import changes_route
 from nbtrack.web.store_api.journals import journal_routes
 from nbtrack.web.store_api.machine import MACHINE_PATHS
 from nbtrack.web.store_api.sql import DEFAULT_SQL_LIMITS, SqlLimits, sql_route
@@ -83,6 +84,7 @@ def create_app(
         ),
         call_route(service.store, settings.max_body),
         sql_route(service.store, sql_limits),
+        changes_route(service.store),
         *journal_routes(store_path),
         *artifact_routes(proxy),
         *extra_routes,

@@ -1,4 +1,5 @@
-"""A real ``nbtrack server`` process on a loopback port, and a connection to it."""
+"""A real ``nbtrack server`` process on a loopback port, a connection to it, and this test's
+process logging to it."""
 
 from __future__ import annotations
 
@@ -9,8 +10,12 @@ from pathlib import Path
 
 import pytest
 
+import nbtrack
+from nbtrack import config
 from nbtrack.config import ServerAddress
+from nbtrack.store.remote import store as remote_store
 from nbtrack.store.remote.connection import ServerConnection
+from nbtrack.tracking import _current
 from tests.mlflow_compat.conftest import NBTRACK, RunningServer, start_server, stop_server
 from tests.serving.conftest import wait_ready
 
@@ -53,3 +58,19 @@ def restart_on_the_same_port(server: RunningServer) -> RunningServer:
         stop_server(process)
         raise
     return RunningServer(server.url, process)
+
+
+@pytest.fixture
+def on_server(team_server: RunningServer, store_path: Path) -> Iterator[RunningServer]:
+    """This process logs to ``team_server``; afterwards to nothing of this test's."""
+    nbtrack.set_tracking_uri(team_server.url)
+    yield team_server
+    for run in reversed(_current.all_active()):
+        run.end()
+    opened = list(remote_store._remote.values())
+    remote_store.close_all()
+    for store in opened:
+        # Its sender's connection and ours: closed, not left to the garbage collector.
+        store.connection.close()
+        store._sending.close()
+    config.set_tracking_uri(None)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +15,11 @@ import pytest
 from sklearn.linear_model import LinearRegression
 
 import nbtrack
-from nbtrack import config
 from nbtrack.errors import InvalidValueError, NotFoundError
 from nbtrack.store import combined, registry, runs
-from nbtrack.store.remote import store as remote_store
 from nbtrack.store.remote.store import RemoteStore
 from nbtrack.store.store import close_all as close_local_stores
 from nbtrack.store.store import get_store
-from nbtrack.tracking import _current
 from nbtrack.tracking.search import compile_filter, compile_order_by
 from tests.mlflow_compat.conftest import NBTRACK, RunningServer
 
@@ -31,22 +27,6 @@ from tests.mlflow_compat.conftest import NBTRACK, RunningServer
 @pytest.fixture
 def server_store(team_server: RunningServer) -> Path:
     return Path(team_server.process.args[team_server.process.args.index("--store") + 1])
-
-
-@pytest.fixture
-def on_server(team_server: RunningServer, store_path: Path) -> Iterator[RunningServer]:
-    """This process logs to ``team_server``; afterwards to nothing of this test's."""
-    nbtrack.set_tracking_uri(team_server.url)
-    yield team_server
-    for run in reversed(_current.all_active()):
-        run.end()
-    opened = list(remote_store._remote.values())
-    remote_store.close_all()
-    for store in opened:
-        # Its sender's connection and ours: closed, not left to the garbage collector.
-        store.connection.close()
-        store._sending.close()
-    config.set_tracking_uri(None)
 
 
 def _on_the_store_itself(path: Path, operation: Any, *args: Any) -> Any:

@@ -44,6 +44,7 @@ from nbtrack.store.remote.connection import ServerConnection
 from nbtrack.store.remote.delivery import Delivery
 from nbtrack.store.remote.leftovers import send_leftovers
 from nbtrack.store.remote.sender import PREFIX, Answer, SegmentSender, post_end
+from nbtrack.store.remote.watching import ChangeWatcher
 from nbtrack.store.store import P, Query, Store, T
 
 if TYPE_CHECKING:
@@ -90,6 +91,10 @@ class RemoteStore(Store):
         self._artifacts_due = 0.0
         self._flusher_lock = threading.Lock()
         self._send_lock = threading.Lock()
+        self._watcher = ChangeWatcher(
+            ServerConnection(address, timeout_s=5.0),
+            {"changed": super().marker, "registry": super().registry_marker},
+        )
         self._delivery: Delivery | None = None
         self._sender: SegmentSender | None = None
         self._schema_ready = True
@@ -154,6 +159,20 @@ class RemoteStore(Store):
                     self.journal.heartbeat,
                 )
                 self.journal.wake = self._delivery.wake
+
+    # -- what watchers stat ---------------------------------------------------------------------
+
+    @property
+    def marker(self) -> Path:
+        """A local file replaced when the server's store changes (``watching.py``)."""
+        self._watcher.ensure_running()
+        return super().marker
+
+    @property
+    def registry_marker(self) -> Path:
+        """A local file replaced when the server's registry changes (``watching.py``)."""
+        self._watcher.ensure_running()
+        return super().registry_marker
 
     # -- what the server answers ----------------------------------------------------------------
 
@@ -247,6 +266,7 @@ class RemoteStore(Store):
         journal on the server and send what dead processes left; whatever is still undelivered
         stays in the spool folder for ``nbtrack sync`` (or the next process), and stderr says
         so."""
+        self._watcher.stop()
         owed.wait(timeout_s=owed.EXIT_WAIT_S)
         delivery, self._delivery = self._delivery, None
         if delivery is not None:

@@ -27,6 +27,8 @@ def browser_refusal(request: Request) -> str | None:
     headers = request.headers
     if "origin" in headers or "sec-fetch-site" in headers:
         return "the store routes are for nbtrack's clients, not for web pages"
+    if request.method == "GET":
+        return None  # no body, and nothing changes: the type of a body does not apply
     media_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media_type in _SIMPLE_TYPES:
         return (
