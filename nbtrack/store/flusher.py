@@ -30,27 +30,32 @@ IN_USE_RETRY_S = 0.05
 MAX_PAUSE_S = 30.0
 
 
-class Flusher:
+class JournalThread:
+    """A daemon thread of this process that moves its journal somewhere: woken early by
+    ``wake`` (the journal filled up), ended by ``stop``. A forked child inherits the object but
+    not the thread, so ``alive`` is false there and the child starts its own. Subclasses set
+    their own attributes before calling ``__init__``, which starts the thread, and give
+    ``_loop``."""
+
+    thread_name = "nbtrack-journal"
+
     def __init__(
         self,
-        flush: Callable[[float], object],
         has_pending: Callable[[], bool],
         heartbeat: Callable[[], None],
         interval_s: float = 0.1,
     ) -> None:
-        self._flush = flush
         self._has_pending = has_pending
         self._heartbeat = heartbeat
         self.interval_s = interval_s
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._pid = os.getpid()
-        self._thread = threading.Thread(target=self._loop, name="nbtrack-flusher", daemon=True)
+        self._thread = threading.Thread(target=self._loop, name=self.thread_name, daemon=True)
         self._thread.start()
 
     @property
     def alive(self) -> bool:
-        # A forked child inherits this object but not the thread.
         return self._pid == os.getpid() and self._thread.is_alive()
 
     def wake(self) -> None:
@@ -61,6 +66,25 @@ class Flusher:
         self._wake.set()
         if self.alive and threading.current_thread() is not self._thread:
             self._thread.join(timeout_s)
+
+    def _loop(self) -> None:
+        raise NotImplementedError
+
+
+class Flusher(JournalThread):
+    """Ingests this process's journal into the store file (and what others left)."""
+
+    thread_name = "nbtrack-flusher"
+
+    def __init__(
+        self,
+        flush: Callable[[float], object],
+        has_pending: Callable[[], bool],
+        heartbeat: Callable[[], None],
+        interval_s: float = 0.1,
+    ) -> None:
+        self._flush = flush
+        super().__init__(has_pending, heartbeat, interval_s)
 
     def _loop(self) -> None:
         last_beat = 0.0

@@ -11,13 +11,12 @@ wait on disk; it says once that the server is away and once that it is back.
 from __future__ import annotations
 
 import logging
-import os
 import random
-import threading
 import time
 from collections.abc import Callable
 
 from nbtrack.errors import NbtrackError, ServerUnreachableError
+from nbtrack.store.flusher import JournalThread
 
 log = logging.getLogger("nbtrack")
 
@@ -29,8 +28,10 @@ MAX_PAUSE_S = 2.0
 LEFTOVERS_EVERY_S = 5.0
 
 
-class Delivery:
+class Delivery(JournalThread):
     """A daemon thread calling ``send`` (this process's journal) and ``send_leftovers``."""
+
+    thread_name = "nbtrack-sender"
 
     def __init__(
         self,
@@ -42,29 +43,8 @@ class Delivery:
     ) -> None:
         self._send = send
         self._send_leftovers = send_leftovers
-        self._has_pending = has_pending
-        self._heartbeat = heartbeat
-        self.interval_s = interval_s
         self.away: str | None = None
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._pid = os.getpid()
-        self._thread = threading.Thread(target=self._loop, name="nbtrack-sender", daemon=True)
-        self._thread.start()
-
-    @property
-    def alive(self) -> bool:
-        # A forked child inherits this object but not the thread.
-        return self._pid == os.getpid() and self._thread.is_alive()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def stop(self, timeout_s: float = 5.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self.alive and threading.current_thread() is not self._thread:
-            self._thread.join(timeout_s)
+        super().__init__(has_pending, heartbeat, interval_s)
 
     def _loop(self) -> None:
         last_beat = 0.0
