@@ -18,9 +18,9 @@ from typing import BinaryIO
 from urllib.parse import quote
 
 from nbtrack.errors import ServerError
+from nbtrack.store.remote.calls import PREFIX
 from nbtrack.store.remote.connection import ServerConnection
 
-PREFIX = "/nbtrack/store/v1"
 JOURNALS_PATH = f"{PREFIX}/journals"
 # Bytes per request: large enough to carry a training loop's output in a few posts, small
 # enough that the server's body limit (16 MiB) is never near.

@@ -43,7 +43,7 @@ from nbtrack.store.remote import artifacts, calls, experiment_cache
 from nbtrack.store.remote.connection import ServerConnection
 from nbtrack.store.remote.delivery import Delivery
 from nbtrack.store.remote.leftovers import send_leftovers
-from nbtrack.store.remote.sender import PREFIX, Answer, SegmentSender, post_end
+from nbtrack.store.remote.sender import Answer, SegmentSender, post_end
 from nbtrack.store.remote.watching import ChangeWatcher
 from nbtrack.store.store import P, Query, Store, T
 
@@ -248,7 +248,7 @@ class RemoteStore(Store):
     def _ask_experiment(self, name: str) -> Experiment:
         answer = self.connection.request(
             "POST",
-            f"{PREFIX}/experiments/for-runs",
+            f"{calls.PREFIX}/experiments/for-runs",
             json.dumps({"name": name}).encode(),
             {"Content-Type": "application/json"},
         )

@@ -15,9 +15,10 @@ from pathlib import Path
 
 from nbtrack.errors import NbtrackError
 from nbtrack.store.markers import replace_marker
+from nbtrack.store.remote.calls import PREFIX
 from nbtrack.store.remote.connection import ServerConnection
 
-CHANGES_PATH = "/nbtrack/store/v1/changes"
+CHANGES_PATH = f"{PREFIX}/changes"
 INTERVAL_S = 1.0
 
 

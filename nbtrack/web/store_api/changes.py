@@ -15,10 +15,9 @@ from starlette.routing import Route
 
 from nbtrack.http.errors import JSON, error_body
 from nbtrack.store.markers import marker_state
+from nbtrack.store.remote.watching import CHANGES_PATH
 from nbtrack.store.store import Store
 from nbtrack.web.store_api.machine import browser_refusal
-
-CHANGES_PATH = "/nbtrack/store/v1/changes"
 
 
 def changes_route(store: Store) -> Route:

@@ -36,6 +36,7 @@ from nbtrack.errors import InvalidValueError, NbtrackError, StoreError
 from nbtrack.http.errors import JSON, error_body
 from nbtrack.store import experiments, mirrors
 from nbtrack.store.gateway import StoreInUse
+from nbtrack.store.remote.calls import PREFIX
 from nbtrack.store.remote.experiment_cache import experiment_to_json
 from nbtrack.store.store import get_store
 from nbtrack.tracking.validation import check_name
@@ -45,7 +46,6 @@ from nbtrack.web.store_api.machine import browser_refusal
 
 log = logging.getLogger("nbtrack.server")
 
-PREFIX = "/nbtrack/store/v1"
 NDJSON = "application/x-ndjson"
 # A client sends at most 4 MiB of lines per request.
 MAX_BODY = 16 * 1024 * 1024
