@@ -38,6 +38,7 @@ from nbtrack.http.threaded import ThreadedServer, bind, checked_port
 from nbtrack.mlflow_compat.registry import RegistryService
 from nbtrack.mlflow_compat.service import TrackingService, proxied_artifact_uri
 from nbtrack.store.schema import ARTIFACTS_FOLDER
+from nbtrack.tracking.artifact_files import keep_store_files_in
 from nbtrack.web.access import UiAccess
 from nbtrack.web.app import ui_routes
 from nbtrack.web.destinations import open_destination
@@ -72,6 +73,9 @@ def create_app(
     destination = open_destination(
         artifacts_destination, (service.store.folder / ARTIFACTS_FOLDER).resolve()
     )
+    if artifacts_destination is not None:
+        # The UI's pages and MLflow's artifacts/list read the runs' files where they are.
+        keep_store_files_in(service.store, destination)
     proxy = ArtifactProxy(service, max_artifact_size, destination)
     routes = [
         Route("/health", _ok, methods=["GET"]),

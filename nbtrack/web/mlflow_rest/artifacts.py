@@ -26,9 +26,9 @@ from nbtrack.errors import InvalidValueError, NotFoundError
 from nbtrack.mlflow_compat.service import TrackingService
 from nbtrack.store.remote.artifacts import SHA256_HEADER
 from nbtrack.store.schema import ARTIFACTS_FOLDER
+from nbtrack.tracking.artifact_files import CHUNK, chunks
 from nbtrack.tracking.artifact_paths import relative_parts
 from nbtrack.web.destinations import (
-    CHUNK,
     Destination,
     Upload,
     file_hash,
@@ -172,7 +172,7 @@ class ArtifactProxy:
             return FileResponse(local, media_type="application/octet-stream", headers=headers)
         headers["Content-Length"] = str(size)
         return StreamingResponse(
-            iterate_in_threadpool(self.destination.chunks(parts)),
+            iterate_in_threadpool(chunks(self.destination, parts)),
             media_type="application/octet-stream",
             headers=headers,
         )
