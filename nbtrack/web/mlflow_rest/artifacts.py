@@ -154,7 +154,13 @@ class ArtifactProxy:
                 # Lines the server holds but has not ingested yet may still bring the run.
                 store.flush()
                 store.read(runs.check_loggable, run_id)
-        except (NotFoundError, InvalidValueError) as exc:
+        except NotFoundError:
+            raise RunGoneError(
+                f"run {run_id} is not in this server's store, and no line it holds names it: "
+                "it was purged (deleted, then `nbtrack gc`), or never logged here; it takes no "
+                "files"
+            ) from None
+        except InvalidValueError as exc:
             raise RunGoneError(str(exc)) from None
 
     def verify(self, path: str, claimed: str, size: int) -> None:
