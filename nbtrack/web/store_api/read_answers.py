@@ -16,13 +16,16 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 
+from nbtrack.errors import StoreError
 from nbtrack.store.markers import MarkerState, marker_state
 from nbtrack.store.store import Store
 
 # The reads that are a function of the store's rows and their arguments alone.
 CACHED = frozenset({"nbtrack.store.runs:get_run", "nbtrack.store.runs:find_run"})
-MAX_ANSWERS = 512
-MAX_ANSWER_BYTES = 256 * 1024
+# At most 1,024 x (4 KiB + 16 KiB) kept: a run's answer is a few KiB; a bigger one is made anew.
+MAX_ANSWERS = 1024
+MAX_BODY_BYTES = 4 * 1024
+MAX_ANSWER_BYTES = 16 * 1024
 
 
 class ReadAnswers:
@@ -35,11 +38,14 @@ class ReadAnswers:
 
     def answer(self, kind: str, operation: str, body: bytes, run: Callable[[], bytes]) -> bytes:
         """The encoded answer to ``body``: kept, or made by ``run`` (and kept if it may be)."""
-        if kind != "read" or operation not in CACHED:
+        if kind != "read" or operation not in CACHED or len(body) > MAX_BODY_BYTES:
             return run()
         if not self.store.settled():
             # What waits goes in first, so that the answer can be kept under the state after.
-            self.store.flush()
+            try:
+                self.store.flush()
+            except StoreError:
+                return run()  # the read itself says what is wrong, or reads without writing
         # Taken before the read: an answer made while a change lands is kept under the state
         # before it, which never comes back, so it is never given out.
         state = marker_state(self.store.marker)
