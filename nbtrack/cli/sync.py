@@ -37,7 +37,7 @@ def _sync(args: argparse.Namespace) -> int:
     # Imported when run: the rest of the command line never loads the HTTP client.
     from nbtrack.store.remote import artifacts
     from nbtrack.store.remote.connection import ServerConnection
-    from nbtrack.store.remote.leftovers import journal_folders, send_leftovers
+    from nbtrack.store.remote.leftovers import delivered_journals, journal_folders, send_leftovers
     from nbtrack.store.remote.store import spool_folder_for
 
     if args.uri:
@@ -59,7 +59,7 @@ def _sync(args: argparse.Namespace) -> int:
     spool = root.parent / "artifacts"
     try:
         report = send_leftovers(connection, root, progress=progress)
-        sent_all = artifacts.send_pending(connection, spool, settled=not journal_folders(root))
+        sent_all = artifacts.send_pending(connection, spool, delivered_journals(root, None))
     except ServerUnreachableError as exc:
         left = len(journal_folders(root))
         print(f"nbtrack sync: {exc}; {left} journal(s) left in {root}", flush=True)

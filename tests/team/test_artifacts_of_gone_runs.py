@@ -18,6 +18,7 @@ from nbtrack.store.current import current_store
 from nbtrack.store.remote import artifacts
 from nbtrack.store.remote.calls import call
 from nbtrack.store.remote.connection import ServerConnection
+from nbtrack.store.remote.leftovers import delivered_journals
 from nbtrack.store.remote.store import RemoteStore, spool_folder_for
 from tests.mlflow_compat.conftest import NBTRACK, RunningServer
 from tests.team.artifact_servers import server_run
@@ -71,19 +72,43 @@ def test_files_of_a_purged_run_are_kept_aside_said_once_and_not_sent_again(
     assert back.read_text() == "b"
 
 
-def test_while_journal_lines_are_undelivered_a_gone_answer_only_waits(
+def test_a_gone_answer_only_waits_while_the_journal_that_spooled_the_file_is_undelivered(
     connection: ServerConnection, tmp_path: Path
 ) -> None:
     folder = _purged_run(connection)
     spool = tmp_path / "spool"
-    artifacts.spool_file(spool, f"{folder}/a.txt", lambda p: p.write_text("a"))
+    journals = tmp_path / "journals"
+    (journals / "laptop-1-aaaa").mkdir(parents=True)  # another process's journal, live
+    artifacts.spool_file(spool, f"{folder}/a.txt", lambda p: p.write_text("a"), "laptop-1-aaaa")
+    delivered = delivered_journals(journals, "laptop-2-bbbb")
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert artifacts.send_pending(connection, spool, settled=False) is False
-
+        assert artifacts.send_pending(connection, spool, delivered) is False
     assert len(artifacts.pending(spool)) == 1
     assert not (spool / artifacts.GONE).exists()
+
+    # That process ended with everything sent: its folder is gone, and so is the run.
+    (journals / "laptop-1-aaaa").rmdir()
+    with pytest.warns(UserWarning, match="is no longer on the server"):
+        assert artifacts.send_pending(connection, spool, delivered) is True
+    assert artifacts.pending(spool) == []
+
+
+def test_a_file_this_process_spooled_is_set_aside_though_another_process_is_live(
+    connection: ServerConnection, tmp_path: Path
+) -> None:
+    folder = _purged_run(connection)
+    spool = tmp_path / "spool"
+    journals = tmp_path / "journals"
+    (journals / "laptop-1-aaaa").mkdir(parents=True)  # another kernel of the project
+    artifacts.spool_file(spool, f"{folder}/a.txt", lambda p: p.write_text("a"), "laptop-2-bbbb")
+
+    with pytest.warns(UserWarning, match="is no longer on the server"):
+        assert artifacts.send_pending(
+            connection, spool, delivered_journals(journals, "laptop-2-bbbb")
+        )
+    assert artifacts.pending(spool) == []
 
 
 def test_a_client_stops_retrying_the_files_of_a_purged_run(

@@ -53,10 +53,13 @@ _PART = 8 << 20
 _TRANSFER_TIMEOUT_S = 120.0
 
 
-def spool_file(folder: Path, destination: str, fill: Callable[[Path], object]) -> None:
+def spool_file(
+    folder: Path, destination: str, fill: Callable[[Path], object], journal: str | None = None
+) -> None:
     """Add a file to the spool in ``folder``: ``fill`` writes it to the path it is given;
-    ``destination`` is its place in the server's tree, ``<experiment>/<run>/artifacts/<path>``.
-    The entry appears whole or not at all."""
+    ``destination`` is its place in the server's tree, ``<experiment>/<run>/artifacts/<path>``;
+    ``journal`` names the journal whose lines bring its run. The entry appears whole or not at
+    all."""
     folder.mkdir(parents=True, exist_ok=True)
     name = f"{time.time_ns():020d}-{os.getpid()}-{secrets.token_hex(4)}"
     making = folder / f".{name}.making"
@@ -64,7 +67,7 @@ def spool_file(folder: Path, destination: str, fill: Callable[[Path], object]) -
     try:
         fill(making / _DATA)
         sha256, size = _hash_file(making / _DATA)
-        entry = {"path": destination, "sha256": sha256, "size": size}
+        entry = {"path": destination, "sha256": sha256, "size": size, "journal": journal}
         (making / _ENTRY).write_text(json.dumps(entry), encoding="utf-8")
         os.replace(making, folder / name)
     except BaseException:
@@ -72,9 +75,9 @@ def spool_file(folder: Path, destination: str, fill: Callable[[Path], object]) -
         raise
 
 
-def spool_copy(folder: Path, source: Path, destination: str) -> None:
+def spool_copy(folder: Path, source: Path, destination: str, journal: str | None = None) -> None:
     """Add a copy of the local file ``source`` to the spool."""
-    spool_file(folder, destination, lambda target: shutil.copyfile(source, target))
+    spool_file(folder, destination, lambda target: shutil.copyfile(source, target), journal)
 
 
 def pending(folder: Path) -> list[Path]:
@@ -88,14 +91,19 @@ def pending(folder: Path) -> list[Path]:
     )
 
 
-def send_pending(connection: ServerConnection, folder: Path, *, settled: bool = True) -> bool:
+def send_pending(
+    connection: ServerConnection,
+    folder: Path,
+    delivered: Callable[[str | None], bool] | None = None,
+) -> bool:
     """Upload the spool's files in order; True once nothing is left to send.
 
     Stops at the first file the server could not take now (it does not answer, or answers
     5xx): that file and the ones after it wait for the next call, keeping their order. A file
     whose run the server says is gone (deleted, or purged) is set aside in ``gone/`` and said
-    once per run — but only when ``settled``: every journal line of this spool folder is
-    delivered, so the run cannot still be on its way.
+    once per run — but only when ``delivered(journal)``: every line of the journal that
+    spooled it is on the server, so its run cannot still be on its way; until then it waits.
+    Without ``delivered``, every journal is.
     """
     entries = pending(folder)
     if not entries:
@@ -106,7 +114,8 @@ def send_pending(connection: ServerConnection, folder: Path, *, settled: bool = 
         return False
     gone: dict[str, list[Path]] = {}
     try:
-        return _send_all(connection, folder, entries, direct, gone if settled else None)
+        everything = delivered or (lambda journal: True)
+        return _send_all(connection, folder, entries, direct, everything, gone)
     finally:
         for run_id, kept in gone.items():
             warnings.warn(
@@ -122,7 +131,8 @@ def _send_all(
     folder: Path,
     entries: list[Path],
     direct: _Direct | None,
-    gone: dict[str, list[Path]] | None,
+    delivered: Callable[[str | None], bool],
+    gone: dict[str, list[Path]],
 ) -> bool:
     for entry in entries:
         with _claimed(entry) as claimed:
@@ -131,7 +141,7 @@ def _send_all(
             try:
                 _send(connection, entry, direct)
             except RunGoneError as exc:
-                if gone is None:
+                if not delivered(_entry(entry).get("journal")):
                     return False  # the run may be in lines not delivered yet
                 run_id = run_of(entry)
                 gone.setdefault(run_id, []).append(_set_aside(folder, GONE, entry, exc))
@@ -147,10 +157,15 @@ def _send_all(
     return True
 
 
+def _entry(entry: Path) -> dict[str, Any]:
+    found: dict[str, Any] = json.loads((entry / _ENTRY).read_text(encoding="utf-8"))
+    return found
+
+
 def run_of(entry: Path) -> str:
     """The run a spooled file belongs to (``<experiment>/<run>/artifacts/...``), or ``""`` for a
     registered model's copy."""
-    path = str(json.loads((entry / _ENTRY).read_text(encoding="utf-8"))["path"])
+    path = str(_entry(entry)["path"])
     parts = path.split("/")
     return parts[1] if len(parts) > 2 and parts[2] == "artifacts" else ""
 
