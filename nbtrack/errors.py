@@ -7,6 +7,7 @@
     │   └── AlreadyExistsError            a name that must be new is taken (an experiment's)
     ├── NotFoundError (LookupError)       no experiment / run / key by that name or id
     ├── NoActiveRunError                  a log_* call with no run open
+    ├── RunGoneError                      a server's run is deleted or purged: it takes no files
     ├── EnvironmentBuildError             uv, virtualenv or pip could not build a project's env
     └── StoreError                        the store file itself cannot be used
         ├── StoreBusyError                another process held the lock past the deadline
@@ -41,6 +42,11 @@ class NotFoundError(NbtrackError, LookupError):
 
 class NoActiveRunError(NbtrackError):
     """A logging call was made while no run is open."""
+
+
+class RunGoneError(NbtrackError):
+    """An ``nbtrack server`` will not take files for a run: it is deleted, or purged and no
+    line the server holds names it any more. Sending again cannot help (HTTP 410)."""
 
 
 class EnvironmentBuildError(NbtrackError):

@@ -66,6 +66,14 @@ def add_commands(commands: Any) -> None:
         metavar="SECONDS",
         help="longest one nbtrack.sql() query of a client may run (50)",
     )
+    server.add_argument(
+        "--silent-client-days",
+        type=float,
+        default=14.0,
+        metavar="DAYS",
+        help="a client silent this long is taken for dead: its runs still RUNNING end KILLED "
+        "and its copy of the journal is removed once in the store (14)",
+    )
     server.set_defaults(handler=run_server)
 
 
@@ -73,7 +81,7 @@ def run_server(args: argparse.Namespace) -> int:
 
     from nbtrack import config
     from nbtrack.http.settings import parse_hosts, parse_size
-    from nbtrack.web.server import start
+    from nbtrack.web.server import silent_client_seconds, start
     from nbtrack.web.store_api.sql import sql_limits
 
     if args.server_store:
@@ -86,6 +94,7 @@ def run_server(args: argparse.Namespace) -> int:
         max_artifact_size=parse_size(args.max_artifact_size, "--max-artifact-size"),
         artifacts_destination=args.artifacts_destination,
         sql_limits=sql_limits(args.sql_max_rows, args.sql_timeout),
+        silent_client_s=silent_client_seconds(args.silent_client_days),
     )
     print(
         f"nbtrack server for {config.resolve_store_path()} at {server.url}  (Ctrl-C to stop)",

@@ -61,15 +61,22 @@ class ApiHandler(APIHandler):
         for name, value in answer.headers.items():
             self.set_header(name, value)
         self.set_status(answer.status)
-        if answer.path is None:
+        if answer.path is None and answer.chunks is None:
             self.set_header("Cache-Control", "no-store")
             self.finish(json.dumps(answer.data))
             return
         self.set_header("Content-Type", answer.media_type)
-        with answer.path.open("rb") as file:
-            while chunk := file.read(FILE_CHUNK):
+        if answer.path is None:
+            # Each piece is read in a worker thread: object storage blocks.
+            pieces = iter(answer.chunks or ())
+            while chunk := await loop.run_in_executor(None, next, pieces, b""):
                 self.write(chunk)
                 await self.flush()
+        else:
+            with answer.path.open("rb") as file:
+                while chunk := file.read(FILE_CHUNK):
+                    self.write(chunk)
+                    await self.flush()
         self.finish()
 
     def _json_body(self) -> dict[str, Any] | None:

@@ -27,7 +27,8 @@ from nbtrack.store import runs, whole_runs
 from nbtrack.store.schema import ARTIFACTS_FOLDER
 from nbtrack.store.store import Store, get_store
 from nbtrack.store.whole_runs import FullRun
-from nbtrack.tracking.artifact_paths import existing, relative_parts, visible_entries
+from nbtrack.tracking.artifact_files import run_files
+from nbtrack.tracking.artifact_paths import relative_parts
 from nbtrack.tracking.filters import compile_filter, compile_order_by
 from nbtrack.tracking.validation import check_name
 
@@ -275,21 +276,12 @@ class TrackingService:
         return artifact_folder(self.store, run.artifact_uri)
 
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[dict[str, Any]]:
-        """What is directly under ``path`` of a run's artifacts, as MLflow's ``FileInfo``."""
-        root = self.run_artifact_folder(run_id)
+        """What is directly under ``path`` of a run's artifacts, as MLflow's ``FileInfo``, read
+        where the run's files are kept (its folder, or the server's destination)."""
+        run = self.store.read(runs.get_run, self._run_id(run_id))
         parts = relative_parts(path, "path") if path else ()
-        if not root.is_dir():
-            return []
-        folder = existing(root, parts, path or "", run_id) if parts else root
-        if not folder.is_dir():
-            return []
-        listed = []
-        for name, real in sorted(visible_entries(root, folder)):
-            entry: dict[str, Any] = {"path": "/".join((*parts, name)), "is_dir": real.is_dir()}
-            if not entry["is_dir"]:
-                entry["file_size"] = real.stat().st_size
-            listed.append(entry)
-        return listed
+        listed = run_files(self.store, run.artifact_uri).listing(parts)
+        return [{**entry, "path": "/".join((*parts, entry["path"]))} for entry in listed]
 
     def _artifacts_root(self) -> str:
         # The store's artifact folder as clients see it: what stands before "/<experiment>/..."

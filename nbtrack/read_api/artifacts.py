@@ -1,5 +1,6 @@
-"""A run's artifacts: the listing, one file's path (never outside the run's folder) and how a
-page previews it; tables (CSV, Parquet) are read here into rows.
+"""A run's artifacts: the listing, one file (never outside the run's files, wherever they are
+kept: ``tracking/artifact_files.py``) and how a page previews it; tables (CSV, Parquet) are
+read here into rows.
 
 A file is never served as something a browser would run in the UI's origin: HTML and SVG go
 to a sandboxed frame, and every download carries the headers of ``FILE_HEADERS``.
@@ -8,14 +9,17 @@ to a sandboxed frame, and every download carries the headers of ``FILE_HEADERS``
 from __future__ import annotations
 
 import mimetypes
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nbtrack.errors import InvalidValueError
+from nbtrack.errors import InvalidValueError, NotFoundError
 from nbtrack.read_api import queries
+from nbtrack.store import runs
 from nbtrack.store.current import current_store
-from nbtrack.tracking.artifact_paths import existing, file_parts, visible_entries
-from nbtrack.tracking.run import get_run
+from nbtrack.tracking.artifact_files import ArtifactFiles, chunks, run_files
+from nbtrack.tracking.artifact_paths import file_parts
 from nbtrack.tracking.run_table import display_value
 from nbtrack.tracking.validation import check_name
 
@@ -41,23 +45,22 @@ _AS_TEXT = {"data", "text", "table"}
 
 
 def listing(run_id: str) -> dict[str, Any]:
-    """Every file under the run's artifact folder (at most ``MAX_LISTED``), by path."""
-    root = _root(run_id)
+    """Every file under the run's artifacts (at most ``MAX_LISTED``), by path."""
     files: list[dict[str, Any]] = []
-    if root.is_dir():
-        _walk(root, root, (), files)
+    _walk(_files(run_id), (), files)
     return {"run_id": run_id, "files": files[:MAX_LISTED], "truncated": len(files) > MAX_LISTED}
 
 
-def _walk(root: Path, folder: Path, parts: tuple[str, ...], files: list[dict[str, Any]]) -> None:
-    for name, real in visible_entries(root, folder):
+def _walk(where: ArtifactFiles, parts: tuple[str, ...], files: list[dict[str, Any]]) -> None:
+    for entry in where.listing(parts):
         if len(files) > MAX_LISTED:
             return
-        if real.is_dir():
-            _walk(root, real, (*parts, name), files)
+        named = (*parts, entry["path"])
+        if entry["is_dir"]:
+            _walk(where, named, files)
         else:
-            path = "/".join((*parts, name))
-            files.append({"path": path, "size": real.stat().st_size, "kind": kind_of(path)})
+            path = "/".join(named)
+            files.append({"path": path, "size": entry["file_size"], "kind": kind_of(path)})
 
 
 def kind_of(path: str) -> str:
@@ -68,33 +71,53 @@ def kind_of(path: str) -> str:
     return _KINDS.get(Path(name).suffix, "download")
 
 
-def file_path(run_id: str, query: queries.Query) -> tuple[Path, str]:
-    """The file ``path=`` of the run, and the media type to send it with."""
+@dataclass(frozen=True)
+class ArtifactFile:
+    """One file of a run, where it is kept, and the media type to send it with."""
+
+    files: ArtifactFiles
+    parts: tuple[str, ...]
+    media_type: str
+
+    @property
+    def local_path(self) -> Path | None:
+        return self.files.local_path(self.parts)
+
+    def chunks(self) -> Iterator[bytes]:
+        return chunks(self.files, self.parts)
+
+
+def artifact_file(run_id: str, query: queries.Query) -> ArtifactFile:
+    """The file ``path=`` of the run (never outside the run's files) and its media type."""
     artifact = queries.required(query, "path", "an artifact file's path within the run")
     parts = file_parts(artifact)
-    target = existing(_root(run_id), parts, artifact, run_id, "path")
-    if target.is_dir():
-        raise InvalidValueError(f"path {artifact!r} of run {run_id} is a folder; name a file")
+    files = _files(run_id)
+    if files.size(parts) is None:
+        if files.listing(parts):
+            raise InvalidValueError(f"path {artifact!r} of run {run_id} is a folder; name a file")
+        raise NotFoundError(f"run {run_id} has no artifact {artifact!r}")
     kind = kind_of(artifact)
     if kind in _AS_TEXT:
-        return target, "text/plain; charset=utf-8"
-    guessed = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-    return target, guessed
+        return ArtifactFile(files, parts, "text/plain; charset=utf-8")
+    guessed = mimetypes.guess_type(parts[-1])[0] or "application/octet-stream"
+    return ArtifactFile(files, parts, guessed)
 
 
 def table(run_id: str, query: queries.Query) -> dict[str, Any]:
     """The first ``MAX_TABLE_ROWS`` rows of a CSV, TSV or Parquet artifact."""
     import pandas as pd
 
-    target, _ = file_path(run_id, query)
-    suffix = target.suffix.lower()
-    if suffix == ".parquet":
-        frame = pd.read_parquet(target).head(MAX_TABLE_ROWS + 1)
-    elif suffix in (".csv", ".tsv"):
-        sep = "\t" if suffix == ".tsv" else ","
-        frame = pd.read_csv(target, sep=sep, nrows=MAX_TABLE_ROWS + 1)
-    else:
-        raise InvalidValueError(f"{target.name!r} is not a table; give a .csv, .tsv or .parquet")
+    found = artifact_file(run_id, query)
+    name = found.parts[-1]
+    suffix = Path(name).suffix.lower()
+    if suffix not in (".parquet", ".csv", ".tsv"):
+        raise InvalidValueError(f"{name!r} is not a table; give a .csv, .tsv or .parquet")
+    with found.files.open(found.parts) as source:
+        if suffix == ".parquet":
+            frame = pd.read_parquet(source).head(MAX_TABLE_ROWS + 1)
+        else:
+            sep = "\t" if suffix == ".tsv" else ","
+            frame = pd.read_csv(source, sep=sep, nrows=MAX_TABLE_ROWS + 1)
     shown = frame.head(MAX_TABLE_ROWS)
     return {
         "columns": [str(c) for c in shown.columns],
@@ -103,6 +126,7 @@ def table(run_id: str, query: queries.Query) -> dict[str, Any]:
     }
 
 
-def _root(run_id: str) -> Path:
-    found = get_run(current_store(), check_name(run_id, "run_id"))
-    return Path(found.artifact_uri).resolve()
+def _files(run_id: str) -> ArtifactFiles:
+    store = current_store()
+    found = store.read(runs.get_run, check_name(run_id, "run_id"))
+    return run_files(store, found.artifact_uri)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,11 +33,13 @@ _cache = watch.AnswerCache()
 
 @dataclass(frozen=True)
 class Answer:
-    """What to send: ``data`` as JSON, or the file ``path`` as ``media_type``."""
+    """What to send: ``data`` as JSON, or a file as ``media_type``: the local file ``path``,
+    or the ``chunks`` of one kept elsewhere (object storage)."""
 
     status: int = 200
     data: Any = None
     path: Path | None = None
+    chunks: Iterator[bytes] | None = None
     media_type: str = "application/json"
     headers: dict[str, str] = field(default_factory=dict)
 
@@ -91,8 +93,12 @@ def _error(status: int, message: str) -> Answer:
 
 
 def _file(found: re.Match[str], query: queries.Query, body: Body) -> Answer:
-    path, media_type = artifacts.file_path(found["run"], query)
-    return Answer(path=path, media_type=media_type, headers=dict(artifacts.FILE_HEADERS))
+    file = artifacts.artifact_file(found["run"], query)
+    headers = dict(artifacts.FILE_HEADERS)
+    local = file.local_path
+    if local is not None:
+        return Answer(path=local, media_type=file.media_type, headers=headers)
+    return Answer(chunks=file.chunks(), media_type=file.media_type, headers=headers)
 
 
 def _version(found: re.Match[str], query: queries.Query, body: Body) -> dict[str, Any]:

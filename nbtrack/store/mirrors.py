@@ -13,14 +13,22 @@ A mirror stays live until its client says the journal ended (``end``): cleanly a
 exit, or dead — found dead on the client's machine by a later process or ``nbtrack sync``, which
 sent what it had left first. Only then does the next ingestion mark its RUNNING runs KILLED at
 the last sign of life the client reported, as the local store does for a dead journal.
+
+``prune`` (the server's start, then hourly) ends the mirrors of clients silent for longer than
+``quiet_s`` as dead, at their last write: a machine that never comes back otherwise leaves its
+mirror live for ever. It removes nothing itself — the ingestion that takes an ended mirror's
+last lines removes it only after their commit, so no byte leaves before it is in the store. It
+also removes the names of ended clients (``.ended/``) older than ``quiet_s``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,6 +97,9 @@ def receive(store_path: Path, journal: str, segment: int, offset: int, data: byt
         path = folder / f"{segment:08d}{SEGMENT_SUFFIX}"
         size = path.stat().st_size if path.exists() else 0
         if offset > size or not data:
+            # A client that only asks how far is alive too: prune goes by the folder's time.
+            with contextlib.suppress(FileNotFoundError):
+                os.utime(folder)
             return Held(size)
         return Held(_write_from(path, size, offset, data))
 
@@ -160,3 +171,60 @@ def end(store_path: Path, journal: str, *, dead: bool, heartbeat_us: int) -> Non
             os.close(fd)
         os.replace(staging, folder / ENDED_FILE)
         _sync_folder(folder)
+
+
+# A client silent this long is taken for dead: longer than a laptop stays closed over a holiday.
+DEFAULT_QUIET_S = 14 * 24 * 3600.0
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """What ``prune`` did: mirrors ended as dead, names of ended clients removed."""
+
+    ended: list[str]
+    names_removed: int
+
+
+def prune(store_path: Path, quiet_s: float = DEFAULT_QUIET_S) -> Pruned:
+    """End the mirrors of clients silent for ``quiet_s`` seconds as dead at their last write
+    (the next ingestion takes their lines, then removes them), and forget ended clients'
+    names older than that."""
+    root = mirror_root(journal_root(store_path))
+    horizon = time.time() - quiet_s
+    ended: list[str] = []
+    for folder in _mirror_folders(root):
+        last = _last_write(folder)
+        if last is not None and last < horizon and not (folder / ENDED_FILE).exists():
+            end(store_path, folder.name, dead=True, heartbeat_us=int(last * 1_000_000))
+            ended.append(folder.name)
+    removed = 0
+    for name in _mirror_folders(root / ENDED_FOLDER, files=True):
+        with contextlib.suppress(FileNotFoundError):
+            if name.stat().st_mtime < horizon:
+                name.unlink()
+                removed += 1
+    return Pruned(ended, removed)
+
+
+def _mirror_folders(root: Path, files: bool = False) -> list[Path]:
+    try:
+        entries = list(os.scandir(root))
+    except FileNotFoundError:
+        return []
+    return [
+        Path(entry.path)
+        for entry in entries
+        if not entry.name.startswith(".")
+        and (entry.is_file() if files else entry.is_dir())
+        and _JOURNAL_NAME.fullmatch(entry.name)
+    ]
+
+
+def _last_write(folder: Path) -> float | None:
+    """The newest time the folder or a file in it was written (seconds), or None if it went."""
+    try:
+        times = [folder.stat().st_mtime]
+        times += [entry.stat().st_mtime for entry in os.scandir(folder)]
+    except FileNotFoundError:
+        return None
+    return max(times)

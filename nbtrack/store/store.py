@@ -177,6 +177,12 @@ class Store:
                 raise
             return self._read_only(query, *args, **kwargs)
 
+    def settled(self) -> bool:
+        """Whether nothing waits to be written into the store: no journal (this process's,
+        another live one's, a dead one's, a server's mirror) holds a byte it does not. A stat
+        of the journals and the ingestion hint, no DuckDB."""
+        return self._nothing_to_write()
+
     def _nothing_to_write(self) -> bool:
         if not self.path.exists():
             return False

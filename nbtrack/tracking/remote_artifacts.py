@@ -49,7 +49,7 @@ def keep(target: Path, fill: Callable[[Path], object]) -> None:
         return
     from nbtrack.store.remote.artifacts import spool_file
 
-    spool_file(server.artifact_spool, _in_tree(server, target), fill)
+    spool_file(server.artifact_spool, _in_tree(server, target), fill, server.journal.name)
 
 
 def keep_folder(folder: Path) -> None:
@@ -106,7 +106,10 @@ def send_folder(folder: Path) -> None:
     from nbtrack.store.remote.artifacts import spool_file
 
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        spool_file(server.artifact_spool, _in_tree(server, path), partial(os.replace, path))
+        spool_file(
+            server.artifact_spool, _in_tree(server, path), partial(os.replace, path),
+            server.journal.name,
+        )  # fmt: skip
     shutil.rmtree(folder)
 
 

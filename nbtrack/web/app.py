@@ -13,9 +13,15 @@ import threading
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import (
+    FileResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 from starlette.routing import BaseRoute, Route
 
 from nbtrack.http.connections import Capacity
@@ -94,6 +100,11 @@ async def _api(request: Request) -> Response:
     )
     if answer.path is not None:
         return FileResponse(answer.path, media_type=answer.media_type, headers=answer.headers)
+    if answer.chunks is not None:
+        return StreamingResponse(
+            iterate_in_threadpool(answer.chunks), media_type=answer.media_type,
+            headers=answer.headers,
+        )  # fmt: skip
     return JSONResponse(answer.data, answer.status, headers={"Cache-Control": "no-store"})
 
 

@@ -16,16 +16,20 @@ import json
 import os
 import secrets
 import urllib.parse
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 from nbtrack.errors import InvalidValueError
-from nbtrack.tracking.artifact_paths import inside, visible_entries
+from nbtrack.tracking.artifact_files import (
+    CHUNK,
+    HASHES,
+    ArtifactFiles,
+    FolderFiles,
+    FsspecFiles,
+    chunks,
+)
+from nbtrack.tracking.artifact_paths import inside
 from nbtrack.tracking.atomic_files import PARTIAL_SUFFIX, make_folder, write_atomically
-
-HASHES = ".nbtrack-sha256"
-CHUNK = 1 << 20
 
 
 class Upload(Protocol):
@@ -36,8 +40,9 @@ class Upload(Protocol):
     def discard(self) -> None: ...
 
 
-class Destination(Protocol):
-    """What the ``mlflow-artifacts`` proxy reads and writes through."""
+class Destination(ArtifactFiles, Protocol):
+    """What the ``mlflow-artifacts`` proxy reads and writes through: the files it reads, and
+    how it writes and checks them."""
 
     @property
     def direct_url(self) -> str | None:
@@ -45,10 +50,6 @@ class Destination(Protocol):
 
     def check(self, parts: tuple[str, ...], value: str) -> None: ...
     def upload(self, parts: tuple[str, ...]) -> Upload: ...
-    def size(self, parts: tuple[str, ...]) -> int | None: ...
-    def local_path(self, parts: tuple[str, ...]) -> Path | None: ...
-    def chunks(self, parts: tuple[str, ...]) -> Iterator[bytes]: ...
-    def listing(self, parts: tuple[str, ...]) -> list[dict[str, Any]]: ...
     def remove(self, parts: tuple[str, ...]) -> None: ...
     def read_record(self, parts: tuple[str, ...]) -> bytes | None: ...
     def write_record(self, parts: tuple[str, ...], data: bytes) -> None: ...
@@ -72,7 +73,7 @@ def open_destination(url: str | None, default_root: Path) -> Destination:
 def file_hash(destination: Destination, parts: tuple[str, ...]) -> tuple[str, int]:
     """The sha256 and size of a kept file, read through once."""
     digest, size = hashlib.sha256(), 0
-    for chunk in destination.chunks(parts):
+    for chunk in chunks(destination, parts):
         digest.update(chunk)
         size += len(chunk)
     return digest.hexdigest(), size
@@ -95,47 +96,16 @@ def record_hash(destination: Destination, parts: tuple[str, ...], sha256: str, s
     destination.write_record(parts, json.dumps({"sha256": sha256, "size": size}).encode())
 
 
-class FolderDestination:
+class FolderDestination(FolderFiles):
     """A folder on this machine (or a network folder mounted on it)."""
 
     direct_url = None
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def _path(self, parts: tuple[str, ...]) -> Path:
-        return inside(self.root, parts, "/".join(parts), "artifact path")
 
     def check(self, parts: tuple[str, ...], value: str) -> None:
         inside(self.root, parts, value, "artifact path")
 
     def upload(self, parts: tuple[str, ...]) -> Upload:
         return _FolderUpload(self._path(parts))
-
-    def size(self, parts: tuple[str, ...]) -> int | None:
-        path = self._path(parts)
-        return path.stat().st_size if path.is_file() else None
-
-    def local_path(self, parts: tuple[str, ...]) -> Path | None:
-        return self._path(parts)
-
-    def chunks(self, parts: tuple[str, ...]) -> Iterator[bytes]:
-        with self._path(parts).open("rb") as source:
-            yield from iter(lambda: source.read(CHUNK), b"")
-
-    def listing(self, parts: tuple[str, ...]) -> list[dict[str, Any]]:
-        folder = self._path(parts) if parts else self.root
-        if not folder.is_dir():
-            return []
-        files = []
-        for name, real in sorted(visible_entries(self.root, folder)):
-            if not parts and name == HASHES:
-                continue
-            entry: dict[str, Any] = {"path": name, "is_dir": real.is_dir()}
-            if not entry["is_dir"]:
-                entry["file_size"] = real.stat().st_size
-            files.append(entry)
-        return files
 
     def remove(self, parts: tuple[str, ...]) -> None:
         self._path(parts).unlink(missing_ok=True)
@@ -170,7 +140,7 @@ class _FolderUpload:
         self.partial.unlink(missing_ok=True)
 
 
-class FsspecDestination:
+class FsspecDestination(FsspecFiles):
     """Object storage or any fsspec file system, which clients may also write to directly."""
 
     def __init__(self, url: str) -> None:
@@ -182,21 +152,18 @@ class FsspecDestination:
                 "pip install 'nbtrack[s3]' for s3:// (or give a folder)"
             ) from None
         try:
-            self.fs, root = fsspec.core.url_to_fs(url)
+            fs, root = fsspec.core.url_to_fs(url)
         except (ImportError, ValueError) as exc:
             raise InvalidValueError(
                 f"--artifacts-destination {url!r} cannot be opened ({exc}); give a folder or "
                 "s3://bucket/prefix with pip install 'nbtrack[s3]'"
             ) from None
+        super().__init__(fs, root)
         self.url = url.rstrip("/")
-        self.root = root.rstrip("/")
 
     @property
     def direct_url(self) -> str | None:
         return self.url
-
-    def _key(self, parts: tuple[str, ...]) -> str:
-        return "/".join((self.root, *parts))
 
     def check(self, parts: tuple[str, ...], value: str) -> None:
         # Object keys have no links to follow: relative_parts already refused '..' and '/'.
@@ -204,41 +171,6 @@ class FsspecDestination:
 
     def upload(self, parts: tuple[str, ...]) -> Upload:
         return _FsspecUpload(self.fs, self._key(parts))
-
-    def size(self, parts: tuple[str, ...]) -> int | None:
-        self.fs.invalidate_cache(self._key(parts))
-        try:
-            info = self.fs.info(self._key(parts))
-        except FileNotFoundError:
-            return None
-        return int(info["size"]) if info.get("type") == "file" else None
-
-    def local_path(self, parts: tuple[str, ...]) -> Path | None:
-        return None
-
-    def chunks(self, parts: tuple[str, ...]) -> Iterator[bytes]:
-        # Read ahead 4 MiB per request to the store (1 MiB requests are slow, 8 MiB buffers
-        # cost memory), handed on a megabyte at a time.
-        with self.fs.open(self._key(parts), "rb", block_size=4 * CHUNK) as source:
-            yield from iter(lambda: source.read(CHUNK), b"")
-
-    def listing(self, parts: tuple[str, ...]) -> list[dict[str, Any]]:
-        key = self._key(parts)
-        self.fs.invalidate_cache(key)
-        try:
-            found = self.fs.ls(key, detail=True)
-        except FileNotFoundError:
-            return []
-        files = []
-        for info in sorted(found, key=lambda info: str(info["name"])):
-            name = str(info["name"]).rstrip("/").rsplit("/", 1)[-1]
-            if (not parts and name == HASHES) or str(info["name"]).rstrip("/") == key:
-                continue
-            entry: dict[str, Any] = {"path": name, "is_dir": info.get("type") == "directory"}
-            if not entry["is_dir"]:
-                entry["file_size"] = int(info["size"])
-            files.append(entry)
-        return files
 
     def remove(self, parts: tuple[str, ...]) -> None:
         with contextlib.suppress(FileNotFoundError):

@@ -23,6 +23,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from nbtrack import config
+from nbtrack.errors import InvalidValueError
 from nbtrack.http.connections import Capacity, capacity_for
 from nbtrack.http.guard import ASGIApp, Guard
 from nbtrack.http.settings import (
@@ -37,7 +38,9 @@ from nbtrack.http.settings import (
 from nbtrack.http.threaded import ThreadedServer, bind, checked_port
 from nbtrack.mlflow_compat.registry import RegistryService
 from nbtrack.mlflow_compat.service import TrackingService, proxied_artifact_uri
+from nbtrack.store.mirrors import DEFAULT_QUIET_S
 from nbtrack.store.schema import ARTIFACTS_FOLDER
+from nbtrack.tracking.artifact_files import keep_store_files_in
 from nbtrack.web.access import UiAccess
 from nbtrack.web.app import ui_routes
 from nbtrack.web.destinations import open_destination
@@ -63,6 +66,7 @@ def create_app(
     max_artifact_size: int = DEFAULT_MAX_SIZE,
     artifacts_destination: str | None = None,
     sql_limits: SqlLimits = DEFAULT_SQL_LIMITS,
+    silent_client_s: float = DEFAULT_QUIET_S,
 ) -> Starlette:
     """The server's ASGI app for the store at ``store_path``; ``extra_routes`` are answered
     on the same port, behind the same checks. Artifacts go to ``artifacts_destination`` (a
@@ -72,6 +76,9 @@ def create_app(
     destination = open_destination(
         artifacts_destination, (service.store.folder / ARTIFACTS_FOLDER).resolve()
     )
+    if artifacts_destination is not None:
+        # The UI's pages and MLflow's artifacts/list read the runs' files where they are.
+        keep_store_files_in(service.store, destination)
     proxy = ArtifactProxy(service, max_artifact_size, destination)
     routes = [
         Route("/health", _ok, methods=["GET"]),
@@ -85,13 +92,22 @@ def create_app(
         call_route(service.store, settings.max_body),
         sql_route(service.store, sql_limits),
         changes_route(service.store),
-        *journal_routes(store_path),
+        *journal_routes(store_path, silent_client_s),
         *artifact_routes(proxy),
         *extra_routes,
     ]
     return Starlette(
         routes=routes, middleware=[Middleware(Guard, settings=settings, capacity=capacity)]
     )
+
+
+def silent_client_seconds(days: float) -> float:
+    """``--silent-client-days`` in seconds: a positive number of days."""
+    if not days > 0 or days == float("inf"):
+        raise InvalidValueError(
+            f"--silent-client-days {days!r} is not accepted; give a positive number of days"
+        )
+    return days * 24 * 3600
 
 
 async def _ok(request: Request) -> Response:
@@ -140,6 +156,7 @@ def start(
     extra_routes: Sequence[BaseRoute] = (),
     ui: bool = True,
     sql_limits: SqlLimits = DEFAULT_SQL_LIMITS,
+    silent_client_s: float = DEFAULT_QUIET_S,
 ) -> TrackingServer:
     """Serve MLflow's REST API for ``store`` (nbtrack's own store by default) in a daemon
     thread, with ``nbtrack ui`` on the same port unless ``ui`` is False; return once it
@@ -165,6 +182,7 @@ def start(
             max_artifact_size,
             artifacts_destination=artifacts_destination,
             sql_limits=sql_limits,
+            silent_client_s=silent_client_s,
         )
         if ui:
             app = UiAccess(

@@ -18,6 +18,22 @@ from nbtrack.store.remote.connection import ServerConnection
 from tests.serving.conftest import free_port
 
 MIB = 1024 * 1024
+# The bucket the s3 fixtures make, and the prefix the server's destination names in it.
+BUCKET = "team-artifacts"
+S3_DESTINATION = f"s3://{BUCKET}/artifacts"
+
+
+def bucket_object(key: str) -> bytes | None:
+    """The object's bytes under the destination as the bucket holds them (read with s3fs,
+    signed, with the ``AWS_*`` settings of the environment), or None."""
+    import s3fs
+
+    fs = s3fs.S3FileSystem(skip_instance_cache=True)
+    try:
+        data: bytes = fs.cat_file(f"{BUCKET}/artifacts/{key}")
+    except FileNotFoundError:
+        return None
+    return data
 
 
 def server_run(connection: ServerConnection) -> str:

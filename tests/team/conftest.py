@@ -18,6 +18,7 @@ from nbtrack.store.remote.connection import ServerConnection
 from nbtrack.tracking import _current
 from tests.mlflow_compat.conftest import NBTRACK, RunningServer, start_server, stop_server
 from tests.serving.conftest import wait_ready
+from tests.team.artifact_servers import BUCKET, S3_DESTINATION, S3Server, start_s3
 
 
 @pytest.fixture
@@ -58,6 +59,39 @@ def restart_on_the_same_port(server: RunningServer) -> RunningServer:
         stop_server(process)
         raise
     return RunningServer(server.url, process)
+
+
+@pytest.fixture
+def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Server]:
+    """moto's S3 server on loopback, with this process's ``AWS_*`` settings pointing at it."""
+    server = start_s3(BUCKET)
+    for name, value in server.env.items():
+        monkeypatch.setenv(name, value)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_team_server(tmp_path: Path, s3: S3Server) -> Iterator[RunningServer]:
+    """``nbtrack server --artifacts-destination s3://...`` over a store of its own."""
+    folder = tmp_path / "server"
+    folder.mkdir()
+    server = start_server(
+        folder / "nbtrack.duckdb",
+        "--artifacts-destination",
+        S3_DESTINATION,
+        env={**os.environ, **s3.env},
+    )
+    yield server
+    _, err = stop_server(server.process)
+    assert "Traceback" not in err, err
+
+
+@pytest.fixture
+def s3_connection(s3_team_server: RunningServer) -> Iterator[ServerConnection]:
+    opened = ServerConnection(ServerAddress(s3_team_server.url))
+    yield opened
+    opened.close()
 
 
 @pytest.fixture

@@ -90,7 +90,7 @@ def test_a_server_that_is_down_leaves_the_spool_for_later(tmp_path: Path) -> Non
         stop_server(server.process)
 
 
-def test_a_file_the_server_refuses_for_good_is_set_aside_with_the_reason(
+def test_a_file_of_a_deleted_run_is_set_aside_with_the_reason(
     connection: ServerConnection, tmp_path: Path
 ) -> None:
     folder = server_run(connection)
@@ -104,10 +104,10 @@ def test_a_file_the_server_refuses_for_good_is_set_aside_with_the_reason(
     spool = tmp_path / "spool"
     artifacts.spool_file(spool, f"{folder}/late.txt", lambda p: p.write_text("late"))
 
-    with pytest.warns(UserWarning, match="refused"):
+    with pytest.warns(UserWarning, match=f"run {run_id} is no longer on the server"):
         assert artifacts.send_pending(connection, spool) is True
 
-    (kept,) = (spool / artifacts.REFUSED).iterdir()
+    (kept,) = (spool / artifacts.GONE).iterdir()
     assert (kept / "data").read_text() == "late"
     assert "deleted" in (kept / "reason.txt").read_text()
 

@@ -10,76 +10,33 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import s3fs
 
-from nbtrack.config import ServerAddress
 from nbtrack.errors import InvalidValueError
 from nbtrack.store.remote import artifacts
 from nbtrack.store.remote.connection import ServerConnection
 from tests.conftest import REPO
-from tests.mlflow_compat.conftest import RunningServer, reset_mlflow, start_server, stop_server
+from tests.mlflow_compat.conftest import RunningServer, reset_mlflow
 from tests.team.artifact_servers import (
+    BUCKET,
     MIB,
     S3Server,
+    bucket_object,
     peak_rss,
     reset_peak_rss,
     rss,
     server_run,
-    start_s3,
     write_random_file,
 )
 
-BUCKET = "team-artifacts"
 # Over 100 MB, as the issue asks. What streaming costs is constant (buffers of 1 MiB, S3 parts
 # of 8 MiB, and s3fs's first multipart upload: about 45 MiB measured, the same for 40 MB and
 # 240 MB files); a third of the file's size leaves room for that and none for holding the file.
 BIG = 160 * MIB
 MEMORY_BOUND = BIG // 3
-
-
-@pytest.fixture
-def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Server]:
-    server = start_s3(BUCKET)
-    for name, value in server.env.items():
-        monkeypatch.setenv(name, value)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def s3_team_server(tmp_path: Path, s3: S3Server) -> Iterator[RunningServer]:
-    folder = tmp_path / "server"
-    folder.mkdir()
-    server = start_server(
-        folder / "nbtrack.duckdb",
-        "--artifacts-destination",
-        f"s3://{BUCKET}/artifacts",
-        env={**os.environ, **s3.env},
-    )
-    yield server
-    _, err = stop_server(server.process)
-    assert "Traceback" not in err, err
-
-
-@pytest.fixture
-def s3_connection(s3_team_server: RunningServer) -> Iterator[ServerConnection]:
-    opened = ServerConnection(ServerAddress(s3_team_server.url))
-    yield opened
-    opened.close()
-
-
-def _object(s3: S3Server, key: str) -> bytes | None:
-    """The object's bytes as the bucket holds them (read with s3fs, signed), or None."""
-    fs = s3fs.S3FileSystem(skip_instance_cache=True)
-    try:
-        data: bytes = fs.cat_file(f"{BUCKET}/artifacts/{key}")
-    except FileNotFoundError:
-        return None
-    return data
 
 
 def test_the_server_names_the_bucket_and_clients_write_there_directly(
@@ -92,8 +49,8 @@ def test_the_server_names_the_bucket_and_clients_write_there_directly(
 
     assert artifacts.send_pending(s3_connection, spool) is True
 
-    assert _object(s3, f"{folder}/eval/report.md") == b"# good"
-    recorded = json.loads(_object(s3, f".nbtrack-sha256/{folder}/eval/report.md") or b"")
+    assert bucket_object(f"{folder}/eval/report.md") == b"# good"
+    recorded = json.loads(bucket_object(f".nbtrack-sha256/{folder}/eval/report.md") or b"")
     assert recorded == {"sha256": hashlib.sha256(b"# good").hexdigest(), "size": 6}
     back = tmp_path / "report.md"
     artifacts.download_file(s3_connection, f"{folder}/eval/report.md", back)
@@ -122,7 +79,7 @@ def test_a_direct_write_that_is_not_what_the_client_claims_is_removed(
             json.dumps(body).encode(),
             {"Content-Type": "application/json"},
         )
-    assert _object(s3, f"{folder}/model.pkl") is None
+    assert bucket_object(f"{folder}/model.pkl") is None
 
 
 def test_an_upload_through_the_proxy_lands_in_the_bucket_hash_checked(
@@ -137,10 +94,10 @@ def test_an_upload_through_the_proxy_lands_in_the_bucket_hash_checked(
             data,
             {artifacts.SHA256_HEADER: hashlib.sha256(b"other").hexdigest()},
         )
-    assert _object(s3, f"{folder}/proxied.txt") is None
+    assert bucket_object(f"{folder}/proxied.txt") is None
     answer = s3_connection.request("PUT", f"{artifacts.PROXY}/{folder}/proxied.txt", data)
     assert answer.headers[artifacts.SHA256_HEADER.lower()] == hashlib.sha256(data).hexdigest()
-    assert _object(s3, f"{folder}/proxied.txt") == data
+    assert bucket_object(f"{folder}/proxied.txt") == data
 
 
 def _big_round_trip(
@@ -207,5 +164,5 @@ def test_mlflows_client_uploads_through_the_proxy_into_the_bucket(
     finally:
         reset_mlflow()
     tree = run.info.artifact_uri.removeprefix("mlflow-artifacts:/")
-    assert _object(s3, f"{tree}/eval/metrics.csv") == source.read_bytes()
+    assert bucket_object(f"{tree}/eval/metrics.csv") == source.read_bytes()
     assert Path(back).read_text() == "step,loss\n0,1.0\n"

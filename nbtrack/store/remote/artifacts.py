@@ -9,7 +9,9 @@ the server confirmed that hash; a server that does not answer, or that has no su
 journal is still on its way), leaves the rest for the next call.
 When the server names a destination clients can reach (``s3://...``), the file is written there
 directly with fsspec and the server then checks and records its hash. A file the server refuses
-for good (its run deleted, too large) is set aside in ``refused/`` with the reason, never dropped.
+for good (too large) is set aside in ``refused/`` with the reason, never dropped; one whose run
+is deleted or purged on the server (410) goes to ``gone/``, said once per run, and is not sent
+again; ``nbtrack sync`` lists both.
 """
 
 from __future__ import annotations
@@ -28,7 +30,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from nbtrack.errors import InvalidValueError, NotFoundError, ServerError, ServerUnreachableError
+from nbtrack.errors import (
+    InvalidValueError,
+    NotFoundError,
+    RunGoneError,
+    ServerError,
+    ServerUnreachableError,
+)
 from nbtrack.store.remote.connection import ServerConnection
 
 SHA256_HEADER = "X-Nbtrack-Sha256"
@@ -36,6 +44,7 @@ PROXY = "/api/2.0/mlflow-artifacts/artifacts"
 DESTINATION = "/nbtrack/store/v1/artifacts/destination"
 VERIFY = "/nbtrack/store/v1/artifacts/verify"
 REFUSED = "refused"
+GONE = "gone"
 _DATA, _ENTRY = "data", "entry.json"
 _CHUNK = 1 << 20
 # S3's smallest multipart part is 5 MiB; 8 MiB keeps a client's memory small.
@@ -44,10 +53,13 @@ _PART = 8 << 20
 _TRANSFER_TIMEOUT_S = 120.0
 
 
-def spool_file(folder: Path, destination: str, fill: Callable[[Path], object]) -> None:
+def spool_file(
+    folder: Path, destination: str, fill: Callable[[Path], object], journal: str | None = None
+) -> None:
     """Add a file to the spool in ``folder``: ``fill`` writes it to the path it is given;
-    ``destination`` is its place in the server's tree, ``<experiment>/<run>/artifacts/<path>``.
-    The entry appears whole or not at all."""
+    ``destination`` is its place in the server's tree, ``<experiment>/<run>/artifacts/<path>``;
+    ``journal`` names the journal whose lines bring its run. The entry appears whole or not at
+    all."""
     folder.mkdir(parents=True, exist_ok=True)
     name = f"{time.time_ns():020d}-{os.getpid()}-{secrets.token_hex(4)}"
     making = folder / f".{name}.making"
@@ -55,7 +67,7 @@ def spool_file(folder: Path, destination: str, fill: Callable[[Path], object]) -
     try:
         fill(making / _DATA)
         sha256, size = _hash_file(making / _DATA)
-        entry = {"path": destination, "sha256": sha256, "size": size}
+        entry = {"path": destination, "sha256": sha256, "size": size, "journal": journal}
         (making / _ENTRY).write_text(json.dumps(entry), encoding="utf-8")
         os.replace(making, folder / name)
     except BaseException:
@@ -63,9 +75,9 @@ def spool_file(folder: Path, destination: str, fill: Callable[[Path], object]) -
         raise
 
 
-def spool_copy(folder: Path, source: Path, destination: str) -> None:
+def spool_copy(folder: Path, source: Path, destination: str, journal: str | None = None) -> None:
     """Add a copy of the local file ``source`` to the spool."""
-    spool_file(folder, destination, lambda target: shutil.copyfile(source, target))
+    spool_file(folder, destination, lambda target: shutil.copyfile(source, target), journal)
 
 
 def pending(folder: Path) -> list[Path]:
@@ -75,15 +87,23 @@ def pending(folder: Path) -> list[Path]:
     return sorted(
         entry
         for entry in folder.iterdir()
-        if entry.is_dir() and not entry.name.startswith(".") and entry.name != REFUSED
+        if entry.is_dir() and not entry.name.startswith(".") and entry.name not in (REFUSED, GONE)
     )
 
 
-def send_pending(connection: ServerConnection, folder: Path) -> bool:
+def send_pending(
+    connection: ServerConnection,
+    folder: Path,
+    delivered: Callable[[str | None], bool] | None = None,
+) -> bool:
     """Upload the spool's files in order; True once nothing is left to send.
 
     Stops at the first file the server could not take now (it does not answer, or answers
-    5xx): that file and the ones after it wait for the next call, keeping their order.
+    5xx): that file and the ones after it wait for the next call, keeping their order. A file
+    whose run the server says is gone (deleted, or purged) is set aside in ``gone/`` and said
+    once per run — but only when ``delivered(journal)``: every line of the journal that
+    spooled it is on the server, so its run cannot still be on its way; until then it waits.
+    Without ``delivered``, every journal is.
     """
     entries = pending(folder)
     if not entries:
@@ -92,12 +112,40 @@ def send_pending(connection: ServerConnection, folder: Path) -> bool:
         direct = _direct_target(connection)
     except (ServerError, ServerUnreachableError):
         return False
+    gone: dict[str, list[Path]] = {}
+    try:
+        everything = delivered or (lambda journal: True)
+        return _send_all(connection, folder, entries, direct, everything, gone)
+    finally:
+        for run_id, kept in gone.items():
+            warnings.warn(
+                f"run {run_id} is no longer on the server {connection.url} (deleted, or purged "
+                f"by `nbtrack gc`): its {len(kept)} spooled file(s) are not sent again and are "
+                f"kept in {folder / GONE}",
+                stacklevel=3,
+            )
+
+
+def _send_all(
+    connection: ServerConnection,
+    folder: Path,
+    entries: list[Path],
+    direct: _Direct | None,
+    delivered: Callable[[str | None], bool],
+    gone: dict[str, list[Path]],
+) -> bool:
     for entry in entries:
         with _claimed(entry) as claimed:
             if not claimed:
                 return False  # another process of this project is sending it
             try:
                 _send(connection, entry, direct)
+            except RunGoneError as exc:
+                if not delivered(_entry(entry).get("journal")):
+                    return False  # the run may be in lines not delivered yet
+                run_id = run_of(entry)
+                gone.setdefault(run_id, []).append(_set_aside(folder, GONE, entry, exc))
+                continue
             except InvalidValueError as exc:
                 _refuse(folder, entry, exc)
                 continue
@@ -107,6 +155,31 @@ def send_pending(connection: ServerConnection, folder: Path) -> bool:
                 return False
             shutil.rmtree(entry)
     return True
+
+
+def _entry(entry: Path) -> dict[str, Any]:
+    found: dict[str, Any] = json.loads((entry / _ENTRY).read_text(encoding="utf-8"))
+    return found
+
+
+def run_of(entry: Path) -> str:
+    """The run a spooled file belongs to (``<experiment>/<run>/artifacts/...``), or ``""`` for a
+    registered model's copy."""
+    path = str(_entry(entry)["path"])
+    parts = path.split("/")
+    return parts[1] if len(parts) > 2 and parts[2] == "artifacts" else ""
+
+
+def set_aside(folder: Path) -> dict[str, list[Path]]:
+    """The files the server will not take, by the run they belong to: those of runs that are
+    gone (``gone/``) and those refused for good (``refused/``)."""
+    found: dict[str, list[Path]] = {}
+    for kind in (GONE, REFUSED):
+        place = folder / kind
+        for entry in sorted(place.iterdir()) if place.is_dir() else ():
+            if (entry / _ENTRY).is_file():
+                found.setdefault(run_of(entry), []).append(entry)
+    return found
 
 
 def _send(connection: ServerConnection, entry: Path, direct: _Direct | None) -> None:
@@ -180,11 +253,16 @@ def _direct_target(connection: ServerConnection) -> _Direct | None:
 
 
 def _refuse(folder: Path, entry: Path, exc: Exception) -> None:
-    target = folder / REFUSED / entry.name
+    target = _set_aside(folder, REFUSED, entry, exc)
+    warnings.warn(f"the server refused an artifact ({exc}); it is kept in {target}", stacklevel=4)
+
+
+def _set_aside(folder: Path, kind: str, entry: Path, exc: Exception) -> Path:
+    target = folder / kind / entry.name
     target.parent.mkdir(exist_ok=True)
     (entry / "reason.txt").write_text(str(exc), encoding="utf-8")
     os.replace(entry, target)
-    warnings.warn(f"the server refused an artifact ({exc}); it is kept in {target}", stacklevel=3)
+    return target
 
 
 @contextlib.contextmanager

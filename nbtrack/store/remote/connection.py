@@ -26,6 +26,7 @@ from nbtrack.errors import (
     InvalidValueError,
     NbtrackError,
     NotFoundError,
+    RunGoneError,
     ServerError,
     ServerUnreachableError,
 )
@@ -139,6 +140,8 @@ class ServerConnection:
                 f"the server {self.url} refused {what} ({answer.status}): {message}; "
                 "set NBTRACK_TOKEN to the token the server was started with"
             )
+        if answer.status == 410:
+            return RunGoneError(message)
         named = _named_error(decoded)
         if named is not None:
             return named(message)

@@ -21,6 +21,8 @@ from nbtrack.store.remote.sender import SegmentSender, post_end
 from nbtrack.store.segments import take_if_dead
 
 _RUN_ID = re.compile(rb'"r":"([0-9A-Za-z_-]+)"')
+# A journal folder's name (host-pid-random), nothing that could name another folder.
+_JOURNAL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 
 
 @dataclass
@@ -31,6 +33,19 @@ class SyncReport:
     bytes: int = 0
     runs: set[str] = field(default_factory=set)
     live_journals: int = 0
+
+
+def delivered_journals(root: Path, own: str | None) -> Callable[[str | None], bool]:
+    """Whether every line of a journal of the spool folder ``root`` is on the server, as far
+    as this process can tell: its own ``own`` (asked once it is sent), or one whose folder is
+    gone (sent, then removed). For a file that names no journal, no other journal is here."""
+
+    def delivered(name: str | None) -> bool:
+        if name is None or not _JOURNAL_NAME.fullmatch(name):
+            return not journal_folders(root, own)
+        return name == own or not (root / name).exists()
+
+    return delivered
 
 
 def journal_folders(root: Path, own: str | None = None) -> list[Path]:

@@ -42,7 +42,7 @@ from nbtrack.store.markers import MarkerState
 from nbtrack.store.remote import artifacts, calls, experiment_cache
 from nbtrack.store.remote.connection import ServerConnection
 from nbtrack.store.remote.delivery import Delivery
-from nbtrack.store.remote.leftovers import send_leftovers
+from nbtrack.store.remote.leftovers import delivered_journals, send_leftovers
 from nbtrack.store.remote.sender import Answer, SegmentSender, post_end
 from nbtrack.store.remote.watching import ChangeWatcher
 from nbtrack.store.store import P, Query, Store, T
@@ -125,7 +125,9 @@ class RemoteStore(Store):
         # flight instead of finding that file claimed and reading without it.
         with self._artifacts_lock:
             sent = self.send_journal() and artifacts.send_pending(
-                self._sending, self.artifact_spool
+                self._sending,
+                self.artifact_spool,
+                delivered_journals(self.journal.root, self.journal.name),
             )
             # A file the server cannot take yet (its run is still on its way) is tried again
             # a second later, not on every turn of the sender.
@@ -308,7 +310,8 @@ class RemoteStore(Store):
             time.sleep(0.2)
 
     def _close_artifacts(self, deadline: float) -> None:
-        while not artifacts.send_pending(self._sending, self.artifact_spool):
+        delivered = delivered_journals(self.journal.root, self.journal.name)
+        while not artifacts.send_pending(self._sending, self.artifact_spool, delivered):
             if time.monotonic() >= deadline:
                 print(
                     f"nbtrack: the server {self.address.url} did not take every artifact this "

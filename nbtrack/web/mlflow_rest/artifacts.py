@@ -6,7 +6,8 @@ the server's runs say: ``<experiment>/<run>/artifacts/<file>``. Uploads land onl
 artifact folder of a run of this store that is not deleted (never in the registry's copies),
 are streamed into the destination within ``max_size`` bytes and kept only when complete; a path
 with ``..``, a leading ``/`` or a link out of the folder is refused with 400 before anything is
-read. The sha256 of what arrived is checked against the client's ``X-Nbtrack-Sha256`` header
+read; a run deleted or purged answers 410 (``RunGoneError``), so a client stops sending its
+files. The sha256 of what arrived is checked against the client's ``X-Nbtrack-Sha256`` header
 when it sends one (MLflow's client does not), recorded, and sent back on download in the same
 header so that the client checks it too.
 """
@@ -22,13 +23,14 @@ from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response, StreamingResponse
 
-from nbtrack.errors import InvalidValueError, NotFoundError
+from nbtrack.errors import InvalidValueError, NotFoundError, RunGoneError
 from nbtrack.mlflow_compat.service import TrackingService
+from nbtrack.store import runs
 from nbtrack.store.remote.artifacts import SHA256_HEADER
 from nbtrack.store.schema import ARTIFACTS_FOLDER
+from nbtrack.tracking.artifact_files import CHUNK, chunks
 from nbtrack.tracking.artifact_paths import relative_parts
 from nbtrack.web.destinations import (
-    CHUNK,
     Destination,
     Upload,
     file_hash,
@@ -135,16 +137,40 @@ class ArtifactProxy:
                 f"artifact path {'/'.join(parts)!r} is not in a run's artifacts; upload to "
                 "<experiment id>/<run id>/artifacts/<file>, the run's artifact URI"
             )
+        self.takes_files(parts[1])
         folder = self.service.run_artifact_folder(parts[1])
-        self.service.writer(parts[1])  # refuses a deleted run
         if folder.relative_to(self.local_root).parts != parts[:3]:
             raise InvalidValueError(f"artifact path {'/'.join(parts)!r} is not in run {parts[1]}")
         return parts
 
+    def takes_files(self, run_id: str) -> None:
+        """Refuse with ``RunGoneError`` a run that is deleted, or that is not in the store once
+        every line this server holds is (purged): its client then stops sending its files."""
+        store = self.service.store
+        try:
+            try:
+                store.read(runs.check_loggable, run_id)
+            except NotFoundError:
+                # Lines the server holds but has not ingested yet may still bring the run.
+                store.flush()
+                store.read(runs.check_loggable, run_id)
+        except NotFoundError:
+            raise RunGoneError(
+                f"run {run_id} is not in this server's store, and no line it holds names it: "
+                "it was purged (deleted, then `nbtrack gc`), or never logged here; it takes no "
+                "files"
+            ) from None
+        except InvalidValueError as exc:
+            raise RunGoneError(str(exc)) from None
+
     def verify(self, path: str, claimed: str, size: int) -> None:
         """Check a file a client wrote into the destination itself, and record its hash; a
-        file that is not what the client sent is removed."""
-        parts = self.run_file(path)
+        file that is not what the client sent, or for a run that is gone, is removed."""
+        try:
+            parts = self.run_file(path)
+        except RunGoneError:
+            self.destination.remove(self._parts(path))
+            raise
         found = self.destination.size(parts)
         if found is None:
             raise NotFoundError(f"no artifact file at {path!r} in {self.destination.direct_url}")
@@ -172,7 +198,7 @@ class ArtifactProxy:
             return FileResponse(local, media_type="application/octet-stream", headers=headers)
         headers["Content-Length"] = str(size)
         return StreamingResponse(
-            iterate_in_threadpool(self.destination.chunks(parts)),
+            iterate_in_threadpool(chunks(self.destination, parts)),
             media_type="application/octet-stream",
             headers=headers,
         )

@@ -20,7 +20,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from nbtrack.errors import AlreadyExistsError, InvalidValueError, NbtrackError, NotFoundError
+from nbtrack.errors import (
+    AlreadyExistsError,
+    InvalidValueError,
+    NbtrackError,
+    NotFoundError,
+    RunGoneError,
+)
 from nbtrack.http.errors import BAD_REQUEST, INVALID_PARAMETER_VALUE, JSON, error_body
 from nbtrack.mlflow_compat.registry import RegistryService
 from nbtrack.mlflow_compat.service import TrackingService
@@ -179,6 +185,8 @@ def error_response(exc: Exception) -> Response:
         status, code = 413, "RESOURCE_LIMIT_EXCEEDED"
     elif isinstance(exc, NotFoundError):
         status, code = 404, "RESOURCE_DOES_NOT_EXIST"
+    elif isinstance(exc, RunGoneError):
+        status, code = 410, "RESOURCE_DOES_NOT_EXIST"
     elif isinstance(exc, AlreadyExistsError):
         status, code = 400, "RESOURCE_ALREADY_EXISTS"
     elif isinstance(exc, InvalidValueError):

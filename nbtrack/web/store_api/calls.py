@@ -33,6 +33,7 @@ from nbtrack.store.remote.calls import CALL_PATH
 from nbtrack.store.remote.operations import check_arguments, resolve
 from nbtrack.store.store import Store
 from nbtrack.web.store_api.machine import browser_refusal
+from nbtrack.web.store_api.read_answers import ReadAnswers
 
 log = logging.getLogger("nbtrack.server")
 
@@ -43,6 +44,7 @@ class BodyTooLarge(InvalidValueError):
 
 def call_route(store: Store, max_body: int) -> Route:
     """The route that runs store operations for clients on ``store``."""
+    answers = ReadAnswers(store)
 
     async def endpoint(request: Request) -> Response:
         refusal = browser_refusal(request)
@@ -50,7 +52,7 @@ def call_route(store: Store, max_body: int) -> Route:
             return Response(error_body(403, refusal), 403, media_type=JSON)
         try:
             body = await read_body(request, max_body)
-            encoded = await run_in_threadpool(run_call, store, body)
+            encoded = await run_in_threadpool(run_call, store, body, answers)
         except Exception as exc:
             return store_error_response(exc)
         return Response(encoded, media_type=JSON)
@@ -73,15 +75,20 @@ async def read_body(request: Request, max_body: int) -> bytes:
     return b"".join(parts)
 
 
-def run_call(store: Store, body: bytes) -> bytes:
-    """Check the call in ``body``, run it on ``store``, and encode what it returned."""
+def run_call(store: Store, body: bytes, answers: ReadAnswers | None = None) -> bytes:
+    """Check the call in ``body``, run it on ``store`` (or take its answer from ``answers``
+    while the store is unchanged), and encode what it returned."""
     kind, name, args, kwargs = _parse(body)
     operation = resolve(name, kind)
     check_arguments(operation, args, kwargs)
-    result = getattr(store, kind)(operation, *args, **kwargs)
-    return json.dumps(
-        {"result": codec.encode(result)}, allow_nan=False, separators=(",", ":")
-    ).encode()
+
+    def run() -> bytes:
+        result = getattr(store, kind)(operation, *args, **kwargs)
+        return json.dumps(
+            {"result": codec.encode(result)}, allow_nan=False, separators=(",", ":")
+        ).encode()
+
+    return run() if answers is None else answers.answer(kind, name, body, run)
 
 
 def _parse(body: bytes) -> tuple[str, str, tuple[Any, ...], dict[str, Any]]:

@@ -50,13 +50,16 @@ NDJSON = "application/x-ndjson"
 # A client sends at most 4 MiB of lines per request.
 MAX_BODY = 16 * 1024 * 1024
 INGEST_DELAY_S = 0.05
+PRUNE_EVERY_S = 3600.0
 
 
 class MirrorIngester:
-    """One daemon thread ingesting the store's mirrors shortly after each write."""
+    """One daemon thread ingesting the store's mirrors shortly after each write, and pruning
+    them (``mirrors.prune``) at the start and every ``PRUNE_EVERY_S``."""
 
-    def __init__(self, store_path: Path) -> None:
+    def __init__(self, store_path: Path, quiet_s: float = mirrors.DEFAULT_QUIET_S) -> None:
         self.store = get_store(store_path)
+        self.quiet_s = quiet_s
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="nbtrack-mirrors", daemon=True)
         self._thread.start()
@@ -64,10 +67,28 @@ class MirrorIngester:
     def wake(self) -> None:
         self._wake.set()
 
+    def _prune(self) -> None:
+        try:
+            pruned = mirrors.prune(self.store.path, self.quiet_s)
+        except OSError as exc:
+            log.warning("nbtrack server: could not prune clients' mirrors: %s", exc)
+            return
+        if pruned.ended:
+            log.info("nbtrack server: ended %d silent client(s)", len(pruned.ended))
+            self._wake.set()
+
     def _loop(self) -> None:
         pause = INGEST_DELAY_S
+        self._prune()
+        pruned_at = time.monotonic()
         while True:
-            self._wake.wait()
+            if not self._wake.wait(timeout=PRUNE_EVERY_S):
+                self._prune()
+                pruned_at = time.monotonic()
+                continue
+            if time.monotonic() - pruned_at > PRUNE_EVERY_S:
+                self._prune()
+                pruned_at = time.monotonic()
             # Lines arriving from several clients meanwhile go in with one transaction.
             time.sleep(pause)
             self._wake.clear()
@@ -83,8 +104,8 @@ class MirrorIngester:
                 log.warning("nbtrack server: could not ingest clients' journals: %s", exc)
 
 
-def journal_routes(store_path: Path) -> list[BaseRoute]:
-    ingester = MirrorIngester(store_path)
+def journal_routes(store_path: Path, quiet_s: float = mirrors.DEFAULT_QUIET_S) -> list[BaseRoute]:
+    ingester = MirrorIngester(store_path, quiet_s)
     stages = ingester.store.stages_state
 
     def answer(held: mirrors.Held) -> Response:
