@@ -5,8 +5,9 @@ ingests every journal's complete lines — this process's, other live processes'
 ones' — then runs its query in the same open: it sees everything any process has logged, and
 read-your-own-writes costs one connect, not two. When nothing is waiting in any journal it
 opens the file read-only, so readers do not exclude each other. The background flusher does the
-same ingestion every 0.1 s, unless another process already stored what this one logged, and
-steps back whenever someone else holds the store.
+same ingestion in batches (once the journal is quiet for 0.1 s, at least every second while it
+grows), unless another process already stored what this one logged, and steps back whenever
+someone else holds the store.
 """
 
 from __future__ import annotations
@@ -288,7 +289,10 @@ class Store:
         with self._flusher_lock:
             if self._flusher is None or not self._flusher.alive:
                 self._flusher = Flusher(
-                    self._flush_in_background, self.journal.has_pending, self.journal.heartbeat
+                    self._flush_in_background,
+                    self.journal.has_pending,
+                    self.journal.heartbeat,
+                    self.journal.position,
                 )
                 self.journal.wake = self._flusher.wake
 
