@@ -129,7 +129,12 @@ class Store:
 
     @contextmanager
     def _connect(
-        self, *, read_only: bool, deadline_s: float, background: bool = False
+        self,
+        *,
+        read_only: bool,
+        deadline_s: float,
+        background: bool = False,
+        one_thread: bool = False,
     ) -> Iterator[duckdb.DuckDBPyConnection]:
         if not read_only and not self.folder.exists():
             try:
@@ -139,7 +144,11 @@ class Store:
                     f"cannot create the folder of the store {self.path}: {exc}"
                 ) from exc
         with gateway.connect(
-            self.path, read_only=read_only, deadline_s=deadline_s, background=background
+            self.path,
+            read_only=read_only,
+            deadline_s=deadline_s,
+            background=background,
+            one_thread=one_thread,
         ) as con:
             if not read_only and not self._schema_ready:
                 ensure_schema(con, self.path)
@@ -273,7 +282,9 @@ class Store:
         ``background`` flush raises ``gateway.StoreInUse`` instead of waiting for anyone."""
         if not background:
             owed.wait()  # what a background thread still owes the journal goes in too
-        with self._connect(read_only=False, deadline_s=deadline_s, background=background) as con:
+        with self._connect(
+            read_only=False, deadline_s=deadline_s, background=background, one_thread=True
+        ) as con:
             return self._ingest_pending(con)
 
     def _ingest_pending(self, con: duckdb.DuckDBPyConnection) -> IngestResult:
