@@ -52,6 +52,10 @@ def _codes(
     if classes is None or len(classes) == 0:
         return None
     known = np.asarray(classes)
+    if _numbered(known, truth, predicted):
+        # Labels 0..k-1, the commonest case: each label is its own code (~0.05 ms for 30,000
+        # rows, against ~0.35 ms looking every label up).
+        return truth.astype(np.intp, copy=False), predicted.astype(np.intp, copy=False)
     found = []
     for labels in (truth, predicted):
         try:
@@ -62,6 +66,17 @@ def _codes(
             return None  # a label that is not one of the classes
         found.append(at)
     return found[0], found[1]
+
+
+def _numbered(known: NDArray[Any], *labels: NDArray[Any]) -> bool:
+    """Whether the classes are 0..k-1 and every label an integer among them."""
+    if known.dtype.kind not in "iu" or not np.array_equal(known, np.arange(len(known))):
+        return False
+    return all(
+        part.dtype.kind in "iu"
+        and (part.size == 0 or (part.min() >= 0 and part.max() < len(known)))
+        for part in labels
+    )
 
 
 def classifier_metrics(table: Confusion) -> dict[str, float]:
@@ -89,12 +104,15 @@ def probability_metrics(
 ) -> dict[str, float]:
     """Log loss, and ROC AUC (binary, or one-vs-one weighted by prevalence)."""
     truth = np.asarray(y_true).ravel()
-    column = np.searchsorted(classes, truth)
     if proba.ndim != 2 or proba.shape[1] != len(classes) or len(classes) < 2:
         return {}
-    known = np.minimum(column, len(classes) - 1)
-    if np.any(column >= len(classes)) or np.any(classes[known] != truth):
-        return {}  # a training label the model does not know: no metric rather than a wrong one
+    if _numbered(classes, truth):
+        column = truth.astype(np.intp, copy=False)
+    else:
+        column = np.searchsorted(classes, truth)
+        known = np.minimum(column, len(classes) - 1)
+        if np.any(column >= len(classes)) or np.any(classes[known] != truth):
+            return {}  # a label the model does not know: no metric rather than a wrong one
     eps = np.finfo(proba.dtype if proba.dtype.kind == "f" else np.float64).eps
     chosen = np.clip(proba[np.arange(len(truth)), column], eps, 1 - eps)
     metrics = {f"{PREFIX}log_loss": float(np.average(-np.log(chosen), weights=weight))}
@@ -160,11 +178,16 @@ def _binary_auc(
         return None  # one class only: AUC is undefined
     order = np.argsort(score)  # ties are grouped by value below: no stable sort needed
     score, positive = score[order], positive[order]
-    weights = np.ones(len(score)) if weight is None else np.asarray(weight)[order]
     # Ties share their rank (Mann-Whitney): each tied group counts half.
     starts = np.r_[0, np.flatnonzero(np.diff(score)) + 1]
-    pos = np.add.reduceat(weights * positive, starts)
-    neg = np.add.reduceat(weights * ~positive, starts)
+    if weight is None:
+        # Counts: one sum per group, the negatives from the group's size.
+        pos = np.add.reduceat(positive.astype(np.float64), starts)
+        neg = np.diff(np.r_[starts, len(score)]) - pos
+    else:
+        weights = np.asarray(weight)[order]
+        pos = np.add.reduceat(weights * positive, starts)
+        neg = np.add.reduceat(weights * ~positive, starts)
     below = np.cumsum(neg) - neg
     area = np.sum(pos * (below + neg / 2))
     return float(area / (pos.sum() * neg.sum()))

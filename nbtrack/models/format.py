@@ -181,7 +181,9 @@ def _new_folder(target: Path) -> Iterator[Path]:
 
     Readers never see half a model, and a failed save leaves nothing behind. The rename
     replaces an empty ``target`` and fails on a non-empty one, even if another process
-    filled it meanwhile.
+    filled it meanwhile. Nothing is fsynced: after a power cut a file may come back short,
+    and then its hash no longer matches the record, so the model is refused rather than
+    loaded damaged; the journal, which holds what was logged, is no safer than the OS either.
     """
     if target.exists() and not (target.is_dir() and not any(target.iterdir())):
         raise InvalidValueError(

@@ -16,8 +16,15 @@ PYFUNC = "python_function"
 
 
 def dump_yaml(content: Mapping[str, Any]) -> str:
-    """YAML text the way MLflow writes it: block style, keys sorted."""
-    text: str = _yaml().safe_dump(dict(content), default_flow_style=False, sort_keys=True)
+    """YAML text the way MLflow writes it: block style, keys sorted.
+
+    Through libyaml's emitter where PyYAML was built with it (its wheels are): the same safe
+    representer, and the pure-Python emitter was a third of the CPU of saving a small model
+    (~3 ms per MLmodel with a signature, measured inside autolog's worker).
+    """
+    yaml = _yaml()
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    text: str = yaml.dump(dict(content), Dumper=dumper, default_flow_style=False, sort_keys=True)
     return text
 
 

@@ -3,7 +3,8 @@
 The records of several files — whole segments, or chunks of live ones copied aside — are read by
 DuckDB's own ``read_json`` into one temp table, tagged with the journal and segment each came
 from, and each kind of record is applied with one statement: runs started and ended (and the
-spans they were active), params (write-once), tags (last wins), metrics and their latest values.
+spans they were active), params (write-once), tags (last wins), metrics and their latest values,
+and the payload hashes of models.
 """
 
 from __future__ import annotations
@@ -116,14 +117,31 @@ _METRICS = f"""
     DROP TABLE nbtrack_new_latest
 """  # noqa: S608
 
+# A model's payload hashes: the latest record per (run, path) replaces what the store held for
+# that path, as a synchronous write did; a run the store does not hold gets none.
+_MODELS = f"""
+    CREATE OR REPLACE TEMP TABLE nbtrack_new_models AS
+    SELECT r, n, arg_max(x, (journal, segment, q)) AS x, arg_max(j, (journal, segment, q)) AS j,
+           arg_max(t, (journal, segment, q)) AS t
+    FROM {_BATCH} AS b WHERE k = 'model' AND EXISTS (SELECT 1 FROM runs WHERE run_id = b.r)
+    GROUP BY r, n;
+    DELETE FROM model_payloads WHERE EXISTS (SELECT 1 FROM nbtrack_new_models m
+        WHERE m.r = model_payloads.run_id AND m.n = model_payloads.artifact_path);
+    INSERT INTO model_payloads
+    SELECT r, n, x, unnest(CAST(j->'$.files' AS VARCHAR[])),
+           unnest(CAST(j->'$.sha256' AS VARCHAR[])), t
+    FROM nbtrack_new_models;
+    DROP TABLE nbtrack_new_models
+"""  # noqa: S608
+
 _LAST_SEEN = f"""
     UPDATE runs SET last_seen = greatest(runs.last_seen, b.t)
     FROM (SELECT r, max(t) AS t FROM {_BATCH} GROUP BY r) AS b WHERE runs.run_id = b.r
 """  # noqa: S608
 
-# In this order: a run's start before its end, params, tags and metrics.
+# In this order: a run's start before its end, params, tags, metrics and models.
 _BY_KIND = (("start", _STARTED_RUNS), ("end", _RUN_ENDS), ("p", _PARAMS), ("g", _TAGS),
-            ("m", _METRICS))  # fmt: skip
+            ("m", _METRICS), ("model", _MODELS))  # fmt: skip
 
 
 def load(con: duckdb.DuckDBPyConnection, files: dict[str, tuple[str, int]]) -> None:

@@ -1,10 +1,15 @@
 """The background thread that moves this process's journal into the store.
 
-It flushes by time or size (every ``interval_s``, or sooner once the journal holds
-``Journal.wake_at`` records), never per call: each flush holds the file lock for a few
-milliseconds, and eager flushing would starve other kernels. When another open holds the store
-(a reader, most often) it steps back and tries again shortly: a reader ingests this process's
-records anyway.
+It flushes in batches, never per call: each flush holds the file lock for a few milliseconds,
+and eager flushing would starve other kernels. It looks at the journal every ``interval_s``
+and ingests once the journal has been quiet for one look, once the oldest record not yet
+ingested has waited ``MAX_DELAY_S``, or at once when the journal holds ``Journal.wake_at``
+records. Flushing at every look instead cost one ingestion per ~0.1 s of steady logging: for
+autologged fits back to back, ~50 ms of CPU (open, ingest, checkpoint) every few fits, half
+a core. What anyone reads is unchanged: every read ingests what is pending first. Only
+another process that watches the store's marker without reading sees a steady writer's
+records up to ``MAX_DELAY_S`` later. When another open holds the store (a reader, most often)
+it steps back and tries again shortly: a reader ingests this process's records anyway.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ LOCK_WAIT_S = 0.2
 IN_USE_RETRY_S = 0.05
 # The longest pause between attempts while the store cannot take records.
 MAX_PAUSE_S = 30.0
+# The longest a record waits for the flusher while the journal keeps growing.
+MAX_DELAY_S = 1.0
 
 
 class JournalThread:
@@ -81,10 +88,17 @@ class Flusher(JournalThread):
         flush: Callable[[float], object],
         has_pending: Callable[[], bool],
         heartbeat: Callable[[], None],
+        position: Callable[[], object],
         interval_s: float = 0.1,
     ) -> None:
         self._flush = flush
+        self._batch = _Batch(position)
         super().__init__(has_pending, heartbeat, interval_s)
+
+    def wake(self) -> None:
+        """The journal filled up: flush at once, without waiting for it to go quiet."""
+        self._batch.full = True
+        super().wake()
 
     def _loop(self) -> None:
         last_beat = 0.0
@@ -96,8 +110,9 @@ class Flusher(JournalThread):
                 if started - last_beat >= HEARTBEAT_S:
                     self._heartbeat()
                     last_beat = started
-                if self._has_pending():
+                if self._has_pending() and self._batch.ready(started):
                     self._flush(LOCK_WAIT_S)
+                    self._batch.flushed()
                 pause = self.interval_s
             except StoreInUse:
                 pause = IN_USE_RETRY_S
@@ -119,3 +134,28 @@ class Flusher(JournalThread):
                 last_fault = None
             self._wake.wait(pause)
             self._wake.clear()
+
+
+class _Batch:
+    """When the records a journal gathered since the last flush are worth a flush."""
+
+    def __init__(self, position: Callable[[], object]) -> None:
+        self._position = position
+        self._seen: object = None
+        self._waiting_since: float | None = None
+        self.full = False
+
+    def ready(self, now: float) -> bool:
+        """Whether to flush now: the journal did not move since the last look (or has
+        nothing new), it filled up, or its oldest new record has waited ``MAX_DELAY_S``."""
+        position = self._position()
+        moved, self._seen = position != self._seen, position
+        if not moved or self.full:
+            return True
+        if self._waiting_since is None:
+            self._waiting_since = now
+        return now - self._waiting_since >= MAX_DELAY_S
+
+    def flushed(self) -> None:
+        self._waiting_since = None
+        self.full = False

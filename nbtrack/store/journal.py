@@ -171,6 +171,11 @@ class Journal:
 
     # -- handing segments to the flusher ---------------------------------------------------------
 
+    def position(self) -> tuple[int, int]:
+        """Where the next record goes (segment, byte): it moves with every append, so a
+        flusher can tell a journal still being written from a quiet one."""
+        return self._segment, self._segment_size
+
     def has_pending(self) -> bool:
         """Whether this journal holds segments not yet deleted (stored or not)."""
         return self._fd is not None or bool(self._closed)

@@ -2,9 +2,11 @@
 
 This module is the whole format. ``k`` is the kind: ``m`` metric, ``p`` param, ``g`` tag,
 ``start`` and ``end`` of a run (records too: starting or ending a run costs microseconds, and a
-run ended just before a crash still ends as it should). ``r`` run id, ``n`` key, ``v`` metric
-value, ``s`` step, ``t`` time in microseconds, ``q`` order (a metric's per-run sequence,
-otherwise the journal's counter), ``x`` text, ``j`` JSON payload. NaN and ±Infinity are
+run ended just before a crash still ends as it should), ``model`` the payload hashes of a model
+saved under a run (``n`` its artifact path, ``x`` its uuid, ``j`` the files and their SHA-256).
+``r`` run id, ``n`` key, ``v`` metric value, ``s`` step, ``t`` time in microseconds, ``q``
+order (a metric's per-run sequence, otherwise the journal's counter), ``x`` text, ``j`` JSON
+payload. NaN and ±Infinity are
 written as JSON5 literals, which DuckDB's ``read_json`` reads back exactly.
 
 A ``start`` record carries the run's fixed fields in ``j``, named as ``RUN_FIELDS`` lists
@@ -49,6 +51,7 @@ REQUIRED = {
     "g": ("r", "n", "x", "t", "q"),
     "start": ("r", "t", "q", "j"),
     "end": ("r", "x", "t", "q"),
+    "model": ("r", "n", "x", "j", "t", "q"),
 }
 
 FLOAT_TEXT = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
@@ -76,6 +79,16 @@ def tag_line(run_id: str, key: str, value: str, at: int, order: int) -> str:
 
 def end_line(run_id: str, status: str, error: str | None, at: int, order: int) -> str:
     record = {"k": "end", "r": run_id, "x": status, "j": error, "t": at, "q": order}
+    return json.dumps(record, ensure_ascii=False) + "\n"
+
+
+def model_line(
+    run_id: str, artifact_path: str, model_uuid: str, hashes: dict[str, str], at: int, order: int
+) -> str:
+    # Two parallel lists rather than an object: file names become data, never JSON paths.
+    files = {"files": list(hashes), "sha256": list(hashes.values())}
+    record = {"k": "model", "r": run_id, "n": artifact_path, "x": model_uuid,
+              "j": json.dumps(files, ensure_ascii=False), "t": at, "q": order}  # fmt: skip
     return json.dumps(record, ensure_ascii=False) + "\n"
 
 

@@ -5,8 +5,9 @@ ingests every journal's complete lines — this process's, other live processes'
 ones' — then runs its query in the same open: it sees everything any process has logged, and
 read-your-own-writes costs one connect, not two. When nothing is waiting in any journal it
 opens the file read-only, so readers do not exclude each other. The background flusher does the
-same ingestion every 0.1 s, unless another process already stored what this one logged, and
-steps back whenever someone else holds the store.
+same ingestion in batches (once the journal is quiet for 0.1 s, at least every second while it
+grows), unless another process already stored what this one logged, and steps back whenever
+someone else holds the store.
 """
 
 from __future__ import annotations
@@ -128,7 +129,12 @@ class Store:
 
     @contextmanager
     def _connect(
-        self, *, read_only: bool, deadline_s: float, background: bool = False
+        self,
+        *,
+        read_only: bool,
+        deadline_s: float,
+        background: bool = False,
+        one_thread: bool = False,
     ) -> Iterator[duckdb.DuckDBPyConnection]:
         if not read_only and not self.folder.exists():
             try:
@@ -138,7 +144,11 @@ class Store:
                     f"cannot create the folder of the store {self.path}: {exc}"
                 ) from exc
         with gateway.connect(
-            self.path, read_only=read_only, deadline_s=deadline_s, background=background
+            self.path,
+            read_only=read_only,
+            deadline_s=deadline_s,
+            background=background,
+            one_thread=one_thread,
         ) as con:
             if not read_only and not self._schema_ready:
                 ensure_schema(con, self.path)
@@ -278,7 +288,9 @@ class Store:
         ``background`` flush raises ``gateway.StoreInUse`` instead of waiting for anyone."""
         if not background:
             owed.wait()  # what a background thread still owes the journal goes in too
-        with self._connect(read_only=False, deadline_s=deadline_s, background=background) as con:
+        with self._connect(
+            read_only=False, deadline_s=deadline_s, background=background, one_thread=True
+        ) as con:
             return self._ingest_pending(con)
 
     def _ingest_pending(self, con: duckdb.DuckDBPyConnection) -> IngestResult:
@@ -294,7 +306,10 @@ class Store:
         with self._flusher_lock:
             if self._flusher is None or not self._flusher.alive:
                 self._flusher = Flusher(
-                    self._flush_in_background, self.journal.has_pending, self.journal.heartbeat
+                    self._flush_in_background,
+                    self.journal.has_pending,
+                    self.journal.heartbeat,
+                    self.journal.position,
                 )
                 self.journal.wake = self._flusher.wake
 

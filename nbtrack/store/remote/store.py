@@ -223,7 +223,12 @@ class RemoteStore(Store):
 
     @contextmanager
     def _connect(
-        self, *, read_only: bool, deadline_s: float, background: bool = False
+        self,
+        *,
+        read_only: bool,
+        deadline_s: float,
+        background: bool = False,
+        one_thread: bool = False,
     ) -> Iterator[duckdb.DuckDBPyConnection]:
         raise InvalidValueError(
             f"this process logs to the server {self.address.url}, and this needs a local store "
