@@ -10,6 +10,7 @@ models in ``logged_models.py``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -44,6 +45,17 @@ ArtifactUri = Callable[[Path, str], str]
 
 
 def local_artifact_uri(folder: Path, relative: str) -> str:
+    # Resolving stats every component of the path, for every run handed out: the folder that
+    # holds the run folders is resolved once. What follows it, "<run id>/artifacts", is made
+    # by nbtrack and is never a link; any other shape is resolved whole.
+    head, run_id, last = ["", "", "", *relative.rsplit("/", 2)][-3:]
+    if last != "artifacts" or not head or run_id in ("", ".", ".."):
+        return str((folder / relative).resolve())
+    return f"{_resolved(folder, head)}/{run_id}/artifacts"
+
+
+@functools.lru_cache(maxsize=1024)
+def _resolved(folder: Path, relative: str) -> str:
     return str((folder / relative).resolve())
 
 

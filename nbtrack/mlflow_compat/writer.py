@@ -125,21 +125,18 @@ class RunWriter:
         journal = self._store.journal
         now = time.time_ns() // 1000
         with self._lock:
-            new = self._new_params(checked_params)
-            lines = [
-                *(line for line, _ in points),
-                *(
-                    records.param_line(self.run_id, key, text, encoded, now, journal.next_counter())
-                    for key, text, encoded in new
-                ),
-                *(
-                    records.tag_line(self.run_id, key, value, now, journal.next_counter())
-                    for key, value in checked_tags
-                ),
-            ]
+            new = self._new_params(checked_params) if checked_params else []
+            # Plain loops: one call of MLflow's client logs one value, and this is its path.
+            lines = [line for line, _ in points]
+            for key, text, encoded in new:
+                counter = journal.next_counter()
+                lines.append(records.param_line(self.run_id, key, text, encoded, now, counter))
+            for key, value in checked_tags:
+                lines.append(records.tag_line(self.run_id, key, value, now, journal.next_counter()))
             if lines:
                 journal.append("".join(lines), records=len(lines))
-            self._params.update((key, text) for key, text, _ in new)
+            for key, text, _ in new:  # known as logged only once the journal has it
+                self._params[key] = text
             self.writes += 1
             if self.mirror is not None:
                 self.mirror.logged(
