@@ -105,17 +105,15 @@ class TrackingService:
             parent_run_id=tag_map.get(mapping.PARENT_RUN_TAG),
         )
         generation = self.store.changes_outside_journal() if self.mirror_runs else None
-        writer = RunWriter.start(self.store, new, experiment.artifact_location)
+        tag_map[mapping.RUN_NAME_TAG] = name
+        writer = RunWriter.start(self.store, new, experiment.artifact_location, tag_map.items())
         assert writer.created is not None
         if generation is not None:
             writer.mirror = RunMirror(FullRun(writer.created, "active", {}, []), generation)
-        tag_map[mapping.RUN_NAME_TAG] = name
-        writer.log(tags=tag_map.items())
         with self._lock:
             self._writers[writer.run_id] = writer
         # Answered from what was just written: the start is in the journal, not yet read back.
-        created = dataclasses.replace(writer.created, tags=tag_map)
-        return self._run_json(FullRun(created, "active", {}, []))
+        return self._run_json(FullRun(writer.created, "active", {}, []))
 
     def get_run(self, run_id: str) -> dict[str, Any]:
         run_id = self._run_id(run_id)

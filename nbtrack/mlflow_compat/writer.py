@@ -73,9 +73,19 @@ class RunWriter:
         self.writes = 0
 
     @classmethod
-    def start(cls, store: Store, new: NewRun, experiment_location: str) -> RunWriter:
-        """Create a run with one start record; it is owned by this process. Its artifacts go
-        where nbtrack's own runs' go: ``<experiment's folder>/<run id>/artifacts``."""
+    def start(
+        cls,
+        store: Store,
+        new: NewRun,
+        experiment_location: str,
+        tags: Iterable[tuple[object, object]] = (),
+    ) -> RunWriter:
+        """Create a run with one start record and its first ``tags``, in one append (a refused
+        tag creates nothing); it is owned by this process. Its artifacts go where nbtrack's
+        own runs' go: ``<experiment's folder>/<run id>/artifacts``."""
+        checked_tags = [
+            (check_name(key, "tag key"), tag_value(str(key), value)) for key, value in tags
+        ]
         run_id = new.run_id or uuid.uuid4().hex
         fields = {
             "experiment_id": new.experiment_id,
@@ -91,7 +101,11 @@ class RunWriter:
         }
         journal = store.journal
         at = checked_millis(new.start_ms, "start_time") * 1000
-        journal.append(records.start_line(run_id, at, journal.next_counter(), fields))
+        now = time.time_ns() // 1000
+        lines = [records.start_line(run_id, at, journal.next_counter(), fields)]
+        for key, value in checked_tags:
+            lines.append(records.tag_line(run_id, key, value, now, journal.next_counter()))
+        journal.append("".join(lines), records=len(lines))
         writer = cls(store, run_id, {}, 0)
         writer.created = Run(
             id=run_id,
@@ -106,6 +120,7 @@ class RunWriter:
             parent_run_id=new.parent_run_id,
             user=new.user,
             host=str(fields["host"]),
+            tags=dict(checked_tags),
         )
         return writer
 
