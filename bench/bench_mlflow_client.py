@@ -8,7 +8,9 @@ One script of MLflow client calls (``MlflowClient``: one run x N ``log_metric``,
 (``create_run`` + 10 ``log_param`` + ``set_terminated``)) runs in a fresh child process
 against four tracking URIs, one at a time, each on its own temporary store:
 
-- over HTTP: ``mlflow server`` with its SQLite backend, and ``nbtrack server``;
+- over HTTP: ``mlflow server`` with its SQLite backend, and ``nbtrack server``; and a null
+  server (``null_mlflow_server.py``) answering every route from canned bytes: MLflow's client's
+  own cost per call, which bounds any server's ratio (the "ceiling" column);
 - in process: MLflow's ``sqlite:`` store, and the ``nbtrack:`` plugin.
 
 Each figure is the mean time per call of a phase (wall clock of the phase / calls); the ratio
@@ -38,6 +40,7 @@ import side_by_side  # bench/side_by_side.py: the script's own folder is on sys.
 FULL = {"metrics": 10_000, "runs": 1_000}
 QUICK = {"metrics": 1_000, "runs": 100}
 READY_TIMEOUT_S = 120.0
+KINDS = ("nbtrack-server", "mlflow-server", "null-server", "nbtrack-plugin", "mlflow-sqlite")
 
 CLIENT = r"""
 import json, sys, time, warnings
@@ -45,6 +48,7 @@ warnings.simplefilter("ignore")
 from mlflow import MlflowClient
 
 uri, n_metrics, n_runs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+null_server = sys.argv[4] == "null"
 client = MlflowClient(uri)
 experiment = client.create_experiment("bench")
 figures = {}
@@ -66,11 +70,12 @@ for i in range(n_runs):
 figures["run_with_10_params"] = (time.perf_counter() - started) / n_runs
 figures["call_in_runs_phase"] = figures["run_with_10_params"] / 12
 
-started = time.perf_counter()
-found = client.search_runs([experiment], max_results=n_runs + 1)
-figures["search_runs_read_back"] = time.perf_counter() - started
-assert len(found) == n_runs + 1, len(found)
-assert len(client.get_metric_history(run_id, "loss")) == n_metrics
+if not null_server:  # the null server keeps nothing to read back
+    started = time.perf_counter()
+    found = client.search_runs([experiment], max_results=n_runs + 1)
+    figures["search_runs_read_back"] = time.perf_counter() - started
+    assert len(found) == n_runs + 1, len(found)
+    assert len(client.get_metric_history(run_id, "loss")) == n_metrics
 
 if uri.startswith("http"):
     # The server alone: the same log-metric request over one keep-alive connection, without
@@ -116,7 +121,10 @@ def wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
 
 def start_server(kind: str, folder: Path) -> tuple[str, subprocess.Popen[bytes]]:
     port = free_port()
-    if kind == "mlflow":
+    if kind == "null":
+        null = Path(__file__).with_name("null_mlflow_server.py")
+        command = [sys.executable, str(null), str(port)]
+    elif kind == "mlflow":
         command = [
             sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
             "--backend-store-uri", f"sqlite:///{folder / 'mlflow.db'}",
@@ -136,11 +144,11 @@ def start_server(kind: str, folder: Path) -> tuple[str, subprocess.Popen[bytes]]
     return url, process
 
 
-def run_client(uri: str, folder: Path, sizes: dict[str, int]) -> dict[str, float]:
+def run_client(uri: str, folder: Path, sizes: dict[str, int], kind: str = "") -> dict[str, float]:
     env = {**os.environ, "MLFLOW_ALLOW_FILE_STORE": "true"}
     env.pop("NBTRACK_URI", None)
     done = subprocess.run(
-        [sys.executable, "-c", CLIENT, uri, str(sizes["metrics"]), str(sizes["runs"])],
+        [sys.executable, "-c", CLIENT, uri, str(sizes["metrics"]), str(sizes["runs"]), kind],
         cwd=folder, env=env, capture_output=True, text=True, check=False,
     )  # fmt: skip
     if done.returncode != 0:
@@ -156,13 +164,20 @@ def measure(kind: str, sizes: dict[str, int]) -> dict[str, float]:
             return run_client(f"sqlite:///{folder / 'mlflow.db'}", folder, sizes)
         if kind == "nbtrack-plugin":
             return run_client(f"nbtrack:{folder / 'nbtrack.duckdb'}", folder, sizes)
-        server_kind = "mlflow" if kind == "mlflow-server" else "nbtrack"
+        server_kind = {"mlflow-server": "mlflow", "null-server": "null"}.get(kind, "nbtrack")
         url, process = start_server(server_kind, folder)
         try:
-            return run_client(url, folder, sizes)
+            return run_client(url, folder, sizes, server_kind)
         finally:
             os.killpg(process.pid, signal.SIGTERM)
             process.wait(timeout=60)
+
+
+def ceiling_text(results: dict[str, dict[str, float]], figure: str) -> str:
+    """The best ratio any server could reach for ``figure`` (MLflow's client against the null
+    server, which answers from canned bytes), and the null server's time per call."""
+    null_s, ml_s = results["null-server"][figure], results["mlflow-server"][figure]
+    return f"{null_s * 1e3:.3f} ms: {ml_s / null_s:.1f}x"
 
 
 def main() -> None:
@@ -180,7 +195,7 @@ def main() -> None:
     print(f"sizes: {sizes}; load average {os.getloadavg()[0]:.2f}", flush=True)
 
     results = {}
-    for kind in ("nbtrack-server", "mlflow-server", "nbtrack-plugin", "mlflow-sqlite"):
+    for kind in KINDS:
         print(f"measuring {kind} ...", flush=True)
         results[kind] = measure(kind, sizes)
 
@@ -198,9 +213,10 @@ def main() -> None:
             if figure not in results[nb]:
                 continue
             nb_s, ml_s = results[nb][figure], results[ml][figure]
+            ceiling = "" if nb != "nbtrack-server" else ceiling_text(results, figure)
             lines.append([
                 f"{label}: {figure}", f"{nb_s * 1e3:.3f} ms", f"{ml_s * 1e3:.3f} ms",
-                side_by_side.ratio_text(nb_s, ml_s, higher_is_better=False),
+                side_by_side.ratio_text(nb_s, ml_s, higher_is_better=False), ceiling,
             ])  # fmt: skip
         lines.append([
             f"{label}: search_runs read back",
@@ -209,8 +225,11 @@ def main() -> None:
             side_by_side.ratio_text(
                 results[nb]["search_runs_read_back"], results[ml]["search_runs_read_back"], False
             ),
+            "",
         ])  # fmt: skip
-    side_by_side.print_table(["figure", "nbtrack", "MLflow", "nbtrack vs MLflow"], lines)
+    side_by_side.print_table(
+        ["figure", "nbtrack", "MLflow", "nbtrack vs MLflow", "ceiling (null server)"], lines
+    )
     print("\ngoals: >= 10x over HTTP, >= 100x in process (per call)")
     # The machine is shared: the load at both ends says how far to trust one run's ratios.
     print(f"load average at the end: {os.getloadavg()[0]:.2f}")

@@ -26,11 +26,12 @@ import logging
 import os
 import time
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from nbtrack.errors import InvalidValueError
+from nbtrack.http.coalescing import CoalescingTransport
 from nbtrack.http.errors import JSON, error_body
 
 log = logging.getLogger("nbtrack.serve")
@@ -134,7 +135,9 @@ class KeptConnection(HttpToolsProtocol):
     _called_back = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+        # A response's head and body in one send (see coalescing).
+        joined = CoalescingTransport(transport, asyncio.get_running_loop())
+        super().connection_made(cast(asyncio.Transport, joined))
         if self.capacity.open >= self.capacity.cap:
             # Not counted: it is closed at once, and should not make others look over.
             self.capacity.refuse()

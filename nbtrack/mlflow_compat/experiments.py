@@ -76,6 +76,10 @@ class Experiments:
         """Make the ``Default`` experiment now, as MLflow's stores do when they open."""
         self.id_out("")
 
+    def known_for_runs(self, mlflow_id: object) -> bool:
+        """Whether ``for_runs(mlflow_id)`` is answered without the store."""
+        return isinstance(mlflow_id, str) and mlflow_id in self._for_runs
+
     def for_runs(self, mlflow_id: str) -> Experiment:
         """The experiment a new run goes to; a deleted one is refused."""
         known = self._for_runs.get(mlflow_id)

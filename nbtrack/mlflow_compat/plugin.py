@@ -31,6 +31,7 @@ from mlflow.utils.proto_json_utils import parse_dict
 
 from nbtrack import config
 from nbtrack.errors import AlreadyExistsError, InvalidValueError, NbtrackError, NotFoundError
+from nbtrack.mlflow_compat import run_entities
 from nbtrack.mlflow_compat.service import TrackingService
 
 __all__ = ["NbtrackTrackingStore", "service_for", "store_path", "translating"]
@@ -85,6 +86,10 @@ def _parsed(message: Any, found: dict[str, Any]) -> Any:
 
 
 def run_entity(found: dict[str, Any]) -> Run:
+    return run_entities.run(found, run_through_messages)
+
+
+def run_through_messages(found: dict[str, Any]) -> Run:
     return Run.from_proto(_parsed(service_pb2.Run(), found))
 
 
@@ -184,8 +189,7 @@ class NbtrackTrackingStore(AbstractStore):
         from mlflow.entities import RunStatus
 
         status = run_status if isinstance(run_status, str) else RunStatus.to_string(run_status)
-        found = self.service.update_run(run_id, status, end_time, run_name)
-        return RunInfo.from_proto(_parsed(service_pb2.RunInfo(), found))
+        return run_entities.run_info(self.service.update_run(run_id, status, end_time, run_name))
 
     def delete_run(self, run_id: str) -> None:
         self.service.delete_run(run_id)
@@ -216,7 +220,7 @@ class NbtrackTrackingStore(AbstractStore):
         )
 
     def log_param(self, run_id: str, param: Any) -> None:
-        self.service.log_batch(run_id, params=[(param.key, param.value)])
+        self.service.writer(run_id).log(params=((param.key, param.value),))
 
     def set_tag(self, run_id: str, tag: Any) -> None:
         self.service.log_batch(run_id, tags=[(tag.key, tag.value)])

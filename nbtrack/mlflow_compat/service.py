@@ -10,6 +10,7 @@ models in ``logged_models.py``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -45,6 +46,17 @@ ArtifactUri = Callable[[Path, str], str]
 
 
 def local_artifact_uri(folder: Path, relative: str) -> str:
+    # Resolving stats every component of the path, for every run handed out: the folder that
+    # holds the run folders is resolved once. What follows it, "<run id>/artifacts", is made
+    # by nbtrack and is never a link; any other shape is resolved whole.
+    head, run_id, last = ["", "", "", *relative.rsplit("/", 2)][-3:]
+    if last != "artifacts" or not head or run_id in ("", ".", ".."):
+        return str((folder / relative).resolve())
+    return f"{_resolved(folder, head)}/{run_id}/artifacts"
+
+
+@functools.lru_cache(maxsize=1024)
+def _resolved(folder: Path, relative: str) -> str:
     return str((folder / relative).resolve())
 
 
@@ -94,31 +106,49 @@ class TrackingService:
             parent_run_id=tag_map.get(mapping.PARENT_RUN_TAG),
         )
         generation = self.store.changes_outside_journal() if self.mirror_runs else None
-        writer = RunWriter.start(self.store, new, experiment.artifact_location)
+        tag_map[mapping.RUN_NAME_TAG] = name
+        writer = RunWriter.start(self.store, new, experiment.artifact_location, tag_map.items())
         assert writer.created is not None
         if generation is not None:
             writer.mirror = RunMirror(FullRun(writer.created, "active", {}, []), generation)
-        tag_map[mapping.RUN_NAME_TAG] = name
-        writer.log(tags=tag_map.items())
         with self._lock:
             self._writers[writer.run_id] = writer
         # Answered from what was just written: the start is in the journal, not yet read back.
-        created = dataclasses.replace(writer.created, tags=tag_map)
-        return self._run_json(FullRun(created, "active", {}, []))
+        return self._run_json(FullRun(writer.created, "active", {}, []))
 
     def get_run(self, run_id: str) -> dict[str, Any]:
         run_id = self._run_id(run_id)
         writer = self._writers.get(run_id)
-        mirror = writer.mirror if writer is not None else None
         generation = self.store.changes_outside_journal() if self.mirror_runs else None
-        if mirror is not None and generation is not None and mirror.generation == generation:
-            return self._run_json(mirror.full())
+        mirrored = self._mirrored(writer, generation)
+        if mirrored is not None:
+            return mirrored
         writes = writer.writes if writer is not None else 0
         full = self.store.read(whole_runs.full_run, run_id)
         # Mirrored only if no write of this process's raced the read.
         if writer is not None and generation is not None and writer.writes == writes:
             writer.mirror = RunMirror(full, generation)
         return self._run_json(full)
+
+    def run_from_memory(self, run_id: object) -> dict[str, Any] | None:
+        """``get_run``'s answer if it can be given without the store, else None."""
+        if not self.mirror_runs or not isinstance(run_id, str):
+            return None
+        writer = self._writers.get(run_id)
+        if writer is None or writer.mirror is None:
+            return None
+        return self._mirrored(writer, self.store.changes_outside_journal())
+
+    def _mirrored(self, writer: RunWriter | None, generation: int | None) -> dict[str, Any] | None:
+        mirror = writer.mirror if writer is not None else None
+        if mirror is not None and generation is not None and mirror.generation == generation:
+            return self._run_json(mirror.full())
+        return None
+
+    def owns(self, run_id: object) -> bool:
+        """Whether logging to (or ending) ``run_id`` needs no read or write of the store: this
+        process writes the run and has no models of it to complete."""
+        return run_id in self._writers and run_id not in self.models_pending
 
     def _run_json(self, full: FullRun) -> dict[str, Any]:
         experiment_id = self.experiments.id_out(full.run.experiment_id)

@@ -73,9 +73,19 @@ class RunWriter:
         self.writes = 0
 
     @classmethod
-    def start(cls, store: Store, new: NewRun, experiment_location: str) -> RunWriter:
-        """Create a run with one start record; it is owned by this process. Its artifacts go
-        where nbtrack's own runs' go: ``<experiment's folder>/<run id>/artifacts``."""
+    def start(
+        cls,
+        store: Store,
+        new: NewRun,
+        experiment_location: str,
+        tags: Iterable[tuple[object, object]] = (),
+    ) -> RunWriter:
+        """Create a run with one start record and its first ``tags``, in one append (a refused
+        tag creates nothing); it is owned by this process. Its artifacts go where nbtrack's
+        own runs' go: ``<experiment's folder>/<run id>/artifacts``."""
+        checked_tags = [
+            (check_name(key, "tag key"), tag_value(str(key), value)) for key, value in tags
+        ]
         run_id = new.run_id or uuid.uuid4().hex
         fields = {
             "experiment_id": new.experiment_id,
@@ -91,7 +101,11 @@ class RunWriter:
         }
         journal = store.journal
         at = checked_millis(new.start_ms, "start_time") * 1000
-        journal.append(records.start_line(run_id, at, journal.next_counter(), fields))
+        now = time.time_ns() // 1000
+        lines = [records.start_line(run_id, at, journal.next_counter(), fields)]
+        for key, value in checked_tags:
+            lines.append(records.tag_line(run_id, key, value, now, journal.next_counter()))
+        journal.append("".join(lines), records=len(lines))
         writer = cls(store, run_id, {}, 0)
         writer.created = Run(
             id=run_id,
@@ -106,6 +120,7 @@ class RunWriter:
             parent_run_id=new.parent_run_id,
             user=new.user,
             host=str(fields["host"]),
+            tags=dict(checked_tags),
         )
         return writer
 
@@ -125,21 +140,18 @@ class RunWriter:
         journal = self._store.journal
         now = time.time_ns() // 1000
         with self._lock:
-            new = self._new_params(checked_params)
-            lines = [
-                *(line for line, _ in points),
-                *(
-                    records.param_line(self.run_id, key, text, encoded, now, journal.next_counter())
-                    for key, text, encoded in new
-                ),
-                *(
-                    records.tag_line(self.run_id, key, value, now, journal.next_counter())
-                    for key, value in checked_tags
-                ),
-            ]
+            new = self._new_params(checked_params) if checked_params else []
+            # Plain loops: one call of MLflow's client logs one value, and this is its path.
+            lines = [line for line, _ in points]
+            for key, text, encoded in new:
+                counter = journal.next_counter()
+                lines.append(records.param_line(self.run_id, key, text, encoded, now, counter))
+            for key, value in checked_tags:
+                lines.append(records.tag_line(self.run_id, key, value, now, journal.next_counter()))
             if lines:
                 journal.append("".join(lines), records=len(lines))
-            self._params.update((key, text) for key, text, _ in new)
+            for key, text, _ in new:  # known as logged only once the journal has it
+                self._params[key] = text
             self.writes += 1
             if self.mirror is not None:
                 self.mirror.logged(

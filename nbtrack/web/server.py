@@ -45,6 +45,7 @@ from nbtrack.web.access import UiAccess
 from nbtrack.web.app import ui_routes
 from nbtrack.web.destinations import open_destination
 from nbtrack.web.mlflow_rest.artifacts import DEFAULT_MAX_SIZE, ArtifactProxy
+from nbtrack.web.mlflow_rest.fast_routes import FastRoutes
 from nbtrack.web.mlflow_rest.routes import mlflow_routes
 from nbtrack.web.store_api.artifacts import artifact_routes
 from nbtrack.web.store_api.calls import call_route
@@ -96,9 +97,11 @@ def create_app(
         *artifact_routes(proxy),
         *extra_routes,
     ]
-    return Starlette(
-        routes=routes, middleware=[Middleware(Guard, settings=settings, capacity=capacity)]
-    )
+    middleware = [
+        Middleware(Guard, settings=settings, capacity=capacity),
+        Middleware(FastRoutes, service=service, max_body=settings.max_body),
+    ]
+    return Starlette(routes=routes, middleware=middleware)
 
 
 def silent_client_seconds(days: float) -> float:

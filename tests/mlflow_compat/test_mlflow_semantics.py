@@ -79,6 +79,17 @@ def test_log_batch_keeps_mlflows_limits_and_writes_nothing_of_a_refused_batch(
     assert mlflow_client.get_run(run_id).data.params == {}
 
 
+def test_a_run_created_with_a_refused_tag_is_not_created(mlflow_client: MlflowClient) -> None:
+    experiment_id = mlflow_client.create_experiment("refused-tags")
+    with pytest.raises(MlflowException) as refused:
+        mlflow_client.create_run(experiment_id, tags={"k" * 251: "v"})
+    assert refused.value.error_code == "INVALID_PARAMETER_VALUE"
+    made = mlflow_client.create_run(experiment_id, tags={"team": "a"})
+    assert mlflow_client.get_run(made.info.run_id).data.tags["team"] == "a"
+    found = mlflow_client.search_runs([experiment_id])
+    assert [run.info.run_id for run in found] == [made.info.run_id]
+
+
 def test_unknown_things_are_resource_does_not_exist(mlflow_client: MlflowClient) -> None:
     for call in (
         lambda: mlflow_client.get_run("f" * 32),

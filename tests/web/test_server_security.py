@@ -110,6 +110,32 @@ def test_a_spoofed_host_header_is_403(loopback_server: RunningServer) -> None:
     assert answer.json()["error_code"] == "PERMISSION_DENIED"
 
 
+def test_the_fast_write_routes_keep_the_token_and_host_checks(
+    guarded_server: RunningServer,
+) -> None:
+    # runs/log-metric and runs/get of a run the server writes are answered in front of its
+    # router (web/mlflow_rest/fast_routes.py): still behind the same doors.
+    url = f"{guarded_server.url}/api/2.0/mlflow/"
+    good = {"Authorization": f"Bearer {TOKEN}"}
+    created = requests.post(url + "runs/create", json={"experiment_id": "0"}, headers=good,
+                            timeout=10)  # fmt: skip
+    run_id = created.json()["run"]["info"]["run_id"]
+    metric = {"run_id": run_id, "key": "loss", "value": 1.0, "timestamp": 1}
+    refused = [
+        ({}, 401),
+        ({"Authorization": "Bearer wrong"}, 401),
+        ({**good, "Host": "evil.example.com"}, 403),
+    ]
+    for headers, status in refused:
+        answer = requests.post(url + "runs/log-metric", json=metric, headers=headers, timeout=10)
+        assert answer.status_code == status, headers
+        answer = requests.get(url + f"runs/get?run_id={run_id}", headers=headers, timeout=10)
+        assert answer.status_code == status, headers
+    answer = requests.get(url + f"runs/get?run_id={run_id}", headers=good, timeout=10)
+    assert answer.status_code == 200
+    assert answer.json()["run"]["data"].get("metrics", []) == []
+
+
 def _run_folder(server: RunningServer) -> tuple[str, str]:
     client = MlflowClient(server.url)
     run = client.create_run("0")

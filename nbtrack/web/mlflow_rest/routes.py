@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -97,6 +98,8 @@ _REGISTRY: list[tuple[str, str, reg.Handler]] = [
 ]
 
 Work = Callable[[Fields], dict[str, Any]]
+# MLflow's clients call the first, its web pages the second.
+PREFIXES = ("/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/")
 
 
 def mlflow_routes(
@@ -108,7 +111,7 @@ def mlflow_routes(
         *((m, p, _bound(h, registry)) for m, p, h in _REGISTRY),
     ]
     routes: list[BaseRoute] = []
-    for prefix in ("/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/"):
+    for prefix in PREFIXES:
         for method, path, work in table:
             routes.append(Route(prefix + path, _endpoint(work, max_body), methods=[method]))
     info = _endpoint(_bound(tr.server_info, service), max_body)
@@ -152,20 +155,30 @@ def _bound(handler: Callable[[Any, Fields], dict[str, Any]], target: Any) -> Wor
 def _endpoint(work: Work, max_body: int) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         try:
-            fields = await _fields(request, max_body)
+            body = await request.body()
+            fields = fields_from(
+                request.method, request.path_params, request.query_params, body, max_body
+            )
             found = await run_in_threadpool(work, fields)
         except Exception as exc:
             return error_response(exc)
-        return Response(json.dumps(found, allow_nan=False), media_type=JSON)
+        return answer(found)
 
     return endpoint
 
 
-async def _fields(request: Request, max_body: int) -> Fields:
-    values: dict[str, Any] = dict(request.path_params)
-    if request.method in ("GET", "DELETE") and request.query_params:
-        values.update(Fields.from_query(request.query_params).values)
-    body = await request.body()
+def answer(found: dict[str, Any]) -> Response:
+    """A handler's answer as MLflow's JSON."""
+    return Response(json.dumps(found, allow_nan=False), media_type=JSON)
+
+
+def fields_from(
+    method: str, path_params: Mapping[str, Any], query: QueryParams, body: bytes, max_body: int
+) -> Fields:
+    """One request's fields: its path's, then (GET and DELETE) its query's, then its body's."""
+    values: dict[str, Any] = dict(path_params)
+    if method in ("GET", "DELETE") and query:
+        values.update(Fields.from_query(query).values)
     if len(body) > max_body:
         raise TooLarge(f"the request body is {len(body)} bytes; this server takes {max_body}")
     if body.strip():
