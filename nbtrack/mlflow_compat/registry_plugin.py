@@ -13,6 +13,7 @@ from mlflow.store.model_registry.abstract_store import AbstractStore
 from mlflow.utils.proto_json_utils import parse_dict
 
 from nbtrack.errors import InvalidValueError, NotFoundError
+from nbtrack.mlflow_compat import registry_filters
 from nbtrack.mlflow_compat.plugin import service_for, translating
 from nbtrack.mlflow_compat.registry import RegistryService
 
@@ -67,10 +68,8 @@ class NbtrackRegistryStore(AbstractStore):
         self, filter_string: str | None = None, max_results: int | None = None,
         order_by: Any = None, page_token: str | None = None,
     ) -> PagedList[Any]:  # fmt: skip
-        found = [_model(item) for item in self.registry.search_registered_models()]
-        if filter_string:
-            wanted = _equals(filter_string, "name")
-            found = [model for model in found if model.name == wanted]
+        holds = registry_filters.matching(registry_filters.parse(filter_string))
+        found = [_model(item) for item in self.registry.search_registered_models() if holds(item)]
         return PagedList(found[:max_results] if max_results else found, None)
 
     def get_latest_versions(self, name: str, stages: Any = None) -> list[ModelVersion]:
@@ -116,18 +115,15 @@ class NbtrackRegistryStore(AbstractStore):
         self, filter_string: str | None = None, max_results: int | None = None,
         order_by: Any = None, page_token: str | None = None,
     ) -> PagedList[Any]:  # fmt: skip
-        name = run_id = None
-        if filter_string:
-            key = filter_string.split("=")[0].strip()
-            if key == "run_id":
-                run_id = _equals(filter_string, "run_id")
-            else:
-                name = _equals(filter_string, "name")
+        comparisons = registry_filters.parse(filter_string)
+        name = registry_filters.wanted(comparisons, "name")
+        run_id = registry_filters.wanted(comparisons, "run_id")
         try:
             found = self.registry.search_model_versions(name, run_id)
         except NotFoundError:
             found = []
-        versions = [_version(item) for item in found]
+        holds = registry_filters.matching(comparisons)
+        versions = [_version(item) for item in found if holds(item)]
         return PagedList(versions[:max_results] if max_results else versions, None)
 
     def set_model_version_tag(self, name: str, version: str, tag: Any) -> None:
@@ -144,13 +140,3 @@ class NbtrackRegistryStore(AbstractStore):
 
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
         return _version(self.registry.version_by_alias(name, alias))
-
-
-def _equals(filter_string: str, key: str) -> str:
-    """The value of the one comparison ``key = 'value'`` MLflow's client sends."""
-    found_key, sign, value = filter_string.partition("=")
-    if not sign or found_key.strip() != key or not value.strip():
-        raise InvalidValueError(
-            f"filter {filter_string!r} is not accepted here: give {key} = '<value>'"
-        )
-    return value.strip().strip("'\"")

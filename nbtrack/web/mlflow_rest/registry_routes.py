@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from nbtrack.errors import InvalidValueError, NotFoundError
+from nbtrack.mlflow_compat import registry_filters
 from nbtrack.mlflow_compat.registry import RegistryService
 from nbtrack.web.mlflow_rest.fields import Fields
 
@@ -26,10 +27,8 @@ def get_registered_model(registry: RegistryService, f: Fields) -> dict[str, Any]
 
 
 def search_registered_models(registry: RegistryService, f: Fields) -> dict[str, Any]:
-    found = registry.search_registered_models()
-    wanted = _equals(f.text("filter"), "name")
-    if wanted is not None:
-        found = [model for model in found if model["name"] == wanted]
+    holds = registry_filters.matching(registry_filters.parse(f.text("filter")))
+    found = [model for model in registry.search_registered_models() if holds(model)]
     limit = f.integer("max_results")
     return {"registered_models": found[:limit] if limit else found}
 
@@ -94,14 +93,13 @@ def delete_model_version(registry: RegistryService, f: Fields) -> dict[str, Any]
 
 
 def search_model_versions(registry: RegistryService, f: Fields) -> dict[str, Any]:
-    text = f.text("filter")
-    key = (text or "").partition("=")[0].strip()
-    run_id = _equals(text, "run_id") if key == "run_id" else None
-    name = _equals(text, "name") if key != "run_id" else None
+    comparisons = registry_filters.parse(f.text("filter"))
+    name = registry_filters.wanted(comparisons, "name")
     try:
-        found = registry.search_model_versions(name, run_id)
+        found = registry.search_model_versions(name, registry_filters.wanted(comparisons, "run_id"))
     except NotFoundError:
         found = []
+    found = [version for version in found if registry_filters.matching(comparisons)(version)]
     limit = f.integer("max_results")
     return {"model_versions": found[:limit] if limit else found}
 
@@ -153,13 +151,3 @@ def delete_alias(registry: RegistryService, f: Fields) -> dict[str, Any]:
 def get_by_alias(registry: RegistryService, f: Fields) -> dict[str, Any]:
     version = registry.version_by_alias(f.required_text("name"), f.required_text("alias"))
     return {"model_version": version}
-
-
-def _equals(text: str | None, key: str) -> str | None:
-    """The value of the single comparison ``key = 'value'`` MLflow's client sends, or None."""
-    if not text:
-        return None
-    found_key, sign, value = text.partition("=")
-    if not sign or found_key.strip() != key or not value.strip():
-        raise InvalidValueError(f"filter {text!r} is not accepted here: give {key} = '<value>'")
-    return value.strip().strip("'\"")
