@@ -154,3 +154,16 @@ def _equals(filter_string: str, key: str) -> str:
             f"filter {filter_string!r} is not accepted here: give {key} = '<value>'"
         )
     return value.strip().strip("'\"")
+
+
+def remote_registry_store(store_uri: str, tracking_uri: str | None = None) -> Any:
+    """The registry for ``nbtrack+http(s)://``: MLflow's own REST registry client against the
+    server's registry routes (registering is rare; only tracking goes through the journal).
+    Its token is the one the tracking side sends."""
+    from mlflow.store.model_registry.rest_store import RestStore
+    from mlflow.utils.rest_utils import MlflowHostCreds
+
+    from nbtrack.mlflow_compat.remote_scheme import server_address
+
+    address = server_address(store_uri)
+    return RestStore(lambda: MlflowHostCreds(address.url, token=address.token))
