@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from nbtrack.errors import InvalidValueError
+from nbtrack.mlflow_compat.remote_scheme import server_address
 from nbtrack.store.schema import ARTIFACTS_FOLDER
 from tests.mlflow_compat.conftest import RunningServer, start_server, stop_server
 from tests.team.clients import REPO, points_per_key, statuses, wait_for
@@ -180,3 +182,17 @@ def test_a_server_with_a_token_refuses_a_client_without_it(tmp_path: Path, varia
         assert done["done"]
     finally:
         stop_server(server.process)
+
+
+@pytest.mark.parametrize(
+    ("uri", "named"),
+    [
+        ("nbtrack+http://user:pw@127.0.0.1:5000", "user name or password"),
+        ("nbtrack+http://", "names no host"),
+        ("nbtrack+http://127.0.0.1:5000/?x=1", "query"),
+    ],
+)
+def test_a_bad_nbtrack_http_uri_is_one_clear_error(uri: str, named: str) -> None:
+    with pytest.raises(InvalidValueError, match=named) as raised:
+        server_address(uri)
+    assert uri.removeprefix("nbtrack+") in str(raised.value)
