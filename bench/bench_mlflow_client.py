@@ -6,12 +6,14 @@ Usage::
 
 One script of MLflow client calls (``MlflowClient``: one run x N ``log_metric``, then M runs x
 (``create_run`` + 10 ``log_param`` + ``set_terminated``)) runs in a fresh child process
-against four tracking URIs, one at a time, each on its own temporary store:
+against these tracking URIs, one at a time, each on its own temporary store:
 
 - over HTTP: ``mlflow server`` with its SQLite backend, and ``nbtrack server``; and a null
   server (``null_mlflow_server.py``) answering every route from canned bytes: MLflow's client's
   own cost per call, which bounds any server's ratio (the "ceiling" column);
-- in process: MLflow's ``sqlite:`` store, and the ``nbtrack:`` plugin.
+- in process: MLflow's ``sqlite:`` store, and the ``nbtrack:`` plugin;
+- over HTTP via nbtrack's journal: ``nbtrack+http://`` against a fresh ``nbtrack server``
+  (each call appends to the client's journal; the sender delivers), against ``mlflow server``.
 
 Each figure is the mean time per call of a phase (wall clock of the phase / calls); the ratio
 is MLflow's time over nbtrack's (goal: ≥ 10x over HTTP, ≥ 100x in process). nbtrack's calls
@@ -40,7 +42,10 @@ import side_by_side  # bench/side_by_side.py: the script's own folder is on sys.
 FULL = {"metrics": 10_000, "runs": 1_000}
 QUICK = {"metrics": 1_000, "runs": 100}
 READY_TIMEOUT_S = 120.0
-KINDS = ("nbtrack-server", "mlflow-server", "null-server", "nbtrack-plugin", "mlflow-sqlite")
+KINDS = (
+    "nbtrack-server", "nbtrack-remote", "mlflow-server", "null-server", "nbtrack-plugin",
+    "mlflow-sqlite",
+)  # fmt: skip
 
 CLIENT = r"""
 import json, sys, time, warnings
@@ -166,8 +171,9 @@ def measure(kind: str, sizes: dict[str, int]) -> dict[str, float]:
             return run_client(f"nbtrack:{folder / 'nbtrack.duckdb'}", folder, sizes)
         server_kind = {"mlflow-server": "mlflow", "null-server": "null"}.get(kind, "nbtrack")
         url, process = start_server(server_kind, folder)
+        uri = "nbtrack+" + url if kind == "nbtrack-remote" else url
         try:
-            return run_client(url, folder, sizes, server_kind)
+            return run_client(uri, folder, sizes, server_kind)
         finally:
             os.killpg(process.pid, signal.SIGTERM)
             process.wait(timeout=60)
@@ -203,6 +209,7 @@ def main() -> None:
     for label, nb, ml in (
         ("over HTTP", "nbtrack-server", "mlflow-server"),
         ("in process", "nbtrack-plugin", "mlflow-sqlite"),
+        ("over HTTP via nbtrack's journal", "nbtrack-remote", "mlflow-server"),
     ):
         for figure in (
             "log_metric",
@@ -210,10 +217,11 @@ def main() -> None:
             "run_with_10_params",
             "raw_http_log_metric",
         ):
-            if figure not in results[nb]:
+            if figure not in results[nb] or figure not in results[ml]:
                 continue
             nb_s, ml_s = results[nb][figure], results[ml][figure]
-            ceiling = "" if nb != "nbtrack-server" else ceiling_text(results, figure)
+            over_http = nb in ("nbtrack-server", "nbtrack-remote")
+            ceiling = ceiling_text(results, figure) if over_http else ""
             lines.append([
                 f"{label}: {figure}", f"{nb_s * 1e3:.3f} ms", f"{ml_s * 1e3:.3f} ms",
                 side_by_side.ratio_text(nb_s, ml_s, higher_is_better=False), ceiling,

@@ -95,6 +95,12 @@ def resolve_store_path() -> Path:
     return target
 
 
+def checked_server_url(value: str, origin: str) -> str:
+    """``value`` as a server's base URL (``http(s)://HOST[:PORT][/PREFIX]``, no trailing
+    slash); InvalidValueError naming ``origin`` for anything else."""
+    return _checked_server_url(value, origin)
+
+
 def _is_server_url(value: str | os.PathLike[str]) -> bool:
     return isinstance(value, str) and value.lower().startswith(("http://", "https://"))
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["registry_store", "tracking_store"]
+__all__ = ["registry_store", "remote_registry_store", "tracking_store"]
 
 
 def tracking_store(store_uri: str | None = None, artifact_uri: str | None = None) -> Any:
-    """MLflow's tracking store for a ``nbtrack:`` URI."""
+    """MLflow's tracking store for a ``nbtrack:`` or ``nbtrack+http(s)://`` URI."""
     from nbtrack.mlflow_compat.plugin import NbtrackTrackingStore
 
     return NbtrackTrackingStore(store_uri, artifact_uri)
@@ -26,3 +26,10 @@ def registry_store(store_uri: str | None = None, tracking_uri: str | None = None
     from nbtrack.mlflow_compat.registry_plugin import NbtrackRegistryStore
 
     return NbtrackRegistryStore(store_uri, tracking_uri)
+
+
+def remote_registry_store(store_uri: str, tracking_uri: str | None = None) -> Any:
+    """MLflow's model-registry store for a ``nbtrack+http(s)://`` URI."""
+    from nbtrack.mlflow_compat.registry_plugin import remote_registry_store as build
+
+    return build(store_uri, tracking_uri)

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from nbtrack.entities import Experiment
-from nbtrack.errors import InvalidValueError, NotFoundError
+from nbtrack.errors import InvalidValueError
 from nbtrack.mlflow_compat import mapping
 from nbtrack.mlflow_compat.paging import VIEW_TYPES, offset_of, token_for
-from nbtrack.store import experiments
+from nbtrack.store import experiments, mlflow_ops
 from nbtrack.store.schema import ARTIFACTS_FOLDER
 from nbtrack.store.store import Store
 from nbtrack.tracking.lifecycle import forget_experiments
@@ -40,9 +40,6 @@ class Experiments:
         location = self.artifact_uri(self.store.folder, experiment.artifact_location)
         return mapping.experiment_json(experiment, location, tags)
 
-    def _with_tags(self, con: Any, found: Experiment) -> dict[str, Any]:
-        return self.json(found, experiments.experiment_tags(con, [found.id]).get(found.id))
-
     def id_out(self, nbtrack_id: str) -> str:
         if self._default_id is None:
             self._default_id = self.store.write(
@@ -52,25 +49,7 @@ class Experiments:
 
     def id_in(self, con: Any, mlflow_id: object) -> str:
         """nbtrack's id of the experiment MLflow calls ``mlflow_id``, read on ``con``."""
-        return self._by_id(con, mlflow_id).id
-
-    def _by_id(self, con: Any, mlflow_id: object) -> Experiment:
-        if not isinstance(mlflow_id, str) or not mlflow_id:
-            raise InvalidValueError(
-                f"Invalid value {mlflow_id!r} for parameter 'experiment_id' supplied"
-            )
-        if mlflow_id == mapping.DEFAULT_EXPERIMENT_ID:
-            found = experiments.find_experiment(con, mapping.DEFAULT_EXPERIMENT)
-            if found is not None:
-                return found
-        else:
-            for experiment in experiments.list_experiments(con, include_deleted=True):
-                if experiment.id == mlflow_id:
-                    return experiment
-        raise NotFoundError(f"No Experiment with id={mlflow_id} exists")
-
-    def _default(self, con: Any) -> Experiment:
-        return experiments.get_or_create_experiment(con, mapping.DEFAULT_EXPERIMENT)
+        return mlflow_ops.experiment_by_mlflow_id(con, mlflow_id).id
 
     def ensure_default(self) -> None:
         """Make the ``Default`` experiment now, as MLflow's stores do when they open."""
@@ -86,12 +65,7 @@ class Experiments:
         if known is not None:
             return known
 
-        def find(con: Any) -> Experiment:
-            if mlflow_id == mapping.DEFAULT_EXPERIMENT_ID:
-                return self._default(con)
-            return self._by_id(con, mlflow_id)
-
-        experiment = self.store.write(find)
+        experiment = self.store.write(mlflow_ops.experiment_for_mlflow_runs, mlflow_id)
         if experiment.deleted:
             raise InvalidValueError(
                 f"The experiment {mlflow_id} must be in the 'active' state. Current state is "
@@ -110,47 +84,17 @@ class Experiments:
         if artifact_location:
             self._check_location(artifact_location)
         pairs = [_checked_tag(key, value) for key, value in tags]
-
-        def create(con: Any) -> Experiment:
-            created = experiments.create_experiment(con, checked)
-            for key, value in pairs:
-                experiments.set_experiment_tag(con, created.id, key, value)
-            return created
-
-        return self.id_out(self.store.write(create).id)
+        created = self.store.write(mlflow_ops.create_tagged_experiment, checked, pairs)
+        return self.id_out(created.id)
 
     def set_tag(self, mlflow_id: str, key: object, value: object) -> None:
         """Set a tag of an active experiment (MLflow's ``set_experiment_tag``)."""
-        pair = _checked_tag(key, value)
-
-        def tag(con: Any) -> None:
-            experiments.set_experiment_tag(con, self._active(con, mlflow_id).id, *pair)
-
-        self.store.write(tag)
+        self.store.write(mlflow_ops.tag_active_experiment, mlflow_id, *_checked_tag(key, value))
 
     def delete_tag(self, mlflow_id: str, key: object) -> None:
         """Remove a tag of an active experiment; not found if it has none by that name."""
         name = check_name(key, "tag key")
-
-        def untag(con: Any) -> None:
-            found = self._active(con, mlflow_id)
-            try:
-                experiments.delete_experiment_tag(con, found.id, name)
-            except NotFoundError:
-                raise NotFoundError(
-                    f"No tag with name: {name} in experiment with id {mlflow_id}"
-                ) from None
-
-        self.store.write(untag)
-
-    def _active(self, con: Any, mlflow_id: object) -> Experiment:
-        found = self._by_id(con, mlflow_id)
-        if found.deleted:
-            raise InvalidValueError(
-                f"The experiment {mlflow_id} must be in the 'active' state. Current state is "
-                "deleted."
-            )
-        return found
+        self.store.write(mlflow_ops.untag_active_experiment, mlflow_id, name)
 
     def _check_location(self, location: str) -> None:
         root = (self.store.folder / ARTIFACTS_FOLDER).resolve()
@@ -162,18 +106,11 @@ class Experiments:
     def get(self, mlflow_id: str) -> dict[str, Any]:
         if mlflow_id == mapping.DEFAULT_EXPERIMENT_ID:
             self.ensure_default()
-        return self.store.read(lambda con: self._with_tags(con, self._by_id(con, mlflow_id)))
+        return self.json(*self.store.read(mlflow_ops.experiment_with_tags, mlflow_id))
 
     def get_by_name(self, name: str) -> dict[str, Any]:
         checked = check_name(name, "experiment name")
-
-        def find(con: Any) -> dict[str, Any]:
-            found = experiments.find_experiment(con, checked)
-            if found is None or found.name != name:
-                raise NotFoundError(f"Could not find experiment with name '{name}'")
-            return self._with_tags(con, found)
-
-        return self.store.read(find)
+        return self.json(*self.store.read(mlflow_ops.named_experiment_with_tags, checked))
 
     def search(
         self,
@@ -197,7 +134,7 @@ class Experiments:
                 f"Invalid value {max_results} for parameter 'max_results' supplied"
             )
         self.ensure_default()
-        every, tags = self.store.read(_all_with_tags)
+        every, tags = self.store.read(mlflow_ops.all_experiments_with_tags)
         chosen = [e for e in every if stage in ("all", e.lifecycle_stage)]
         # MLflow's order: the newest first.
         chosen.sort(key=lambda e: (e.created_at, int(e.id)), reverse=True)
@@ -208,7 +145,7 @@ class Experiments:
         return found, (token_for(offset + max_results) if more else None)
 
     def rename(self, mlflow_id: str, new_name: str) -> None:
-        nbtrack_id = self.store.read(self.id_in, mlflow_id)
+        nbtrack_id = self.store.read(mlflow_ops.experiment_by_mlflow_id, mlflow_id).id
         self.store.write(
             experiments.rename_experiment, nbtrack_id, check_name(new_name, "new_name")
         )
@@ -216,15 +153,10 @@ class Experiments:
         self._for_runs.clear()
 
     def set_stage(self, mlflow_id: str, stage: str) -> None:
-        nbtrack_id = self.store.read(self.id_in, mlflow_id)
+        nbtrack_id = self.store.read(mlflow_ops.experiment_by_mlflow_id, mlflow_id).id
         forget_experiments()
         self._for_runs.clear()
         self.store.write_stages(experiments.set_experiment_stage, nbtrack_id, stage)
-
-
-def _all_with_tags(con: Any) -> tuple[list[Experiment], dict[str, dict[str, str]]]:
-    every = experiments.list_experiments(con, True)
-    return every, experiments.experiment_tags(con, [e.id for e in every])
 
 
 def _checked_tag(key: object, value: object) -> tuple[str, str]:

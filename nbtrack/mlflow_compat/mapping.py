@@ -21,10 +21,12 @@ import math
 from typing import Any
 
 from nbtrack.entities import Experiment, ModelVersion, RegisteredModel, Run
+from nbtrack.store import mlflow_ops
 from nbtrack.store.whole_runs import FullRun
 
-DEFAULT_EXPERIMENT = "Default"
-DEFAULT_EXPERIMENT_ID = "0"
+# MLflow's "0" is nbtrack's experiment named Default (the store's operations know it too).
+DEFAULT_EXPERIMENT = mlflow_ops.DEFAULT_EXPERIMENT
+DEFAULT_EXPERIMENT_ID = mlflow_ops.DEFAULT_EXPERIMENT_ID
 
 RUN_NAME_TAG = "mlflow.runName"
 USER_TAG = "mlflow.user"

@@ -10,6 +10,9 @@ MLflow's own protobuf messages, so the shapes cannot drift apart from the server
 A run's artifact URI is the path of its nbtrack artifact folder: MLflow's client writes
 artifacts and models there itself, where ``nbtrack.list_artifacts`` and
 ``nbtrack.load_model("runs:/...")`` look.
+
+``nbtrack+http://HOST:PORT`` logs to an ``nbtrack server`` through this process's journal
+(``remote_scheme.py``).
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from mlflow.utils.proto_json_utils import parse_dict
 
 from nbtrack import config
 from nbtrack.errors import AlreadyExistsError, InvalidValueError, NbtrackError, NotFoundError
-from nbtrack.mlflow_compat import run_entities
+from nbtrack.mlflow_compat import remote_scheme, run_entities
 from nbtrack.mlflow_compat.service import TrackingService
 
 __all__ = ["NbtrackTrackingStore", "service_for", "store_path", "translating"]
@@ -43,7 +46,7 @@ _VIEWS = {
     ViewType.DELETED_ONLY: "DELETED_ONLY",
     ViewType.ALL: "ALL",
 }
-_services: dict[Path, TrackingService] = {}
+_services: dict[Path | str, TrackingService] = {}
 _services_lock = threading.Lock()
 
 
@@ -58,12 +61,17 @@ def store_path(store_uri: str | None) -> Path:
 
 
 def service_for(store_uri: str | None) -> TrackingService:
-    """One service per store file in this process: its run writers are shared."""
-    path = store_path(store_uri)
+    """One service per store file (or server) in this process: its run writers are shared."""
+    remote = remote_scheme.is_remote(store_uri)
+    key: Path | str = str(store_uri).lower() if remote else store_path(store_uri)
     with _services_lock:
-        found = _services.get(path)
+        found = _services.get(key)
         if found is None:
-            found = _services[path] = TrackingService(path)
+            found = _services[key] = (
+                remote_scheme.remote_service(str(store_uri))
+                if remote
+                else TrackingService(Path(key))
+            )
         return found
 
 

@@ -140,3 +140,16 @@ class NbtrackRegistryStore(AbstractStore):
 
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
         return _version(self.registry.version_by_alias(name, alias))
+
+
+def remote_registry_store(store_uri: str, tracking_uri: str | None = None) -> Any:
+    """The registry for ``nbtrack+http(s)://``: MLflow's own REST registry client against the
+    server's registry routes (registering is rare; only tracking goes through the journal).
+    Its token is the one the tracking side sends."""
+    from mlflow.store.model_registry.rest_store import RestStore
+    from mlflow.utils.rest_utils import MlflowHostCreds
+
+    from nbtrack.mlflow_compat.remote_scheme import server_address
+
+    address = server_address(store_uri)
+    return RestStore(lambda: MlflowHostCreds(address.url, token=address.token))

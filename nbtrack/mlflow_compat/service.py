@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from nbtrack.entities import RUNNING
-from nbtrack.errors import InvalidValueError, NotFoundError
+from nbtrack.errors import InvalidValueError
 from nbtrack.mlflow_compat import mapping
 from nbtrack.mlflow_compat.experiments import Experiments
 from nbtrack.mlflow_compat.paging import VIEW_TYPES, offset_of, token_for
 from nbtrack.mlflow_compat.run_mirror import RunMirror
 from nbtrack.mlflow_compat.writer import NewRun, RunWriter, checked_millis
-from nbtrack.store import runs, whole_runs
+from nbtrack.store import mlflow_ops, runs, whole_runs
 from nbtrack.store.schema import ARTIFACTS_FOLDER
 from nbtrack.store.store import Store, get_store
 from nbtrack.store.whole_runs import FullRun
@@ -65,12 +65,16 @@ def proxied_artifact_uri(folder: Path, relative: str) -> str:
 
 
 class TrackingService:
-    """MLflow's tracking API over the store at ``path``."""
+    """MLflow's tracking API over a store: the file at a path, or a given ``Store`` (a
+    server's ``RemoteStore``, for ``nbtrack+http://``)."""
 
     def __init__(
-        self, path: Path, artifact_uri: ArtifactUri = local_artifact_uri, mirror_runs: bool = False
+        self,
+        target: Path | Store,
+        artifact_uri: ArtifactUri = local_artifact_uri,
+        mirror_runs: bool = False,
     ) -> None:
-        self.store: Store = get_store(path)
+        self.store: Store = target if isinstance(target, Store) else get_store(target)
         # Whether runs/get may answer from the runs this process wrote (``RunMirror``): only
         # where every journal line of this process comes through this service, as in
         # ``nbtrack server``; a notebook using the plugin may also log through nbtrack's API.
@@ -234,15 +238,11 @@ class TrackingService:
         order = compile_order_by(list(order_by or []))
         offset = offset_of(page_token)
 
-        def query(con: Any) -> list[FullRun]:
-            ids = [self.experiments.id_in(con, given) for given in experiment_ids]
-            page = whole_runs.page_of_run_ids(
-                con, ids, (where.sql, where.params), (order.sql, order.params), stage, offset,
-                max_results + 1, self._artifacts_root(),
-            )  # fmt: skip
-            return whole_runs.full_runs(con, page)
-
-        found = self.store.read(query)
+        found = self.store.read(
+            mlflow_ops.page_of_full_runs, list(experiment_ids),
+            ((where.sql, where.params), (order.sql, order.params)), stage,
+            (offset, max_results + 1), self._artifacts_root(),
+        )  # fmt: skip
         more = len(found) > max_results
         page = [self._run_json(full) for full in found[:max_results]]
         return page, (token_for(offset + max_results) if more else None)
@@ -287,13 +287,13 @@ class TrackingService:
         writer = self._writers.get(run_id)
         if writer is not None:
             return writer
-        full, state = self.store.read(_loggable_state, run_id)
+        full, last_seq = self.store.read(mlflow_ops.loggable_state, run_id)
         if full.lifecycle_stage != "active":
             raise InvalidValueError(
                 f"The run {run_id} must be in the 'active' state. Current state is "
                 f"{full.lifecycle_stage}."
             )
-        writer = RunWriter(self.store, run_id, state.params_text, state.last_seq)
+        writer = RunWriter(self.store, run_id, full.params_text, last_seq)
         with self._lock:
             return self._writers.setdefault(run_id, writer)
 
@@ -323,21 +323,6 @@ class TrackingService:
         if not isinstance(run_id, str) or not run_id:
             raise InvalidValueError(f"Invalid value {run_id!r} for parameter 'run_id' supplied")
         return run_id
-
-
-class _Loggable:
-    def __init__(self, params_text: dict[str, str], last_seq: int) -> None:
-        self.params_text = params_text
-        self.last_seq = last_seq
-
-
-def _loggable_state(con: Any, run_id: str) -> tuple[FullRun, _Loggable]:
-    try:
-        full = whole_runs.full_run(con, run_id)
-    except NotFoundError:
-        raise NotFoundError(f"Run with id={run_id} not found") from None
-    state = runs.resume_state(con, run_id)
-    return full, _Loggable(full.params_text, state.last_seq)
 
 
 def _status(status: str) -> str:
