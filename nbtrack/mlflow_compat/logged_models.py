@@ -114,6 +114,11 @@ class LoggedModels:
         run_id, record = self._find(model_id)
         if status == READY:
             folder = self.tracking.run_artifact_folder(run_id) / record["name"]
+            if not (folder / "MLmodel").is_file():
+                # Files this process cannot read (a client of nbtrack+http(s):// uploaded them
+                # to the server): it stays PENDING until the server, which holds them, records
+                # their hashes when the model is registered.
+                return self._json(model_id, run_id, record)
             self._record_hashes(run_id, record["name"], model_id, folder)
         record.update(status=status, updated=int(time.time() * 1000))
         self._save(run_id, model_id, record)

@@ -15,12 +15,14 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import urlsplit
 
 from nbtrack import config
 from nbtrack.entities import ModelVersion
 from nbtrack.errors import InvalidValueError, NotFoundError
 from nbtrack.mlflow_compat import mapping
 from nbtrack.mlflow_compat.logged_models import LoggedModels
+from nbtrack.mlflow_compat.remote_scheme import ARTIFACTS_PATH
 from nbtrack.mlflow_compat.service import TrackingService
 from nbtrack.model_registry import versions
 from nbtrack.model_registry.names import check_model_name
@@ -136,6 +138,13 @@ class RegistryService:
     def _artifact_parts(self, source: str) -> tuple[str, ...] | None:
         if source.startswith(_PROXY):
             return PurePosixPath(source[len(_PROXY) :].lstrip("/")).parts
+        if source.startswith(("http://", "https://")):
+            # A client logging through nbtrack+http(s):// gives the proxy's own URL; the run it
+            # names must still be one of this store's, with the model's folder in it.
+            path = urlsplit(source).path
+            if not path.startswith(ARTIFACTS_PATH):
+                return None
+            return PurePosixPath(path[len(ARTIFACTS_PATH) :]).parts
         if ":/" in source:
             return None
         root = (self.store.folder / ARTIFACTS_FOLDER).resolve()

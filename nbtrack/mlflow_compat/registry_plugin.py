@@ -149,7 +149,20 @@ def remote_registry_store(store_uri: str, tracking_uri: str | None = None) -> An
     from mlflow.store.model_registry.rest_store import RestStore
     from mlflow.utils.rest_utils import MlflowHostCreds
 
-    from nbtrack.mlflow_compat.remote_scheme import server_address
+    from nbtrack.mlflow_compat.remote_scheme import ARTIFACTS_PATH, server_address
 
     address = server_address(store_uri)
-    return RestStore(lambda: MlflowHostCreds(address.url, token=address.token))
+
+    class ProxiedRegistry(RestStore):
+        # The server answers mlflow-artifacts:/ URIs, which MLflow resolves only against an
+        # http(s) tracking URI: a models:/ URI must download from the proxy's full URL.
+        def get_model_version_download_uri(self, name: str, version: str) -> str:
+            found: str = super().get_model_version_download_uri(name, version)
+            if found.startswith(PROXY_SCHEME):
+                return address.url + ARTIFACTS_PATH + found[len(PROXY_SCHEME) :].lstrip("/")
+            return found
+
+    return ProxiedRegistry(lambda: MlflowHostCreds(address.url, token=address.token))
+
+
+PROXY_SCHEME = "mlflow-artifacts:"

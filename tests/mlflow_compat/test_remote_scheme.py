@@ -196,3 +196,38 @@ def test_a_bad_nbtrack_http_uri_is_one_clear_error(uri: str, named: str) -> None
     with pytest.raises(InvalidValueError, match=named) as raised:
         server_address(uri)
     assert uri.removeprefix("nbtrack+") in str(raised.value)
+
+
+REGISTERING = """
+import json, warnings
+warnings.simplefilter("ignore")
+import mlflow
+from sklearn.linear_model import LogisticRegression
+mlflow.set_experiment("registry")
+with mlflow.start_run() as run:
+    mlflow.sklearn.log_model(LogisticRegression().fit([[0], [1]], [0, 1]), name="model")
+version = mlflow.register_model(f"runs:/{run.info.run_id}/model", "clf")
+loaded = mlflow.pyfunc.load_model(f"models:/clf/{version.version}")
+print(json.dumps({"run_id": run.info.run_id, "version": version.version,
+                  "predicted": [int(p) for p in loaded.predict([[0], [1]])]}))
+"""
+
+LOADING = """
+import json, sys, nbtrack
+model = nbtrack.load_model("models:/clf/1")
+print(json.dumps({"predicted": [int(p) for p in model.predict([[0], [1]])],
+                  "run_id": nbtrack.get_model_version("clf", 1).run_id}))
+"""
+
+
+def test_a_model_logged_and_registered_through_the_scheme_loads_with_its_hashes_checked(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    registered = _run(REGISTERING, tmp_path / "client", _env(server.url))
+    assert registered["version"] == "1"
+    assert registered["predicted"] == [0, 1]
+    # nbtrack's own loader, which refuses files whose recorded hashes do not match, on the
+    # server's store: the hashes were recorded from the files the server holds.
+    env = {k: v for k, v in _env(server.url).items() if k != "MLFLOW_TRACKING_URI"}
+    loaded = _run(LOADING, tmp_path / "server", env)
+    assert loaded == {"predicted": [0, 1], "run_id": registered["run_id"]}
