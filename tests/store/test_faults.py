@@ -105,18 +105,30 @@ WRITER = textwrap.dedent(
 )
 
 
-def _killed_writer(env: dict[str, str], points: int) -> str:
+def _waiting_writer(env: dict[str, str], points: int) -> tuple[subprocess.Popen[str], str]:
+    """A process that logged ``points`` into a run and waits, its lines in its journal."""
     writer = subprocess.Popen(
         [sys.executable, "-c", WRITER, str(points)],
         env=env,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
     )
-    assert writer.stdout is not None
+    assert writer.stdout is not None and writer.stderr is not None
     run_id = writer.stdout.readline().strip()
+    assert run_id, writer.stderr.read()
+    return writer, run_id
+
+
+def _kill(writer: subprocess.Popen[str]) -> None:
     os.kill(writer.pid, signal.SIGKILL)
     writer.communicate(timeout=30)
+
+
+def _killed_writer(env: dict[str, str], points: int) -> str:
+    writer, run_id = _waiting_writer(env, points)
+    _kill(writer)
     return run_id
 
 
@@ -124,8 +136,11 @@ def test_a_dead_process_s_journal_is_not_set_aside_for_a_damaged_store(
     store_path: Path, child_env: dict[str, str]
 ) -> None:
     _store_with_runs()
+    # The writer logs while the store is whole: the damaged block may also hold another
+    # table's data (DuckDB packs small segments together), which its start would read.
+    writer, run_id = _waiting_writer(child_env, 300)
     _damage_table(store_path, "runs")
-    run_id = _killed_writer(child_env, 300)
+    _kill(writer)
     for _ in range(2):  # a second process would once have quarantined the good journal
         with pytest.raises(nbtrack.StoreCorruptError):
             nbtrack.flush()
