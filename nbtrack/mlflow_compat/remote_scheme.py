@@ -20,14 +20,16 @@ from typing import Final
 from nbtrack import config
 from nbtrack.errors import InvalidValueError
 from nbtrack.mlflow_compat.service import ArtifactUri, TrackingService
+from nbtrack.store.remote.artifacts import PROXY
 from nbtrack.store.remote.store import get_remote_store
 from nbtrack.store.schema import ARTIFACTS_FOLDER
 
 PREFIX: Final = "nbtrack+"
 SCHEMES: Final = ("nbtrack+http", "nbtrack+https")
 MLFLOW_TOKEN_VARIABLE: Final = "MLFLOW_TRACKING_TOKEN"
-# Where nbtrack server's proxy (MLflow's own path) keeps run artifacts, below its URL.
-ARTIFACTS_PATH: Final = "/api/2.0/mlflow-artifacts/artifacts/"
+# Where nbtrack server's proxy (MLflow's own path) keeps run artifacts, below its URL: the path
+# team mode's artifact sender already uses.
+ARTIFACTS_PATH: Final = PROXY + "/"
 
 
 def is_remote(store_uri: str | None) -> bool:

@@ -21,7 +21,7 @@ from nbtrack.mlflow_compat.remote_scheme import server_address
 from nbtrack.store.schema import ARTIFACTS_FOLDER
 from tests.mlflow_compat.conftest import RunningServer, start_server, stop_server
 from tests.team.clients import REPO, points_per_key, statuses, wait_for
-from tests.team.conftest import restart_on_the_same_port
+from tests.team.conftest import restart_on_the_same_port, server_in_its_own_folder
 
 # MLflow's client, as a user's script would use it; argv: points, seconds between two points.
 CLIENT = """
@@ -68,13 +68,8 @@ print(json.dumps({
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[RunningServer]:
-    """A server over its own store, in a folder of its own (as team mode's tests have it)."""
-    folder = tmp_path / "server"
-    folder.mkdir()
-    running = start_server(folder / "nbtrack.duckdb")
-    yield running
-    _, err = stop_server(running.process)
-    assert "Traceback" not in err, err
+    with server_in_its_own_folder(tmp_path) as running:
+        yield running
 
 
 def _env(url: str, **extra: str) -> dict[str, str]:

@@ -3,6 +3,7 @@ process logging to it."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 from collections.abc import Iterator
@@ -21,16 +22,23 @@ from tests.serving.conftest import wait_ready
 from tests.team.artifact_servers import BUCKET, S3_DESTINATION, S3Server, start_s3
 
 
-@pytest.fixture
-def team_server(tmp_path: Path) -> Iterator[RunningServer]:
-    """A server over its own store in a folder of its own (not the test's ``store_path``, which
-    the client side of a test may use as its local store)."""
+@contextlib.contextmanager
+def server_in_its_own_folder(tmp_path: Path) -> Iterator[RunningServer]:
+    """A server over its own store in ``tmp_path / "server"`` (not the test's ``store_path``,
+    which the client side of a test may use as its local store); it must end without a
+    traceback."""
     folder = tmp_path / "server"
     folder.mkdir()
     server = start_server(folder / "nbtrack.duckdb")
     yield server
     _, err = stop_server(server.process)
     assert "Traceback" not in err, err
+
+
+@pytest.fixture
+def team_server(tmp_path: Path) -> Iterator[RunningServer]:
+    with server_in_its_own_folder(tmp_path) as server:
+        yield server
 
 
 @pytest.fixture

@@ -99,7 +99,8 @@ def search_model_versions(registry: RegistryService, f: Fields) -> dict[str, Any
         found = registry.search_model_versions(name, registry_filters.wanted(comparisons, "run_id"))
     except NotFoundError:
         found = []
-    found = [version for version in found if registry_filters.matching(comparisons)(version)]
+    holds = registry_filters.matching(comparisons)
+    found = [version for version in found if holds(version)]
     limit = f.integer("max_results")
     return {"model_versions": found[:limit] if limit else found}
 
