@@ -178,8 +178,16 @@ def _binary_auc(
         return None  # one class only: AUC is undefined
     order = np.argsort(score)  # ties are grouped by value below: no stable sort needed
     score, positive = score[order], positive[order]
+    tied = score[1:] == score[:-1]
+    if weight is None and not tied.any():
+        # No two scores equal (a model's probabilities, mostly): the rank of each row is its
+        # place, and Mann-Whitney's U needs only the positives' ranks. Grouping ~30,000
+        # one-row groups below would take four times as long.
+        hits = float(positive.sum())
+        ranks = float(np.flatnonzero(positive).sum()) + hits
+        return (ranks - hits * (hits + 1) / 2) / (hits * (len(score) - hits))
     # Ties share their rank (Mann-Whitney): each tied group counts half.
-    starts = np.r_[0, np.flatnonzero(np.diff(score)) + 1]
+    starts = np.r_[0, np.flatnonzero(~tied) + 1]
     if weight is None:
         # Counts: one sum per group, the negatives from the group's size.
         pos = np.add.reduceat(positive.astype(np.float64), starts)

@@ -100,3 +100,22 @@ def test_a_label_outside_the_classes_is_counted_under_its_own_name() -> None:
     table = sklearn_metrics.confusion(truth, predicted, None, np.array([0, 1, 2]))
     assert list(table.labels) == [0, 1, 2, 5]
     np.testing.assert_array_equal(table.matrix, metrics.confusion_matrix(truth, predicted))
+
+
+@pytest.mark.parametrize("decimals", [None, 2, 0], ids=["no ties", "some ties", "all tied"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_binary_roc_auc_equals_scikit_learns_with_and_without_ties(
+    decimals: int | None, weighted: bool
+) -> None:
+    rng = np.random.default_rng(7)
+    positive = rng.random(5_000) < 0.3
+    score = rng.random(5_000) + 0.4 * positive
+    if decimals is not None:
+        score = np.round(score, decimals)
+    weight = rng.random(5_000) + 0.5 if weighted else None
+    proba = np.column_stack([1 - score / 2, score / 2])
+    ours = sklearn_metrics.probability_metrics(
+        positive.astype(int), proba, np.array([0, 1]), weight
+    )
+    theirs = metrics.roc_auc_score(positive, score, sample_weight=weight)
+    assert ours[f"{P}roc_auc"] == pytest.approx(theirs, rel=1e-12, abs=1e-12)
