@@ -14,7 +14,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import (
     FileResponse,
     JSONResponse,
@@ -25,7 +25,7 @@ from starlette.responses import (
 from starlette.routing import BaseRoute, Route
 
 from nbtrack.http.connections import Capacity
-from nbtrack.http.guard import Guard
+from nbtrack.http.guard import CLIENT_CLOSED, Guard
 from nbtrack.http.settings import Settings
 from nbtrack.read_api import pages, routes, watch
 from nbtrack.web.access import UiAccess
@@ -112,10 +112,13 @@ async def _json_body(request: Request) -> dict[str, Any] | Response:
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
         return JSONResponse({"error": "send the body as application/json"}, 415)
     raw = b""
-    async for chunk in request.stream():
-        raw += chunk
-        if len(raw) > MAX_BODY:
-            return JSONResponse({"error": f"the body is over {MAX_BODY} bytes"}, 413)
+    try:
+        async for chunk in request.stream():
+            raw += chunk
+            if len(raw) > MAX_BODY:
+                return JSONResponse({"error": f"the body is over {MAX_BODY} bytes"}, 413)
+    except ClientDisconnect:
+        return Response(status_code=CLIENT_CLOSED)  # the page went away: nobody to answer
     try:
         parsed = json.loads(raw or b"{}")
     except ValueError:

@@ -3,6 +3,8 @@ CSRF exemption lets through and what it does not, and the token."""
 
 from __future__ import annotations
 
+import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -129,3 +131,31 @@ def test_a_server_with_a_token_takes_journal_bytes_only_with_it(
     assert post_lines(with_token, JOURNAL, 1, 0, journal_lines("t", 2)).held > 0
     without.close()
     with_token.close()
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type"),
+    [
+        (SEGMENT_URL.format(JOURNAL, 0), "application/x-ndjson"),
+        ("/nbtrack/store/v1/call", "application/json"),
+        ("/api/2.0/mlflow/runs/log-batch", "application/json"),
+        ("/nbtrack/api/models/m/aliases", "application/json"),
+    ],
+    ids=["journal segment", "store call", "MLflow REST", "the UI"],
+)
+def test_a_client_that_hangs_up_mid_body_is_not_a_server_error(
+    team_server: RunningServer, path: str, content_type: str
+) -> None:
+    # A forked child exiting as it sends: the body stops short and the connection closes.
+    # The fixture fails the test if the server's log then holds a traceback.
+    host, port = team_server.url.removeprefix("http://").rsplit(":", 1)
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: {content_type}\r\n"
+        f"Origin: {team_server.url}\r\nContent-Length: 100000\r\n\r\n"
+    )
+    for _ in range(3):
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(head.encode() + b'{"run_id": "a-')
+            time.sleep(0.2)  # the server is reading the body when the client goes
+    # The server still answers, and says nothing of an error.
+    assert requests.get(team_server.url + "/health", timeout=10).status_code == 200

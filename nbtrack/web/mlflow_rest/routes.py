@@ -17,7 +17,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
@@ -29,6 +29,7 @@ from nbtrack.errors import (
     RunGoneError,
 )
 from nbtrack.http.errors import BAD_REQUEST, INVALID_PARAMETER_VALUE, JSON, error_body
+from nbtrack.http.guard import CLIENT_CLOSED
 from nbtrack.mlflow_compat.registry import RegistryService
 from nbtrack.mlflow_compat.service import TrackingService
 from nbtrack.store.remote.artifacts import SHA256_HEADER
@@ -194,6 +195,10 @@ def fields_from(
 
 def error_response(exc: Exception) -> Response:
     """MLflow's JSON error for ``exc``; an unexpected one is logged, not shown."""
+    if isinstance(exc, ClientDisconnect):
+        # A client that hung up mid-body (a process exiting as it sends) is nobody's error;
+        # nobody reads this, the status names the case in the access log.
+        return Response(status_code=CLIENT_CLOSED)
     if isinstance(exc, TooLarge):
         status, code = 413, "RESOURCE_LIMIT_EXCEEDED"
     elif isinstance(exc, NotFoundError):

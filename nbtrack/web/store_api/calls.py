@@ -16,7 +16,7 @@ import logging
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -28,6 +28,7 @@ from nbtrack.errors import (
     StoreBusyError,
 )
 from nbtrack.http.errors import INVALID_PARAMETER_VALUE, JSON, error_body
+from nbtrack.http.guard import CLIENT_CLOSED
 from nbtrack.store.remote import codec
 from nbtrack.store.remote.calls import CALL_PATH
 from nbtrack.store.remote.operations import check_arguments, resolve
@@ -114,6 +115,8 @@ def _parse(body: bytes) -> tuple[str, str, tuple[Any, ...], dict[str, Any]]:
 def store_error_response(exc: Exception) -> Response:
     """MLflow's error JSON for ``exc``, with ``nbtrack_error`` naming its class; an error that
     is not nbtrack's is logged here and answered without its details."""
+    if isinstance(exc, ClientDisconnect):
+        return Response(status_code=CLIENT_CLOSED)  # a client that hung up: nobody to answer
     if not isinstance(exc, NbtrackError):
         log.exception("nbtrack server: an unexpected error in a store call")
         return Response(error_body(500, "internal error; see the server's log"), 500,
