@@ -26,9 +26,18 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.fixture
 def store_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A fresh store for the test, set through NBTRACK_URI as a user would."""
-    path = tmp_path / "nbtrack.duckdb"
+    with store_in(tmp_path, monkeypatch) as path:
+        yield path
+
+
+@contextmanager
+def store_in(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A store in ``folder`` (the working directory meanwhile), set through NBTRACK_URI; this
+    process's runs ended and stores closed afterwards. For ``store_path``, and for a module
+    whose tests share one store (``pytest.MonkeyPatch.context()``)."""
+    path = folder / "nbtrack.duckdb"
     monkeypatch.setenv("NBTRACK_URI", str(path))
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.chdir(folder)
     yield path
     for run in reversed(_current.all_active()):
         run.end()

@@ -120,9 +120,13 @@ _ROUTES: list[Route] = [
     _route("GET", "runs", lambda m, q, b: runs.runs_page(q)),
     _route("GET", "columns", lambda m, q, b: runs.columns(q)),
     _route("GET", f"runs/{_RUN}", lambda m, q, b: runs.run(m["run"])),
-    _route("GET", f"runs/{_RUN}/artifacts", lambda m, q, b: artifacts.listing(m["run"])),
+    # Files arrive without the store's markers moving (on a server, after the lines that made
+    # their run): what lists or reads them is never cached by marker state.
+    _route("GET", f"runs/{_RUN}/artifacts", lambda m, q, b: artifacts.listing(m["run"]), False),
     _route("GET", f"runs/{_RUN}/artifacts/file", _file, cached=False),
-    _route("GET", f"runs/{_RUN}/artifacts/table", lambda m, q, b: artifacts.table(m["run"], q)),
+    _route(
+        "GET", f"runs/{_RUN}/artifacts/table", lambda m, q, b: artifacts.table(m["run"], q), False
+    ),
     _route("GET", "history", lambda m, q, b: runs.history(q)),
     _route("GET", "compare", lambda m, q, b: compare.compare(q)),
     _route("GET", "models", lambda m, q, b: registry.models()),

@@ -8,7 +8,9 @@ files cannot name anything outside the run. Parts come from ``artifact_paths.rel
 A store's files are in its own artifact folder unless the server that serves it keeps them
 elsewhere (``nbtrack server --artifacts-destination``): that server says so once with
 ``keep_store_files_in``, and ``run_files`` then reads every run of that store there — the web
-UI's pages, MLflow's ``artifacts/list`` and the ``mlflow-artifacts`` proxy alike.
+UI's pages, MLflow's ``artifacts/list`` and the ``mlflow-artifacts`` proxy alike. A process
+whose store is itself a server (``NBTRACK_URI=http://...``) reads through that server
+(``server_files.py``).
 """
 
 from __future__ import annotations
@@ -160,9 +162,17 @@ def keep_store_files_in(store: Store, files: ArtifactFiles) -> None:
 def run_files(store: Store, artifact_uri: str) -> ArtifactFiles:
     """The files of the run whose artifact folder the store records as ``artifact_uri``."""
     folder = artifact_folder(store, artifact_uri)
+    root = (store.folder / ARTIFACTS_FOLDER).resolve()
+    # Imported only here: a process reading a store file never loads the HTTP client.
+    from nbtrack.store.remote.store import RemoteStore
+
+    if isinstance(store, RemoteStore):
+        # The folder is the spool's stand-in for the server's tree; the files are there.
+        from nbtrack.tracking.server_files import ServerFiles
+
+        return ServerFiles(store.connection, "").below(folder.relative_to(root).parts)
     with _kept_lock:
         elsewhere = _kept_in.get(store.path)
     if elsewhere is None:
         return FolderFiles(folder)
-    root = (store.folder / ARTIFACTS_FOLDER).resolve()
     return elsewhere.below(folder.relative_to(root).parts)

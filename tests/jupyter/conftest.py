@@ -1,7 +1,10 @@
-"""A real ``jupyter server`` on a loopback port, with a token, serving the test's store.
+"""A real ``jupyter server`` on a loopback port, with a token, serving a store this process
+logs to.
 
-The server extension is enabled the way ``pip install`` enables it: by the config file the
-package puts in ``etc/jupyter/jupyter_server_config.d`` of the environment.
+One server, one store and one set of logged runs serve a whole module (``lab_store``,
+``logged``, ``jupyter_server``): starting Jupyter costs about 2 s, and each test still runs
+alone. The server extension is enabled the way ``pip install`` enables it: by the config file
+the package puts in ``etc/jupyter/jupyter_server_config.d`` of the environment.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import pytest
 import requests
 
 from nbtrack.read_api import routes
+from tests.conftest import store_in
 from tests.web.runs_for_ui import Logged, log_runs
 
 START_TIMEOUT_S = 30.0
@@ -52,31 +56,40 @@ def _free_port() -> int:
         return port
 
 
-@pytest.fixture
-def logged(store_path: Path) -> Iterator[Logged]:
-    yield log_runs(store_path.parent)
+@pytest.fixture(scope="module")
+def lab_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The module's store, this process's through NBTRACK_URI as ``store_path`` sets it."""
+    folder = tmp_path_factory.mktemp("lab-store")
+    with pytest.MonkeyPatch.context() as monkeypatch, store_in(folder, monkeypatch) as path:
+        yield path
+
+
+@pytest.fixture(scope="module")
+def logged(lab_store: Path) -> Iterator[Logged]:
+    yield log_runs(lab_store.parent)
     routes.clear_cache()
 
 
-@pytest.fixture
-def jupyter_server(store_path: Path, tmp_path: Path) -> Iterator[JupyterServer]:
+@pytest.fixture(scope="module")
+def jupyter_server(lab_store: Path) -> Iterator[JupyterServer]:
+    folder = lab_store.parent
     port, token = _free_port(), secrets.token_hex(16)
-    home = tmp_path / "jupyter-home"
+    home = folder / "jupyter-home"
     env = dict(
         os.environ,
-        NBTRACK_URI=str(store_path),
+        NBTRACK_URI=str(lab_store),
         JUPYTER_CONFIG_DIR=str(home / "config"),
         JUPYTER_RUNTIME_DIR=str(home / "runtime"),
         JUPYTER_DATA_DIR=str(home / "data"),
     )
     server = JupyterServer(
-        f"http://127.0.0.1:{port}{BASE_URL}", token, tmp_path / "jupyter-server.log"
+        f"http://127.0.0.1:{port}{BASE_URL}", token, folder / "jupyter-server.log"
     )
     command = [
         sys.executable, "-m", "jupyter", "server", "--no-browser", "--allow-root",
         f"--ServerApp.port={port}", "--ServerApp.port_retries=0", "--ServerApp.ip=127.0.0.1",
         f"--ServerApp.base_url={BASE_URL}", f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={tmp_path}",
+        f"--ServerApp.root_dir={folder}",
     ]  # fmt: skip
     with server.log_path.open("wb") as log:
         process = subprocess.Popen(

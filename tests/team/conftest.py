@@ -69,19 +69,23 @@ def restart_on_the_same_port(server: RunningServer) -> RunningServer:
     return RunningServer(server.url, process)
 
 
-@pytest.fixture
-def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Server]:
-    """moto's S3 server on loopback, with this process's ``AWS_*`` settings pointing at it."""
+@contextlib.contextmanager
+def s3_on_loopback(monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Server]:
+    """moto's S3 server on loopback, with this process's ``AWS_*`` settings pointing at it
+    (undone by ``monkeypatch``)."""
     server = start_s3(BUCKET)
-    for name, value in server.env.items():
-        monkeypatch.setenv(name, value)
-    yield server
-    server.stop()
+    try:
+        for name, value in server.env.items():
+            monkeypatch.setenv(name, value)
+        yield server
+    finally:
+        server.stop()
 
 
-@pytest.fixture
-def s3_team_server(tmp_path: Path, s3: S3Server) -> Iterator[RunningServer]:
-    """``nbtrack server --artifacts-destination s3://...`` over a store of its own."""
+@contextlib.contextmanager
+def s3_server_in_its_own_folder(tmp_path: Path, s3: S3Server) -> Iterator[RunningServer]:
+    """``nbtrack server --artifacts-destination s3://...`` over a store of its own in
+    ``tmp_path / "server"``; it must end without a traceback."""
     folder = tmp_path / "server"
     folder.mkdir()
     server = start_server(
@@ -93,6 +97,20 @@ def s3_team_server(tmp_path: Path, s3: S3Server) -> Iterator[RunningServer]:
     yield server
     _, err = stop_server(server.process)
     assert "Traceback" not in err, err
+
+
+@pytest.fixture
+def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Server]:
+    """moto's S3 server on loopback, with this process's ``AWS_*`` settings pointing at it."""
+    with s3_on_loopback(monkeypatch) as server:
+        yield server
+
+
+@pytest.fixture
+def s3_team_server(tmp_path: Path, s3: S3Server) -> Iterator[RunningServer]:
+    """``nbtrack server --artifacts-destination s3://...`` over a store of its own."""
+    with s3_server_in_its_own_folder(tmp_path, s3) as server:
+        yield server
 
 
 @pytest.fixture

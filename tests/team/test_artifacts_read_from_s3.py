@@ -1,6 +1,10 @@
 """Reading artifacts that ``nbtrack server --artifacts-destination s3://...`` keeps in a bucket:
 the UI's pages, MLflow's ``artifacts/list`` and the ``mlflow-artifacts`` proxy all read them
-where they are (moto's S3 server on loopback), and never outside the run's prefix."""
+where they are (moto's S3 server on loopback), and never outside the run's prefix.
+
+One S3 server, one nbtrack server and one logged run serve the whole module (each test still
+runs alone): the tests only read that run; the one that adds another run's file leaves it alone.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +15,11 @@ from pathlib import Path
 import pytest
 import requests
 
+from nbtrack.config import ServerAddress
 from nbtrack.store.remote.connection import ServerConnection
 from tests.mlflow_compat.conftest import RunningServer, reset_mlflow
 from tests.team.artifact_servers import S3Server, bucket_object, server_run
+from tests.team.conftest import s3_on_loopback, s3_server_in_its_own_folder
 
 CSV = "epoch,loss\n0,1.5\n1,0.25\n"
 HTML = "<h1>report</h1>"
@@ -26,24 +32,48 @@ class LoggedInBucket:
     tree: str  # the run's place in the artifact tree: <experiment>/<run>/artifacts
 
 
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("read-from-s3")
+
+
+@pytest.fixture(scope="module")
+def bucket() -> Iterator[S3Server]:
+    with pytest.MonkeyPatch.context() as monkeypatch, s3_on_loopback(monkeypatch) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def server(folder: Path, bucket: S3Server) -> Iterator[RunningServer]:
+    with s3_server_in_its_own_folder(folder, bucket) as running:
+        yield running
+
+
 @pytest.fixture
-def logged(s3: S3Server, s3_team_server: RunningServer, tmp_path: Path) -> Iterator[LoggedInBucket]:
+def s3_connection(server: RunningServer) -> Iterator[ServerConnection]:
+    opened = ServerConnection(ServerAddress(server.url))
+    yield opened
+    opened.close()
+
+
+@pytest.fixture(scope="module")
+def logged(server: RunningServer, folder: Path) -> LoggedInBucket:
     """A run whose files MLflow's client logged through the server, into the bucket."""
     import mlflow
 
-    (tmp_path / "eval").mkdir()
-    (tmp_path / "eval" / "losses.csv").write_text(CSV)
-    (tmp_path / "report.html").write_text(HTML)
-    mlflow.set_tracking_uri(s3_team_server.url)
+    (folder / "eval").mkdir()
+    (folder / "eval" / "losses.csv").write_text(CSV)
+    (folder / "report.html").write_text(HTML)
+    mlflow.set_tracking_uri(server.url)
     try:
         with mlflow.start_run() as run:
-            mlflow.log_artifacts(str(tmp_path / "eval"), artifact_path="eval")
-            mlflow.log_artifact(str(tmp_path / "report.html"))
-        tree = run.info.artifact_uri.removeprefix("mlflow-artifacts:/")
-        assert bucket_object(f"{tree}/eval/losses.csv") == CSV.encode()
-        yield LoggedInBucket(s3_team_server.url, run.info.run_id, tree)
+            mlflow.log_artifacts(str(folder / "eval"), artifact_path="eval")
+            mlflow.log_artifact(str(folder / "report.html"))
     finally:
         reset_mlflow()
+    tree = run.info.artifact_uri.removeprefix("mlflow-artifacts:/")
+    assert bucket_object(f"{tree}/eval/losses.csv") == CSV.encode()
+    return LoggedInBucket(server.url, run.info.run_id, tree)
 
 
 def _ui(logged: LoggedInBucket, route: str, **params: str) -> requests.Response:

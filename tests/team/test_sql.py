@@ -1,5 +1,9 @@
 """``sql()`` run by a real ``nbtrack server``: the same answer as on the store itself, the same
-read-only rules, the server's time and row limits said in clear errors, Arrow streamed."""
+read-only rules, the server's time and row limits said in clear errors, Arrow streamed.
+
+The tests that only read share one server and its three logged runs (``shared_server``; each
+test still runs alone); those that stop a query midway, or need other limits, get their own.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from nbtrack.store.remote.connection import ServerConnection
 from nbtrack.store.store import Store
 from nbtrack.store.store import close_all as close_stores
 from tests.mlflow_compat.conftest import RunningServer, start_server, stop_server
+from tests.team.conftest import server_in_its_own_folder
 
 JSON_TYPE = {"Content-Type": "application/json"}
 # Seconds of work for DuckDB: a cross join it cannot shortcut.
@@ -54,6 +59,23 @@ def _server_store(server: RunningServer) -> Path:
     return Path(server.process.args[server.process.args.index("--store") + 1])
 
 
+@pytest.fixture(scope="module")
+def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """One server for the tests that only read, holding three runs of 20 points."""
+    with server_in_its_own_folder(tmp_path_factory.mktemp("sql")) as server:
+        opened = ServerConnection(ServerAddress(server.url))
+        _log_runs(opened, runs=3, points=20)
+        opened.close()
+        yield server
+
+
+@pytest.fixture
+def shared(shared_server: RunningServer) -> Iterator[ServerConnection]:
+    opened = ServerConnection(ServerAddress(shared_server.url))
+    yield opened
+    opened.close()
+
+
 @pytest.mark.parametrize(
     "query",
     [
@@ -68,19 +90,18 @@ def _server_store(server: RunningServer) -> Path:
     ],
 )
 def test_sql_through_the_server_answers_what_sql_on_its_store_answers(
-    team_server: RunningServer, connection: ServerConnection, query: str
+    shared_server: RunningServer, shared: ServerConnection, query: str
 ) -> None:
-    _log_runs(connection, runs=3, points=20)
-    remote = sql(connection, query, 10.0)
-    local = Store(_server_store(team_server)).sql(query, 10.0)
+    remote = sql(shared, query, 10.0)
+    local = Store(_server_store(shared_server)).sql(query, 10.0)
     close_stores()
     pd.testing.assert_frame_equal(remote, local)
 
 
 def test_an_answer_of_many_batches_arrives_whole_and_in_order(
-    connection: ServerConnection,
+    shared: ServerConnection,
 ) -> None:
-    frame = sql(connection, "SELECT range AS n FROM range(300000)", 10.0)
+    frame = sql(shared, "SELECT range AS n FROM range(300000)", 10.0)
     assert len(frame) == 300_000
     assert frame["n"].is_monotonic_increasing
     assert frame["n"].iloc[-1] == 299_999
@@ -99,11 +120,11 @@ def test_an_answer_of_many_batches_arrives_whole_and_in_order(
     ],
 )
 def test_the_same_read_only_rules_hold_on_the_server(
-    team_server: RunningServer, connection: ServerConnection, query: str
+    shared_server: RunningServer, shared: ServerConnection, query: str
 ) -> None:
     with pytest.raises(InvalidValueError, match=r"sql\(\)"):
-        sql(connection, query, 10.0)
-    assert not (_server_store(team_server).parent / "out.csv").exists()
+        sql(shared, query, 10.0)
+    assert not (_server_store(shared_server).parent / "out.csv").exists()
 
 
 @pytest.fixture
@@ -173,17 +194,17 @@ def test_ctrl_c_during_a_query_on_the_server_stops_waiting_and_the_next_query_wo
     ],
 )
 def test_a_malformed_sql_call_is_refused(
-    connection: ServerConnection, body: bytes, refusal: str
+    shared: ServerConnection, body: bytes, refusal: str
 ) -> None:
     with pytest.raises(InvalidValueError, match=refusal):
-        connection.request("POST", SQL_PATH, body, JSON_TYPE)
+        shared.request("POST", SQL_PATH, body, JSON_TYPE)
 
 
-def test_the_sql_route_refuses_what_a_browser_sends(connection: ServerConnection) -> None:
+def test_the_sql_route_refuses_what_a_browser_sends(shared: ServerConnection) -> None:
     body = json.dumps({"query": "SELECT 1", "timeout_s": 1}).encode()
     for headers in ({**JSON_TYPE, "Origin": "http://evil.example"}, {"Content-Type": "text/plain"}):
         with pytest.raises(ServerError, match="403"):
-            connection.request("POST", SQL_PATH, body, headers)
+            shared.request("POST", SQL_PATH, body, headers)
 
 
 def test_bad_sql_limits_for_the_server_are_refused_naming_the_option(tmp_path: Path) -> None:
