@@ -101,7 +101,8 @@ class SpooledArtifactRepository(ArtifactRepository):
         artifacts.download_file(self.store.connection, self._tree_path(remote_file_path), target)
 
     def _tree_path(self, *parts: str | None) -> str:
-        named = [part for part in parts if part]
+        # "" and "." name the run's root, as MLflow's download_artifacts(".") asks for it.
+        named = [part for part in parts if part and part.strip("/") not in ("", ".")]
         inner = [p for part in named for p in relative_parts(part, "artifact path")]
         return "/".join((self.root, *inner))
 
