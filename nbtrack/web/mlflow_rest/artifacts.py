@@ -23,6 +23,7 @@ from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response, StreamingResponse
 
+from nbtrack.entities import Run
 from nbtrack.errors import InvalidValueError, NotFoundError, RunGoneError
 from nbtrack.mlflow_compat.service import TrackingService
 from nbtrack.store import runs
@@ -30,6 +31,7 @@ from nbtrack.store.remote.artifacts import SHA256_HEADER
 from nbtrack.store.schema import ARTIFACTS_FOLDER
 from nbtrack.tracking.artifact_files import CHUNK, chunks
 from nbtrack.tracking.artifact_paths import relative_parts
+from nbtrack.tracking.run import artifact_folder
 from nbtrack.web.destinations import (
     Destination,
     Upload,
@@ -137,23 +139,24 @@ class ArtifactProxy:
                 f"artifact path {'/'.join(parts)!r} is not in a run's artifacts; upload to "
                 "<experiment id>/<run id>/artifacts/<file>, the run's artifact URI"
             )
-        self.takes_files(parts[1])
-        folder = self.service.run_artifact_folder(parts[1])
+        run = self.takes_files(parts[1])
+        folder = artifact_folder(self.service.store, run.artifact_uri)
         if folder.relative_to(self.local_root).parts != parts[:3]:
             raise InvalidValueError(f"artifact path {'/'.join(parts)!r} is not in run {parts[1]}")
         return parts
 
-    def takes_files(self, run_id: str) -> None:
-        """Refuse with ``RunGoneError`` a run that is deleted, or that is not in the store once
-        every line this server holds is (purged): its client then stops sending its files."""
+    def takes_files(self, run_id: str) -> Run:
+        """The run, refused with ``RunGoneError`` if it is deleted, or not in the store once
+        every line this server holds is (purged): its client then stops sending its files.
+        One open of the store per upload: it is most of what a small file costs."""
         store = self.service.store
         try:
             try:
-                store.read(runs.check_loggable, run_id)
+                return store.read(runs.loggable_run, run_id)
             except NotFoundError:
                 # Lines the server holds but has not ingested yet may still bring the run.
                 store.flush()
-                store.read(runs.check_loggable, run_id)
+                return store.read(runs.loggable_run, run_id)
         except NotFoundError:
             raise RunGoneError(
                 f"run {run_id} is not in this server's store, and no line it holds names it: "
