@@ -61,11 +61,11 @@ def _find(store: Store, wanted: Callable[[Experiment], bool]) -> Experiment | No
 
 def _not_known(store: Store, what: str, exc: ServerUnreachableError) -> ServerUnreachableError:
     url = store.address.url if isinstance(store, RemoteStore) else "of this process"
+    # The connection's own error names its cause; the server's full message is chained.
     cause = exc.__cause__ if exc.__cause__ is not None else exc
-    found = ServerUnreachableError(
+    return ServerUnreachableError(
         f"the server {url} does not answer ({type(cause).__name__}), and {what} is new to "
         "this project: it can be used once the server answers. Offline, runs go only to "
         "experiments (Default too) that a process of this project used while the server "
         "answered"
     )
-    return found

@@ -108,15 +108,23 @@ class SpooledArtifactRepository(ArtifactRepository):
 
 
 def deliver_spool(store: RemoteStore, timeout_s: float = DELIVERY_TIMEOUT_S) -> None:
-    """Wait until the server holds every file the spool keeps for it; ``ServerError`` naming
-    the server when it has not taken them within ``timeout_s``."""
+    """Wait until the server holds every file the spool keeps for it. A server that does not
+    answer, or has not taken them within ``timeout_s``, is one ``ServerError`` naming it."""
     deadline = time.monotonic() + timeout_s
     while True:
         try:
+            # Asked first: the sender takes a server that does not answer for one that is
+            # busy, and would wait out the deadline.
+            artifacts.destination_of(store.connection)
             if store.send_artifacts():
                 return
-        except (ServerError, ServerUnreachableError):
-            pass  # not yet: tried again until the deadline
+        except ServerUnreachableError as exc:
+            raise ServerError(
+                f"{exc}. A model is registered on the server, once the files this project "
+                f"logged (kept in {store.artifact_spool}) are there"
+            ) from exc
+        except ServerError:
+            pass  # a refusal of its own (busy): tried again until the deadline
         if time.monotonic() >= deadline:
             raise ServerError(
                 f"the server {store.address.url} has not taken the files this project logged "

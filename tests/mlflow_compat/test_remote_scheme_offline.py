@@ -7,12 +7,21 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from nbtrack.config import ServerAddress
+from nbtrack.errors import ServerError
+from nbtrack.mlflow_compat.spooled_artifacts import deliver_spool
+from nbtrack.store.remote.artifacts import pending
+from nbtrack.store.remote.store import close_all, get_remote_store
 from nbtrack.store.schema import ARTIFACTS_FOLDER
 from tests.mlflow_compat.conftest import NBTRACK
 from tests.mlflow_compat.test_remote_scheme import _env, _run
@@ -155,3 +164,23 @@ def test_a_client_that_never_reached_the_server_logs_into_experiments_the_projec
         store = tmp_path / "server" / "nbtrack.duckdb"
         expected = {"offline-Default": "FINISHED", "offline-known": "FINISHED"}
         assert wait_for(lambda: statuses(store) == expected) or statuses(store) == expected
+
+
+def test_registering_a_model_while_the_server_is_away_is_one_error_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    url = f"http://127.0.0.1:{free_port()}"
+    store = get_remote_store(ServerAddress(url))
+    try:
+        (tmp_path / "model.pkl").write_bytes(b"payload")
+        store.spool(tmp_path / "model.pkl", "1/" + "a" * 32 + "/artifacts/model/model.pkl")
+        started = time.monotonic()
+        with pytest.raises(ServerError, match=re.escape(url)) as raised:
+            deliver_spool(store)
+        assert time.monotonic() - started < 10  # said at once, not after the deadline
+        assert str(store.artifact_spool) in str(raised.value)
+    finally:
+        close_all()
+    # The file is kept for the server's return.
+    assert len(pending(store.artifact_spool)) == 1
