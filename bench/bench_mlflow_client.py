@@ -5,7 +5,8 @@ Usage::
     python bench/bench_mlflow_client.py [--quick] [--metrics N] [--runs N] [--json PATH]
 
 One script of MLflow client calls (``MlflowClient``: one run x N ``log_metric``, then M runs x
-(``create_run`` + 10 ``log_param`` + ``set_terminated``)) runs in a fresh child process
+(``create_run`` + 10 ``log_param`` + ``set_terminated``), then K ``log_artifact`` of a 10 KB
+file into one run, read back by ``list_artifacts``) runs in a fresh child process
 against these tracking URIs, one at a time, each on its own temporary store:
 
 - over HTTP: ``mlflow server`` with its SQLite backend, and ``nbtrack server``; and a null
@@ -39,8 +40,8 @@ from pathlib import Path
 
 import side_by_side  # bench/side_by_side.py: the script's own folder is on sys.path
 
-FULL = {"metrics": 10_000, "runs": 1_000}
-QUICK = {"metrics": 1_000, "runs": 100}
+FULL = {"metrics": 10_000, "runs": 1_000, "artifacts": 200}
+QUICK = {"metrics": 1_000, "runs": 100, "artifacts": 50}
 READY_TIMEOUT_S = 120.0
 KINDS = (
     "nbtrack-server", "nbtrack-remote", "mlflow-server", "null-server", "nbtrack-plugin",
@@ -52,8 +53,9 @@ import json, sys, time, warnings
 warnings.simplefilter("ignore")
 from mlflow import MlflowClient
 
-uri, n_metrics, n_runs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-null_server = sys.argv[4] == "null"
+uri = sys.argv[1]
+n_metrics, n_runs, n_artifacts = (int(value) for value in sys.argv[2:5])
+null_server = sys.argv[5] == "null"
 client = MlflowClient(uri)
 experiment = client.create_experiment("bench")
 figures = {}
@@ -81,6 +83,27 @@ if not null_server:  # the null server keeps nothing to read back
     figures["search_runs_read_back"] = time.perf_counter() - started
     assert len(found) == n_runs + 1, len(found)
     assert len(client.get_metric_history(run_id, "loss")) == n_metrics
+
+if not null_server:  # the null server takes no files
+    # Files: over nbtrack+http:// each call copies the file into the spool and returns; the
+    # listing sends what is spooled first, so the read back counts their delivery.
+    import os
+    os.makedirs("files", exist_ok=True)
+    paths = []
+    for i in range(n_artifacts):
+        paths.append(f"files/f{i:04d}.bin")
+        with open(paths[-1], "wb") as f:
+            f.write(os.urandom(10_000))
+    rid = client.create_run(experiment).info.run_id
+    client.log_artifact(rid, paths[0], "warmup")
+    started = time.perf_counter()
+    for path in paths:
+        client.log_artifact(rid, path, "files")
+    figures["log_artifact"] = (time.perf_counter() - started) / n_artifacts
+    started = time.perf_counter()
+    listed = client.list_artifacts(rid, "files")
+    figures["artifacts_read_back"] = time.perf_counter() - started
+    assert len(listed) == n_artifacts, len(listed)
 
 if uri.startswith("http"):
     # The server alone: the same log-metric request over one keep-alive connection, without
@@ -153,7 +176,10 @@ def run_client(uri: str, folder: Path, sizes: dict[str, int], kind: str = "") ->
     env = {**os.environ, "MLFLOW_ALLOW_FILE_STORE": "true"}
     env.pop("NBTRACK_URI", None)
     done = subprocess.run(
-        [sys.executable, "-c", CLIENT, uri, str(sizes["metrics"]), str(sizes["runs"]), kind],
+        [
+            sys.executable, "-c", CLIENT, uri, str(sizes["metrics"]), str(sizes["runs"]),
+            str(sizes["artifacts"]), kind,
+        ],
         cwd=folder, env=env, capture_output=True, text=True, check=False,
     )  # fmt: skip
     if done.returncode != 0:
@@ -191,6 +217,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="1,000 metrics and 100 runs")
     parser.add_argument("--metrics", type=int, help="log_metric calls in one run")
     parser.add_argument("--runs", type=int, help="runs of 10 params each")
+    parser.add_argument("--artifacts", type=int, help="log_artifact calls of a 10 KB file")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     sizes = dict(QUICK if args.quick else FULL)
@@ -198,6 +225,8 @@ def main() -> None:
         sizes["metrics"] = args.metrics
     if args.runs:
         sizes["runs"] = args.runs
+    if args.artifacts:
+        sizes["artifacts"] = args.artifacts
     print(f"sizes: {sizes}; load average {os.getloadavg()[0]:.2f}", flush=True)
 
     results = {}
@@ -216,25 +245,24 @@ def main() -> None:
             "call_in_runs_phase",
             "run_with_10_params",
             "raw_http_log_metric",
+            "log_artifact",
         ):
             if figure not in results[nb] or figure not in results[ml]:
                 continue
             nb_s, ml_s = results[nb][figure], results[ml][figure]
             over_http = nb in ("nbtrack-server", "nbtrack-remote")
-            ceiling = ceiling_text(results, figure) if over_http else ""
+            has_ceiling = over_http and figure in results["null-server"]
+            ceiling = ceiling_text(results, figure) if has_ceiling else ""
             lines.append([
                 f"{label}: {figure}", f"{nb_s * 1e3:.3f} ms", f"{ml_s * 1e3:.3f} ms",
                 side_by_side.ratio_text(nb_s, ml_s, higher_is_better=False), ceiling,
             ])  # fmt: skip
-        lines.append([
-            f"{label}: search_runs read back",
-            f"{results[nb]['search_runs_read_back'] * 1e3:.0f} ms",
-            f"{results[ml]['search_runs_read_back'] * 1e3:.0f} ms",
-            side_by_side.ratio_text(
-                results[nb]["search_runs_read_back"], results[ml]["search_runs_read_back"], False
-            ),
-            "",
-        ])  # fmt: skip
+        for figure in ("search_runs_read_back", "artifacts_read_back"):
+            nb_s, ml_s = results[nb][figure], results[ml][figure]
+            lines.append([
+                f"{label}: {figure.replace('_', ' ')}", f"{nb_s * 1e3:.0f} ms",
+                f"{ml_s * 1e3:.0f} ms", side_by_side.ratio_text(nb_s, ml_s, False), "",
+            ])  # fmt: skip
     side_by_side.print_table(
         ["figure", "nbtrack", "MLflow", "nbtrack vs MLflow", "ceiling (null server)"], lines
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["registry_store", "remote_registry_store", "tracking_store"]
+__all__ = ["artifact_repository", "registry_store", "remote_registry_store", "tracking_store"]
 
 
 def tracking_store(store_uri: str | None = None, artifact_uri: str | None = None) -> Any:
@@ -33,3 +33,12 @@ def remote_registry_store(store_uri: str, tracking_uri: str | None = None) -> An
     from nbtrack.mlflow_compat.registry_plugin import remote_registry_store as build
 
     return build(store_uri, tracking_uri)
+
+
+def artifact_repository(
+    artifact_uri: str, tracking_uri: str | None = None, registry_uri: str | None = None
+) -> Any:
+    """MLflow's artifact repository for a ``nbtrack+http(s)://`` run's artifact URI."""
+    from nbtrack.mlflow_compat.spooled_artifacts import SpooledArtifactRepository
+
+    return SpooledArtifactRepository(artifact_uri, tracking_uri, registry_uri)

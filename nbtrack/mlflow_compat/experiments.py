@@ -3,17 +3,23 @@
 MLflow's id ``"0"`` is the experiment named ``Default`` (made when first asked for), as it is
 the id MLflow's client falls back to. An experiment's artifacts always live in the store's
 own artifact folder: an ``artifact_location`` elsewhere is refused, never followed.
+
+Over ``nbtrack+http://`` (a ``RemoteStore``) the experiments the server named are remembered in
+the spool folder (``store/remote/experiment_cache.py``), so a process that cannot reach the
+server still opens its client and starts runs in ``Default`` or any experiment this project
+used before; anything else names the server in one error (``offline_experiments.py``).
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from nbtrack.entities import Experiment
-from nbtrack.errors import InvalidValueError
-from nbtrack.mlflow_compat import mapping
+from nbtrack.errors import InvalidValueError, ServerUnreachableError
+from nbtrack.mlflow_compat import mapping, offline_experiments
 from nbtrack.mlflow_compat.paging import VIEW_TYPES, offset_of, token_for
 from nbtrack.store import experiments, mlflow_ops
 from nbtrack.store.schema import ARTIFACTS_FOLDER
@@ -42,9 +48,14 @@ class Experiments:
 
     def id_out(self, nbtrack_id: str) -> str:
         if self._default_id is None:
-            self._default_id = self.store.write(
-                experiments.get_or_create_experiment, mapping.DEFAULT_EXPERIMENT
-            ).id
+            try:
+                default = self.store.write(
+                    experiments.get_or_create_experiment, mapping.DEFAULT_EXPERIMENT
+                )
+            except ServerUnreachableError as exc:
+                return offline_experiments.id_out(self.store, nbtrack_id, exc)
+            offline_experiments.remember(self.store, default)
+            self._default_id = default.id
         return mapping.DEFAULT_EXPERIMENT_ID if nbtrack_id == self._default_id else nbtrack_id
 
     def id_in(self, con: Any, mlflow_id: object) -> str:
@@ -52,8 +63,10 @@ class Experiments:
         return mlflow_ops.experiment_by_mlflow_id(con, mlflow_id).id
 
     def ensure_default(self) -> None:
-        """Make the ``Default`` experiment now, as MLflow's stores do when they open."""
-        self.id_out("")
+        """Make the ``Default`` experiment now, as MLflow's stores do when they open; a server
+        that does not answer makes it later (a client opens offline)."""
+        with contextlib.suppress(ServerUnreachableError):
+            self.id_out("")
 
     def known_for_runs(self, mlflow_id: object) -> bool:
         """Whether ``for_runs(mlflow_id)`` is answered without the store."""
@@ -65,7 +78,11 @@ class Experiments:
         if known is not None:
             return known
 
-        experiment = self.store.write(mlflow_ops.experiment_for_mlflow_runs, mlflow_id)
+        try:
+            experiment = self.store.write(mlflow_ops.experiment_for_mlflow_runs, mlflow_id)
+        except ServerUnreachableError as exc:
+            experiment = offline_experiments.by_mlflow_id(self.store, mlflow_id, exc)
+        offline_experiments.remember(self.store, experiment)
         if experiment.deleted:
             raise InvalidValueError(
                 f"The experiment {mlflow_id} must be in the 'active' state. Current state is "
@@ -85,6 +102,7 @@ class Experiments:
             self._check_location(artifact_location)
         pairs = [_checked_tag(key, value) for key, value in tags]
         created = self.store.write(mlflow_ops.create_tagged_experiment, checked, pairs)
+        offline_experiments.remember(self.store, created)
         return self.id_out(created.id)
 
     def set_tag(self, mlflow_id: str, key: object, value: object) -> None:
@@ -110,7 +128,13 @@ class Experiments:
 
     def get_by_name(self, name: str) -> dict[str, Any]:
         checked = check_name(name, "experiment name")
-        return self.json(*self.store.read(mlflow_ops.named_experiment_with_tags, checked))
+        try:
+            found, tags = self.store.read(mlflow_ops.named_experiment_with_tags, checked)
+        except ServerUnreachableError as exc:
+            # Its tags are the server's to say: offline, an experiment shows none.
+            return self.json(offline_experiments.by_name(self.store, checked, exc))
+        offline_experiments.remember(self.store, found)
+        return self.json(found, tags)
 
     def search(
         self,

@@ -138,9 +138,10 @@ class RegistryService:
     def _artifact_parts(self, source: str) -> tuple[str, ...] | None:
         if source.startswith(_PROXY):
             return PurePosixPath(source[len(_PROXY) :].lstrip("/")).parts
-        if source.startswith(("http://", "https://")):
-            # A client logging through nbtrack+http(s):// gives the proxy's own URL; the run it
-            # names must still be one of this store's, with the model's folder in it.
+        if source.startswith(("http://", "https://", "nbtrack+http://", "nbtrack+https://")):
+            # A client logging through nbtrack+http(s):// gives the proxy's own URL (with the
+            # scheme's prefix since its files go through the spool); the run it names must
+            # still be one of this store's, with the model's folder in it.
             path = urlsplit(source).path
             if not path.startswith(ARTIFACTS_PATH):
                 return None

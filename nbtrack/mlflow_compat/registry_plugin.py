@@ -154,6 +154,15 @@ def remote_registry_store(store_uri: str, tracking_uri: str | None = None) -> An
     address = server_address(store_uri)
 
     class ProxiedRegistry(RestStore):
+        # The server records a version's hashes from the files it holds: the files this
+        # process logged must have left the spool first.
+        def create_model_version(self, *args: Any, **kwargs: Any) -> Any:
+            from nbtrack.mlflow_compat.spooled_artifacts import deliver_spool
+            from nbtrack.store.remote.store import get_remote_store
+
+            deliver_spool(get_remote_store(address))
+            return super().create_model_version(*args, **kwargs)
+
         # The server answers mlflow-artifacts:/ URIs, which MLflow resolves only against an
         # http(s) tracking URI: a models:/ URI must download from the proxy's full URL.
         def get_model_version_download_uri(self, name: str, version: str) -> str:

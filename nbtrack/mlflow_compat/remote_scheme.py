@@ -6,9 +6,11 @@ over team mode's ``RemoteStore``, so ``log_metric`` appends to the local journal
 background sender delivers it — a server outage costs nothing logged. The token is
 NBTRACK_TOKEN, else MLFLOW_TRACKING_TOKEN (what MLflow's own client would send).
 
-A run's artifact URI is the server's ``mlflow-artifacts`` proxy as a full ``http(s)`` URL: the
-same place ``nbtrack server`` answers over REST (``mlflow-artifacts:/<experiment>/<run>/...``),
-written and read by MLflow's ``HttpArtifactRepository``.
+A run's artifact URI is the server's ``mlflow-artifacts`` proxy as a full URL with this
+scheme's prefix (``nbtrack+http://HOST:PORT/api/2.0/mlflow-artifacts/artifacts/...``): the same
+place ``nbtrack server`` answers over REST (``mlflow-artifacts:/<experiment>/<run>/...``), written
+through team mode's spool by ``spooled_artifacts.py``, so an artifact logged while the server
+is away waits like a metric does.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ def server_address(store_uri: str) -> config.ServerAddress:
 
 def proxy_artifact_uri(server_url: str) -> ArtifactUri:
     """How the service names a run's artifact folder to MLflow's client: a URL on the server."""
-    root = server_url + ARTIFACTS_PATH
+    root = PREFIX + server_url + ARTIFACTS_PATH
 
     def artifact_uri(folder: Path, relative: str) -> str:
         return root + relative.removeprefix(ARTIFACTS_FOLDER + "/")
@@ -61,4 +63,5 @@ def proxy_artifact_uri(server_url: str) -> ArtifactUri:
 def remote_service(store_uri: str) -> TrackingService:
     """A service whose store is this process's journal to the server ``store_uri`` names."""
     address = server_address(store_uri)
-    return TrackingService(get_remote_store(address), proxy_artifact_uri(address.url))
+    store = get_remote_store(address)
+    return TrackingService(store, proxy_artifact_uri(address.url), offline_copies=True)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from nbtrack.entities import RUNNING
-from nbtrack.errors import InvalidValueError
+from nbtrack.errors import InvalidValueError, ServerUnreachableError
 from nbtrack.mlflow_compat import mapping
 from nbtrack.mlflow_compat.experiments import Experiments
 from nbtrack.mlflow_compat.paging import VIEW_TYPES, offset_of, token_for
@@ -39,6 +39,8 @@ MAX_METRICS_PER_BATCH = 1000
 MAX_PARAMS_PER_BATCH = 100
 MAX_TAGS_PER_BATCH = 100
 MAX_ENTITIES_PER_BATCH = 1000
+# The generation of a copy kept for offline answers only: no store ever counts -1 changes.
+_OFFLINE_ONLY = -1
 
 # How a run's artifact folder (relative to the store's folder) is named to a client: a file
 # path for the plugin, an ``mlflow-artifacts:/`` URI for the server's proxy.
@@ -73,12 +75,17 @@ class TrackingService:
         target: Path | Store,
         artifact_uri: ArtifactUri = local_artifact_uri,
         mirror_runs: bool = False,
+        offline_copies: bool = False,
     ) -> None:
         self.store: Store = target if isinstance(target, Store) else get_store(target)
         # Whether runs/get may answer from the runs this process wrote (``RunMirror``): only
         # where every journal line of this process comes through this service, as in
         # ``nbtrack server``; a notebook using the plugin may also log through nbtrack's API.
         self.mirror_runs = mirror_runs
+        # Over nbtrack+http://: a copy of each run this process creates, kept by its writes,
+        # answers runs/get only while the server does not (MLflow's client reads a run for its
+        # artifact URI before it logs a file).
+        self.offline_copies = offline_copies
         self.artifact_uri = artifact_uri
         self.experiments = Experiments(self.store, artifact_uri)
         self._writers: dict[str, RunWriter] = {}
@@ -113,8 +120,11 @@ class TrackingService:
         tag_map[mapping.RUN_NAME_TAG] = name
         writer = RunWriter.start(self.store, new, experiment.artifact_location, tag_map.items())
         assert writer.created is not None
-        if generation is not None:
-            writer.mirror = RunMirror(FullRun(writer.created, "active", {}, []), generation)
+        if generation is not None or self.offline_copies:
+            writer.mirror = RunMirror(
+                FullRun(writer.created, "active", {}, []),
+                _OFFLINE_ONLY if generation is None else generation,
+            )
         with self._lock:
             self._writers[writer.run_id] = writer
         # Answered from what was just written: the start is in the journal, not yet read back.
@@ -128,7 +138,12 @@ class TrackingService:
         if mirrored is not None:
             return mirrored
         writes = writer.writes if writer is not None else 0
-        full = self.store.read(whole_runs.full_run, run_id)
+        try:
+            full = self.store.read(whole_runs.full_run, run_id)
+        except ServerUnreachableError:
+            if writer is None or writer.mirror is None or not self.offline_copies:
+                raise
+            return self._run_json(writer.mirror.full())
         # Mirrored only if no write of this process's raced the read.
         if writer is not None and generation is not None and writer.writes == writes:
             writer.mirror = RunMirror(full, generation)

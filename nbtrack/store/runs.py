@@ -178,6 +178,12 @@ def resume_state(con: duckdb.DuckDBPyConnection, run_id: str) -> ResumeState:
     return ResumeState(run, params_json, last_seq, {key: step for key, step, _ in rows})
 
 
+def loggable_run(con: duckdb.DuckDBPyConnection, run_id: str) -> Run:
+    """The run, refused as ``check_loggable`` refuses it: one open for a server's upload."""
+    check_loggable(con, run_id)
+    return get_run(con, run_id)
+
+
 @remote_operation("read")
 def check_loggable(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
     """Refuse a run that is deleted, or whose experiment is, or that is gone: what is logged

@@ -3,6 +3,7 @@ the ``nbtrack:`` plugin in this process, each on the test's own store."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -85,7 +86,15 @@ def mlflow_client(
     request: pytest.FixtureRequest, store_path: Path, clean_mlflow: None
 ) -> Iterator[MlflowClient]:
     """MLflow's own client, talking to ``nbtrack server`` or through the ``nbtrack:`` plugin."""
-    if request.param == "server":
+    with client_of(request.param, store_path) as client:
+        yield client
+
+
+@contextlib.contextmanager
+def client_of(kind: str, store_path: Path) -> Iterator[MlflowClient]:
+    """MLflow's client on the test's store: through a new ``nbtrack server`` (``"server"``) or
+    the ``nbtrack:`` plugin (``"plugin"``)."""
+    if kind == "server":
         server = start_server(store_path)
         try:
             yield MlflowClient(server.url)

@@ -128,7 +128,8 @@ def test_a_run_s_artifact_uri_is_the_server_s_proxy(server: RunningServer, tmp_p
     cwd = tmp_path / "client"
     done = _run(script, cwd, _env(server.url), 3, 0)
     assert done["listed"] == ["notes/note.txt"]
-    assert done["artifact_uri"].startswith(f"{server.url}/api/2.0/mlflow-artifacts/artifacts/")
+    proxy = f"nbtrack+{server.url}/api/2.0/mlflow-artifacts/artifacts/"
+    assert done["artifact_uri"].startswith(proxy)
     server_folder = tmp_path / "server"
     run_id = done["artifact_uri"].split("/")[-2]
     kept = server_folder / ARTIFACTS_FOLDER / done["artifact_uri"].split("/")[-3] / run_id

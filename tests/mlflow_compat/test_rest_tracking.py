@@ -30,7 +30,15 @@ test_create_run_all_args x4 (MLflow 3's RunInfo has no run_uuid any more), test_
 ``mlflow-artifacts:/`` through the server, not the fixture's file URI),
 test_logging_model_with_local_artifact_uri x2 (the same for the run's artifact URI).
 
-In all 31 of MLflow's tests, 58 cases, pass; 8 are skipped:
+In all 31 of MLflow's tests, 58 cases, pass; 8 are skipped.
+
+The same 26 of those tests that take MLflow's ``mlflow_client`` also run over
+``nbtrack+http://`` (MLflow's client in this process logging through its journal to one
+``nbtrack server`` per module): all 26 pass, with the one change said in test_artifacts (the
+artifact location is the server's proxy with the scheme's prefix). Making them pass fixed one
+thing a user would hit: ``download_artifacts(run_id=..., artifact_path=".")`` refused ".".
+The module's server keeps one store for those cases, so each names what it makes, and the
+first test (which lists every experiment) runs first on it in the file's order.
 
 Skipped, with the reason (each is a ``pytest.skip`` below, so the run's count shows them):
 - test_search_experiments: filter strings and order_by for experiments are not parsed; a
@@ -56,6 +64,8 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Iterator
+from pathlib import Path
 
 import mlflow
 import pandas as pd
@@ -87,12 +97,42 @@ from mlflow.utils.mlflow_tags import (
 from mlflow.utils.proto_json_utils import message_to_json
 from mlflow.utils.time import get_current_time_millis
 
-from tests.mlflow_compat.conftest import RunningServer, is_server
+from nbtrack.store.remote.store import close_all as close_remote_stores
+from tests.mlflow_compat.conftest import RunningServer, client_of, is_server
+from tests.team.conftest import server_in_its_own_folder
 
 
 def _send_rest_tracking_post_request(tracking_server_uri, api_path, json_payload):
     """MLflow's helper (tests/tracking/integration_test_utils.py)."""
     return requests.post(f"{tracking_server_uri}{api_path}", json=json_payload, timeout=30)
+
+
+@pytest.fixture(scope="module")
+def scheme_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """One ``nbtrack server`` for the module's ``nbtrack+http://`` cases: a server per test
+    would double the module's time. Its store is shared, so those tests name what they make."""
+    with server_in_its_own_folder(tmp_path_factory.mktemp("scheme")) as server:
+        yield server
+        # Deliver what the cases' journals hold before the server stops.
+        close_remote_stores()
+
+
+@pytest.fixture(params=["server", "plugin", "nbtrack+http"])
+def mlflow_client(
+    request: pytest.FixtureRequest, store_path: Path, clean_mlflow: None
+) -> Iterator[MlflowClient]:
+    """MLflow's client through ``nbtrack server``, the ``nbtrack:`` plugin, and
+    ``nbtrack+http://`` (the plugin logging to a server through this process's journal)."""
+    if request.param == "nbtrack+http":
+        server: RunningServer = request.getfixturevalue("scheme_server")
+        yield MlflowClient("nbtrack+" + server.url)
+        return
+    with client_of(request.param, store_path) as client:
+        yield client
+
+
+def is_scheme(client: MlflowClient) -> bool:
+    return str(client.tracking_uri).startswith("nbtrack+")
 
 
 @pytest.fixture
@@ -520,10 +560,13 @@ def test_set_terminated_status(mlflow_client):
 def test_artifacts(mlflow_client, tmp_path):
     experiment_id = mlflow_client.create_experiment("Art In Fact")
     experiment_info = mlflow_client.get_experiment(experiment_id)
-    # Changed: the location is the store's artifact folder, not the fixture's file URI.
+    # Changed: the location is the store's artifact folder, not the fixture's file URI; over
+    # nbtrack+http:// the server's proxy with the scheme's prefix (files go through the spool).
     expected = (
         "mlflow-artifacts:/" if is_server(mlflow_client) else str(tmp_path / "nbtrack-artifacts")
     )
+    if is_scheme(mlflow_client):
+        expected = f"{mlflow_client.tracking_uri}/api/2.0/mlflow-artifacts/artifacts/"
     assert experiment_info.artifact_location.startswith(expected)
     assert experiment_info.artifact_location.rstrip("/").split("/")[-1] == experiment_id
 

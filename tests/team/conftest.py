@@ -30,7 +30,11 @@ def server_in_its_own_folder(tmp_path: Path) -> Iterator[RunningServer]:
     folder = tmp_path / "server"
     folder.mkdir()
     server = start_server(folder / "nbtrack.duckdb")
-    yield server
+    try:
+        yield server
+    except BaseException:
+        stop_server(server.process)  # a failed test must not leave its server running
+        raise
     _, err = stop_server(server.process)
     assert "Traceback" not in err, err
 

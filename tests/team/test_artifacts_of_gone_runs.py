@@ -144,3 +144,21 @@ def test_nbtrack_sync_lists_the_files_of_a_purged_run(
         assert f"1 file(s) of run {folder.split('/')[1]} not taken by the server" in done.stdout
         assert str(spool / artifacts.GONE) in done.stdout
     assert (next((spool / artifacts.GONE).iterdir()) / "data").read_text() == "a"
+
+
+def test_a_run_that_took_files_refuses_the_next_once_it_is_deleted(
+    connection: ServerConnection,
+) -> None:
+    # The server keeps a run found loggable while its store is unchanged: the delete in
+    # between must be seen, and the restore after it.
+    folder = server_run(connection)
+    connection.request("PUT", f"{artifacts.PROXY}/{folder}/first.txt", b"first")
+    body = json.dumps({"run_id": folder.split("/")[1]}).encode()
+    headers = {"Content-Type": "application/json"}
+    connection.request("POST", "/api/2.0/mlflow/runs/delete", body, headers)
+    with pytest.raises(RunGoneError, match="deleted"):
+        connection.request("PUT", f"{artifacts.PROXY}/{folder}/second.txt", b"second")
+    connection.request("POST", "/api/2.0/mlflow/runs/restore", body, headers)
+    connection.request("PUT", f"{artifacts.PROXY}/{folder}/third.txt", b"third")
+    listed = artifacts.list_files(connection, folder)
+    assert sorted(entry["path"] for entry in listed) == ["first.txt", "third.txt"]

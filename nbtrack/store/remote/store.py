@@ -134,6 +134,15 @@ class RemoteStore(Store):
             self._artifacts_due = time.monotonic() + (0.0 if sent else ARTIFACT_RETRY_S)
             return sent
 
+    def spool(self, source: Path, destination: str) -> None:
+        """Keep a copy of the local file ``source`` in the artifact spool, for
+        ``destination`` in the server's tree, and see that the sender will send it."""
+        artifacts.spool_copy(self.artifact_spool, source, destination, self.journal.name)
+        self._ensure_flusher()
+        self._artifacts_due = 0.0
+        if self._delivery is not None:
+            self._delivery.wake()
+
     def _has_pending(self) -> bool:
         if self.journal.has_pending():
             return True

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +24,17 @@ from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response, StreamingResponse
 
+from nbtrack.entities import Run
 from nbtrack.errors import InvalidValueError, NotFoundError, RunGoneError
 from nbtrack.mlflow_compat.service import TrackingService
 from nbtrack.store import runs
+from nbtrack.store.markers import MarkerState, marker_state
 from nbtrack.store.remote.artifacts import SHA256_HEADER
 from nbtrack.store.schema import ARTIFACTS_FOLDER
+from nbtrack.store.store import Store
 from nbtrack.tracking.artifact_files import CHUNK, chunks
 from nbtrack.tracking.artifact_paths import relative_parts
+from nbtrack.tracking.run import artifact_folder
 from nbtrack.web.destinations import (
     Destination,
     Upload,
@@ -65,6 +70,7 @@ class ArtifactProxy:
         self.local_root = (service.store.folder / ARTIFACTS_FOLDER).resolve()
         self.destination = destination or open_destination(None, self.local_root)
         self.max_size = max_size
+        self._loggable = _LoggableRuns(service.store)
 
     def _parts(self, path: str) -> tuple[str, ...]:
         parts = relative_parts(path, "artifact path")
@@ -137,23 +143,24 @@ class ArtifactProxy:
                 f"artifact path {'/'.join(parts)!r} is not in a run's artifacts; upload to "
                 "<experiment id>/<run id>/artifacts/<file>, the run's artifact URI"
             )
-        self.takes_files(parts[1])
-        folder = self.service.run_artifact_folder(parts[1])
+        run = self.takes_files(parts[1])
+        folder = artifact_folder(self.service.store, run.artifact_uri)
         if folder.relative_to(self.local_root).parts != parts[:3]:
             raise InvalidValueError(f"artifact path {'/'.join(parts)!r} is not in run {parts[1]}")
         return parts
 
-    def takes_files(self, run_id: str) -> None:
-        """Refuse with ``RunGoneError`` a run that is deleted, or that is not in the store once
-        every line this server holds is (purged): its client then stops sending its files."""
+    def takes_files(self, run_id: str) -> Run:
+        """The run, refused with ``RunGoneError`` if it is deleted, or not in the store once
+        every line this server holds is (purged): its client then stops sending its files.
+        One open of the store per upload: it is most of what a small file costs."""
         store = self.service.store
         try:
             try:
-                store.read(runs.check_loggable, run_id)
+                return self._loggable.run(run_id)
             except NotFoundError:
                 # Lines the server holds but has not ingested yet may still bring the run.
                 store.flush()
-                store.read(runs.check_loggable, run_id)
+                return self._loggable.run(run_id)
         except NotFoundError:
             raise RunGoneError(
                 f"run {run_id} is not in this server's store, and no line it holds names it: "
@@ -225,3 +232,31 @@ def _write(upload: Upload, digest: Any, data: bytes) -> None:
     if data:
         digest.update(data)
         upload.write(data)
+
+
+class _LoggableRuns:
+    """Runs found loggable, kept while the store stays as it was (its marker, replaced after
+    every change by any process, is the same file and nothing waits to be ingested): a client
+    sending a spool of files for one run costs one store open, not one per file."""
+
+    MAX_RUNS = 256
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._runs: dict[str, tuple[MarkerState, Run]] = {}
+        self._lock = threading.Lock()
+
+    def run(self, run_id: str) -> Run:
+        # Taken before the read: a change landing meanwhile leaves a state that never returns.
+        state = marker_state(self.store.marker)
+        with self._lock:
+            kept = self._runs.get(run_id)
+        if kept is not None and state is not None and kept[0] == state and self.store.settled():
+            return kept[1]
+        found = self.store.read(runs.loggable_run, run_id)
+        if state is not None:
+            with self._lock:
+                if len(self._runs) >= self.MAX_RUNS:
+                    self._runs.clear()
+                self._runs[run_id] = (state, found)
+        return found
