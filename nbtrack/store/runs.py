@@ -178,6 +178,7 @@ def resume_state(con: duckdb.DuckDBPyConnection, run_id: str) -> ResumeState:
     return ResumeState(run, params_json, last_seq, {key: step for key, step, _ in rows})
 
 
+@remote_operation("read")
 def loggable_run(con: duckdb.DuckDBPyConnection, run_id: str) -> Run:
     """The run, refused as ``check_loggable`` refuses it: one open for a server's upload."""
     check_loggable(con, run_id)
