@@ -286,6 +286,27 @@ def page(
     context.close()
 
 
+@dataclass
+class UiPage:
+    """A page of nbtrack's own UI (no JupyterLab behind it) and the page errors it raised."""
+
+    page: Page
+    errors: list[str]
+
+
+@pytest.fixture
+def ui_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[UiPage]:
+    """A fresh browser context per test, its page errors kept; on failure, a screenshot."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(15_000)
+    watched = UiPage(context.new_page(), [])
+    watched.page.on("pageerror", lambda error: watched.errors.append(str(error)))
+    yield watched
+    if _failed(request):
+        watched.page.screenshot(path=screenshot_path(request.node.name, "failure"))
+    context.close()
+
+
 def screenshot_path(test_name: str, step: str) -> Path:
     SCREENSHOTS.mkdir(exist_ok=True)
     safe_name = re.sub(r"[^\w.-]+", "_", test_name)

@@ -12,9 +12,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import expect
 
-from tests.browser.conftest import _failed, screenshot_path
+from tests.browser.conftest import UiPage, screenshot_path
 from tests.mlflow_compat.conftest import RunningServer, reset_mlflow
 from tests.team.artifact_servers import bucket_object
 from tests.team.conftest import s3, s3_team_server  # noqa: F401  (fixtures)
@@ -46,26 +46,16 @@ def run_in_bucket(s3_team_server: RunningServer, tmp_path: Path) -> Iterator[str
 def test_the_run_page_shows_files_held_in_the_bucket(
     s3_team_server: RunningServer,  # noqa: F811
     run_in_bucket: str,
-    browser: Browser,
-    request: pytest.FixtureRequest,
+    ui_page: UiPage,
 ) -> None:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    try:
-        page.goto(f"{s3_team_server.url}/nbtrack/ui/#/runs/{run_in_bucket}")
-        expect(page.locator('button[data-path="plots/loss.png"]')).to_be_visible()
-        expect(page.locator('button[data-path="eval/losses.csv"]')).to_be_visible()
-        # The picture is the first one shown: read from the bucket through the server.
-        page.wait_for_function("() => document.querySelector('img.nbt-image')?.naturalWidth > 100")
-        page.screenshot(path=screenshot_path("run_page_s3", "image"), full_page=True)
-        page.locator('button[data-path="eval/losses.csv"]').click()
-        expect(page.locator(".nbt-preview table tbody tr")).to_have_count(3)
-        page.screenshot(path=screenshot_path("run_page_s3", "table"), full_page=True)
-    finally:
-        if _failed(request):
-            page.screenshot(path=screenshot_path(request.node.name, "failure"))
-        context.close()
-    assert errors == []
+    page = ui_page.page
+    page.goto(f"{s3_team_server.url}/nbtrack/ui/#/runs/{run_in_bucket}")
+    expect(page.locator('button[data-path="plots/loss.png"]')).to_be_visible()
+    expect(page.locator('button[data-path="eval/losses.csv"]')).to_be_visible()
+    # The picture is the first one shown: read from the bucket through the server.
+    page.wait_for_function("() => document.querySelector('img.nbt-image')?.naturalWidth > 100")
+    page.screenshot(path=screenshot_path("run_page_s3", "image"), full_page=True)
+    page.locator('button[data-path="eval/losses.csv"]').click()
+    expect(page.locator(".nbt-preview table tbody tr")).to_have_count(3)
+    page.screenshot(path=screenshot_path("run_page_s3", "table"), full_page=True)
+    assert ui_page.errors == []

@@ -23,13 +23,15 @@ from tests.team.artifact_servers import BUCKET, S3_DESTINATION, S3Server, start_
 
 
 @contextlib.contextmanager
-def server_in_its_own_folder(tmp_path: Path) -> Iterator[RunningServer]:
+def server_in_its_own_folder(
+    tmp_path: Path, *options: str, env: dict[str, str] | None = None
+) -> Iterator[RunningServer]:
     """A server over its own store in ``tmp_path / "server"`` (not the test's ``store_path``,
     which the client side of a test may use as its local store); it must end without a
     traceback."""
     folder = tmp_path / "server"
     folder.mkdir()
-    server = start_server(folder / "nbtrack.duckdb")
+    server = start_server(folder / "nbtrack.duckdb", *options, env=env)
     try:
         yield server
     except BaseException:
@@ -45,11 +47,19 @@ def team_server(tmp_path: Path) -> Iterator[RunningServer]:
         yield server
 
 
+@contextlib.contextmanager
+def connected(server: RunningServer) -> Iterator[ServerConnection]:
+    opened = ServerConnection(ServerAddress(server.url))
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
 @pytest.fixture
 def connection(team_server: RunningServer) -> Iterator[ServerConnection]:
-    opened = ServerConnection(ServerAddress(team_server.url))
-    yield opened
-    opened.close()
+    with connected(team_server) as opened:
+        yield opened
 
 
 def restart_on_the_same_port(server: RunningServer) -> RunningServer:
@@ -90,17 +100,11 @@ def s3_on_loopback(monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Server]:
 def s3_server_in_its_own_folder(tmp_path: Path, s3: S3Server) -> Iterator[RunningServer]:
     """``nbtrack server --artifacts-destination s3://...`` over a store of its own in
     ``tmp_path / "server"``; it must end without a traceback."""
-    folder = tmp_path / "server"
-    folder.mkdir()
-    server = start_server(
-        folder / "nbtrack.duckdb",
-        "--artifacts-destination",
-        S3_DESTINATION,
-        env={**os.environ, **s3.env},
-    )
-    yield server
-    _, err = stop_server(server.process)
-    assert "Traceback" not in err, err
+    s3_env = {**os.environ, **s3.env}
+    with server_in_its_own_folder(
+        tmp_path, "--artifacts-destination", S3_DESTINATION, env=s3_env
+    ) as server:
+        yield server
 
 
 @pytest.fixture
@@ -119,9 +123,8 @@ def s3_team_server(tmp_path: Path, s3: S3Server) -> Iterator[RunningServer]:
 
 @pytest.fixture
 def s3_connection(s3_team_server: RunningServer) -> Iterator[ServerConnection]:
-    opened = ServerConnection(ServerAddress(s3_team_server.url))
-    yield opened
-    opened.close()
+    with connected(s3_team_server) as opened:
+        yield opened
 
 
 @pytest.fixture

@@ -15,11 +15,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from nbtrack.config import ServerAddress
 from nbtrack.store.remote.connection import ServerConnection
 from tests.mlflow_compat.conftest import RunningServer, reset_mlflow
 from tests.team.artifact_servers import S3Server, bucket_object, server_run
-from tests.team.conftest import s3_on_loopback, s3_server_in_its_own_folder
+from tests.team.conftest import connected, s3_on_loopback, s3_server_in_its_own_folder
 
 CSV = "epoch,loss\n0,1.5\n1,0.25\n"
 HTML = "<h1>report</h1>"
@@ -51,9 +50,8 @@ def server(folder: Path, bucket: S3Server) -> Iterator[RunningServer]:
 
 @pytest.fixture
 def s3_connection(server: RunningServer) -> Iterator[ServerConnection]:
-    opened = ServerConnection(ServerAddress(server.url))
-    yield opened
-    opened.close()
+    with connected(server) as opened:
+        yield opened
 
 
 @pytest.fixture(scope="module")
