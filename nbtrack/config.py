@@ -74,7 +74,7 @@ def resolve_target() -> Path | ServerAddress:
         chosen = (
             _checked_server_url(from_env, URI_VARIABLE)
             if _is_server_url(from_env)
-            else _as_store_path(from_env, URI_VARIABLE)
+            else _store_path_from_env(from_env)
         )
     else:
         chosen = discover_store(Path.cwd())
@@ -145,6 +145,19 @@ def discover_store(start: Path) -> Path:
         if (folder / ".git").exists():
             return candidate
     return start / STORE_FILENAME
+
+
+# NBTRACK_URI's path as resolved against the working folder: every run's start asks for it,
+# and resolving follows links (a dozen system calls).
+_env_paths: dict[tuple[str, str], Path] = {}
+
+
+def _store_path_from_env(value: str) -> Path:
+    key = (value, os.getcwd())
+    path = _env_paths.get(key)
+    if path is None:
+        path = _env_paths[key] = _as_store_path(value, URI_VARIABLE)
+    return path
 
 
 def _as_store_path(value: str | os.PathLike[str], origin: str) -> Path:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 import pickle
-from importlib.metadata import version
 from pathlib import Path
 
 from nbtrack.errors import InvalidValueError
@@ -36,7 +35,8 @@ def dump(model: object, path: Path) -> str:
             f"a {type(model).__qualname__} cannot be pickled ({exc}); a model holding open "
             "files, locks or connections must drop them before it is saved"
         ) from None
-    return version("cloudpickle")
+    # The module that wrote the file, not a metadata lookup (a scan of site-packages).
+    return str(cloudpickle.__version__)
 
 
 def load(files: ModelFiles, name: str, serialization: str) -> object:

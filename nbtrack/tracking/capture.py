@@ -27,13 +27,21 @@ def run_name() -> str:
     return f"{pick(_ADJECTIVES)}-{pick(_NOUNS)}-{random.randrange(1000):03d}"
 
 
+# The scripts' absolute paths: resolving follows links, a dozen system calls per run's start.
+_sources: dict[tuple[str, str], str] = {}
+
+
 def source_name() -> str | None:
     """The script being run, as an absolute path; None in an interactive session."""
     main = sys.modules.get("__main__")
     path = getattr(main, "__file__", None)
     if not path or not isinstance(path, str):
         return None
-    return str(Path(path).resolve())
+    key = (path, os.getcwd())  # a relative path resolves against the working folder
+    resolved = _sources.get(key)
+    if resolved is None:
+        resolved = _sources[key] = str(Path(path).resolve())
+    return resolved
 
 
 def execution_marker() -> int | None:
@@ -49,17 +57,23 @@ def execution_marker() -> int | None:
     return count if isinstance(count, int) else None
 
 
+# Where a folder's repository keeps its git files, and their common folder, as found by a
+# walk up the tree (a stat or two per level, each run's start). Only found ones are kept: a
+# `git init` after the process started is seen at the next run. A kept one that went away
+# is looked for again.
+_git_dirs: dict[str, tuple[Path, Path]] = {}
+
+
 def git_commit(start: Path | None = None) -> str | None:
     """The commit checked out in the git repository around ``start``, read from its files."""
     try:
-        git_dir = _git_dir((start or Path.cwd()).resolve())
-        if git_dir is None:
+        repository = _repository_of(os.fspath(start) if start is not None else os.getcwd())
+        if repository is None:
             return None
-        head = (git_dir / "HEAD").read_text(encoding="utf-8").strip()
+        git_dir, common, head = repository
         if not head.startswith("ref: "):
             return head or None
         ref = head[len("ref: ") :]
-        common = _common_dir(git_dir)
         for folder in (git_dir, common):
             loose = folder / ref
             if loose.is_file():
@@ -73,6 +87,27 @@ def git_commit(start: Path | None = None) -> str | None:
     except OSError:
         return None
     return None
+
+
+def _repository_of(folder: str) -> tuple[Path, Path, str] | None:
+    """The git folder, the common folder and the HEAD of the repository around ``folder``."""
+    known = _git_dirs.get(folder)
+    if known is not None:
+        try:
+            return (*known, _head(known[0]))
+        except FileNotFoundError:
+            _git_dirs.pop(folder, None)  # another thread may have dropped it too
+    git_dir = _git_dir(Path(folder).resolve())
+    if git_dir is None:
+        return None
+    common = _common_dir(git_dir)
+    head = _head(git_dir)
+    _git_dirs[folder] = (git_dir, common)
+    return git_dir, common, head
+
+
+def _head(git_dir: Path) -> str:
+    return (git_dir / "HEAD").read_text(encoding="utf-8").strip()
 
 
 def _git_dir(start: Path) -> Path | None:

@@ -8,6 +8,7 @@ to the store at once, since it needs the run's state.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import json
 import logging
@@ -95,7 +96,6 @@ class ActiveRun:
         self._ended = False
         self._name = run.name
         self._run = run
-        self.artifact_dir = artifact_folder(store, run.artifact_uri)
         # The stages marker when this run was last known to be neither deleted nor purged.
         self._stages_seen = stages_seen
         # What this process logged, for a summary that needs no store read: per key the
@@ -110,6 +110,12 @@ class ActiveRun:
         self._end_time: int | None = None
         self._closing_at: int | None = None
         self._error: str | None = None
+
+    @functools.cached_property
+    def artifact_dir(self) -> Path:
+        """The run's artifact folder, checked to lie in the store's: resolved when first
+        needed (it follows links, a dozen system calls), not on the path of every run's start."""
+        return artifact_folder(self._store, self._run.artifact_uri)
 
     # -- logging -------------------------------------------------------------------------------
 
