@@ -77,7 +77,7 @@ def resolve_target() -> Path | ServerAddress:
             else _store_path_from_env(from_env)
         )
     else:
-        chosen = discover_store(Path.cwd())
+        chosen = _discover_from(_working_folder())
     if isinstance(chosen, str):
         return ServerAddress(chosen, os.environ.get(TOKEN_VARIABLE) or None)
     return chosen
@@ -131,20 +131,39 @@ def _checked_server_url(value: str, origin: str) -> str:
     return f"{parts.scheme.lower()}://{netloc}{parts.path.rstrip('/')}"
 
 
+# The working folder, resolved: every run's start discovers the store from it, and resolving
+# follows links (a dozen system calls). The walk up from it still looks at each folder.
+_resolved_folders: dict[str, str] = {}
+
+
+def _working_folder() -> str:
+    folder = os.getcwd()
+    resolved = _resolved_folders.get(folder)
+    if resolved is None:
+        resolved = _resolved_folders[folder] = os.path.realpath(folder)
+    return resolved
+
+
 def discover_store(start: Path) -> Path:
     """The first ``nbtrack.duckdb`` walking up from ``start`` to the root of its git repository.
 
     If none exists, a new one belongs at that root, or at ``start`` outside a repository, so
     that notebooks in sub-folders of one project share one store.
     """
-    start = start.resolve()
-    for folder in (start, *start.parents):
-        candidate = folder / STORE_FILENAME
-        if candidate.is_file():
-            return candidate
-        if (folder / ".git").exists():
-            return candidate
-    return start / STORE_FILENAME
+    return _discover_from(str(start.resolve()))
+
+
+def _discover_from(start: str) -> Path:
+    # On strings: every run's start walks this, and pathlib's objects cost more than the stats.
+    folder = start
+    while True:
+        candidate = os.path.join(folder, STORE_FILENAME)
+        if os.path.isfile(candidate) or os.path.exists(os.path.join(folder, ".git")):
+            return Path(candidate)
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return Path(start, STORE_FILENAME)
+        folder = parent
 
 
 # NBTRACK_URI's path as resolved against the working folder: every run's start asks for it,
