@@ -74,7 +74,10 @@ class ChangeWatcher:
                 return
         for name in names:
             marker = self._markers[name]
-            marker.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                marker.parent.mkdir(parents=True, exist_ok=True)
+            except OSError:
+                return  # the server has made the change: that must not become an error here
             replace_marker(marker)
 
     def stop(self) -> None:
