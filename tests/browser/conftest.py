@@ -5,7 +5,8 @@ Fixtures
 chromium_path   ``/usr/bin/chromium``; installed with apt-get when missing, as on a fresh CI
                 machine (``playwright install`` downloads a browser build: never used here)
 jupyter_lab     one JupyterLab server for the session, on a free port, offline, its kernels
-                logging to a store in a temporary folder (``NBTRACK_URI``)
+                logging to a store in a temporary folder (``NBTRACK_URI``); ``running_lab``
+                starts another, for any ``NBTRACK_URI`` (an ``nbtrack server``'s too)
 browser, page   playwright's sync API driving that chromium; a page per test
 lab             writes a notebook into the server's root, opens it, runs it, takes screenshots
 
@@ -15,6 +16,7 @@ the server log are printed or saved, so a red run explains itself.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -164,10 +166,10 @@ def _lab_command(port: int, root_dir: Path, home: Path) -> list[str]:
     ]
 
 
-def _lab_env(home: Path, store_path: Path) -> dict[str, str]:
+def _lab_env(home: Path, nbtrack_uri: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
-        NBTRACK_URI=str(store_path),
+        NBTRACK_URI=nbtrack_uri,
         PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
         JUPYTER_CONFIG_DIR=str(home / "config"),
         JUPYTER_RUNTIME_DIR=str(home / "runtime"),
@@ -221,6 +223,14 @@ def jupyter_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]
     """A JupyterLab server for the whole session; yields it once ``/api/status`` answers."""
     root_dir = tmp_path_factory.mktemp("lab-root")
     home = tmp_path_factory.mktemp("lab-home")
+    with running_lab(root_dir, home) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def running_lab(root_dir: Path, home: Path, nbtrack_uri: str | None = None) -> Iterator[LabServer]:
+    """JupyterLab serving ``root_dir`` (also its working directory), its settings in ``home``,
+    its ``NBTRACK_URI`` a store in ``home`` or ``nbtrack_uri`` (an ``nbtrack server``'s URL)."""
     _write_lab_settings(home / "lab-settings")
     port = _free_port()
     server = LabServer(
@@ -232,7 +242,7 @@ def jupyter_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]
     with server.log_path.open("wb") as log:
         process = subprocess.Popen(
             _lab_command(port, root_dir, home),
-            env=_lab_env(home, server.store_path),
+            env=_lab_env(home, nbtrack_uri or str(server.store_path)),
             cwd=root_dir,
             stdin=subprocess.DEVNULL,
             stdout=log,

@@ -3,20 +3,24 @@ run page in the main area with its cell actions, the status bar and the registry
 
 JupyterLab runs with the package installed in this environment (the labextension and the
 server extension found where ``pip install`` put them); its kernels log to the lab's store,
-which the server extension reads. Screenshots land in ``tests/browser/screenshots/``.
+which the server extension reads; one more JupyterLab, started with ``NBTRACK_URI`` = an
+``nbtrack server``, shows a team's run. Screenshots land in ``tests/browser/screenshots/``.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 from playwright.sync_api import FrameLocator, Page, expect
 
 import nbtrack
-from tests.browser.conftest import LabServer, screenshot_path, wait_for
+from tests.browser.conftest import LabServer, UiPage, running_lab, screenshot_path, wait_for
+from tests.team.conftest import server_in_its_own_folder
+from tests.team.ui_of_a_server import log_run_with_files
 
 if TYPE_CHECKING:
     from tests.browser.conftest import LabNotebook
@@ -245,3 +249,33 @@ def test_the_sidebar_shows_the_metric_the_settings_name(
     _open_sidebar(page, "lab-settings")
     # Without the setting: the experiment's first metric.
     expect(page.locator(f"{SIDEBAR} .nbt-Sidebar-value")).to_have_text(["0.75"])
+
+
+def test_the_sidebar_and_a_run_page_of_a_team_server(
+    ui_page: UiPage, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """JupyterLab started with ``NBTRACK_URI=http://...``: the run a teammate logged to the
+    server in the sidebar, and its page with the files the server holds."""
+    page = ui_page.page
+    root, home = tmp_path / "lab-root", tmp_path / "lab-home"
+    root.mkdir()
+    home.mkdir()
+    with server_in_its_own_folder(tmp_path) as server:
+        logged = log_run_with_files(server.url, tmp_path / "teammate")
+        with running_lab(root, home, nbtrack_uri=server.url) as lab:
+            page.goto(f"{lab.url}/lab?reset")
+            _open_sidebar(page, "Default")
+            expect(page.locator(f"{SIDEBAR} .nbt-Sidebar-name")).to_have_text(["with-files"])
+            expect(page.locator(f"{SIDEBAR} .nbt-Sidebar-value")).to_have_text(["0.25"])
+            page.locator(f"{SIDEBAR} .nbt-Sidebar-run").first.click()
+            frame = _page_frame(page)
+            expect(frame.locator("h2")).to_contain_text("with-files", timeout=TIMEOUT_MS)
+            for path in ("plots/loss.png", "eval/losses.csv", "model/MLmodel"):
+                expect(frame.locator(f'button[data-path="{path}"]')).to_be_visible()
+            # The picture, the first file shown: the server's bytes, through the extension.
+            image = frame.locator("img.nbt-image")
+            expect(image).to_have_attribute("alt", "plots/loss.png", timeout=TIMEOUT_MS)
+            assert f"runs/{logged.run_id}/artifacts/file" in (image.get_attribute("src") or "")
+            wait_for(lambda: image.evaluate("(img) => img.naturalWidth") > 100, "the picture", 10)
+            _shot(page, request.node.name, "run-page")
+    assert ui_page.errors == []

@@ -1,5 +1,6 @@
 """A real ``jupyter server`` on a loopback port, with a token, serving a store this process
-logs to.
+logs to (``jupyter_server``) or any ``NBTRACK_URI``, an ``nbtrack server``'s included
+(``jupyter_server_for``).
 
 One server, one store and one set of logged runs serve a whole module (``lab_store``,
 ``logged``, ``jupyter_server``): starting Jupyter costs about 2 s, and each test still runs
@@ -9,6 +10,7 @@ the package puts in ``etc/jupyter/jupyter_server_config.d`` of the environment.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import socket
@@ -72,12 +74,20 @@ def logged(lab_store: Path) -> Iterator[Logged]:
 
 @pytest.fixture(scope="module")
 def jupyter_server(lab_store: Path) -> Iterator[JupyterServer]:
-    folder = lab_store.parent
+    with jupyter_server_for(str(lab_store), lab_store.parent) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def jupyter_server_for(nbtrack_uri: str, folder: Path) -> Iterator[JupyterServer]:
+    """A ``jupyter server`` whose environment has ``NBTRACK_URI=nbtrack_uri`` (a store file or
+    an ``nbtrack server``'s URL), run in ``folder`` (also its root): where a team member's
+    Jupyter would start."""
     port, token = _free_port(), secrets.token_hex(16)
     home = folder / "jupyter-home"
     env = dict(
         os.environ,
-        NBTRACK_URI=str(lab_store),
+        NBTRACK_URI=nbtrack_uri,
         JUPYTER_CONFIG_DIR=str(home / "config"),
         JUPYTER_RUNTIME_DIR=str(home / "runtime"),
         JUPYTER_DATA_DIR=str(home / "data"),
@@ -93,8 +103,9 @@ def jupyter_server(lab_store: Path) -> Iterator[JupyterServer]:
     ]  # fmt: skip
     with server.log_path.open("wb") as log:
         process = subprocess.Popen(
-            command, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
-        )
+            command, cwd=folder, env=env, stdin=subprocess.DEVNULL, stdout=log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
     try:
         _wait_until_serving(process, server)
         yield server

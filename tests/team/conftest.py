@@ -130,14 +130,25 @@ def s3_connection(s3_team_server: RunningServer) -> Iterator[ServerConnection]:
 @pytest.fixture
 def on_server(team_server: RunningServer, store_path: Path) -> Iterator[RunningServer]:
     """This process logs to ``team_server``; afterwards to nothing of this test's."""
-    nbtrack.set_tracking_uri(team_server.url)
-    yield team_server
-    for run in reversed(_current.all_active()):
-        run.end()
-    opened = list(remote_store._remote.values())
-    remote_store.close_all()
-    for store in opened:
-        # Its sender's connection and ours: closed, not left to the garbage collector.
-        store.connection.close()
-        store._sending.close()
-    config.set_tracking_uri(None)
+    with logging_to(team_server):
+        yield team_server
+
+
+@contextlib.contextmanager
+def logging_to(server: RunningServer) -> Iterator[RunningServer]:
+    """This process logs to ``server`` (for a test or, inside ``store_in``, a module);
+    afterwards its runs are ended, its journals delivered and closed, and it logs to nothing
+    of the server's."""
+    nbtrack.set_tracking_uri(server.url)
+    try:
+        yield server
+    finally:
+        for run in reversed(_current.all_active()):
+            run.end()
+        opened = list(remote_store._remote.values())
+        remote_store.close_all()
+        for store in opened:
+            # Its sender's connection and ours: closed, not left to the garbage collector.
+            store.connection.close()
+            store._sending.close()
+        config.set_tracking_uri(None)

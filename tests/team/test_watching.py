@@ -127,3 +127,20 @@ def test_the_changes_route_is_a_stat_for_clients_and_refuses_web_pages(
     )
     assert from_a_page.status_code == 403
     assert from_a_page.json()["error_code"] == "PERMISSION_DENIED"
+
+
+def test_a_change_this_process_makes_moves_the_version_its_readers_cache_by(
+    on_server: RunningServer,
+) -> None:
+    from nbtrack.read_api import watch
+
+    with nbtrack.start_run(name="first", experiment="live"):
+        info = nbtrack.log_model(LinearRegression().fit(np.eye(3), [1, 2, 3]), "model")
+    nbtrack.register_model(info.model_uri, "churn")
+    before = watch.version()  # starts the watcher: its next look at the server is a second away
+    nbtrack.set_alias("churn", "reviewed", 1)
+    after_alias = watch.version()
+    nbtrack.delete_run(info.model_uri.split("/")[1])
+
+    assert after_alias != before
+    assert watch.version() != after_alias

@@ -196,21 +196,27 @@ class RemoteStore(Store):
     def write(self, operation: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         owed.wait()
         if operation is experiments.experiment_for_runs and not kwargs:
-            return self._experiment_for_runs(*args)  # type: ignore[return-value]
+            made: T = self._experiment_for_runs(*args)  # type: ignore[assignment]
+            self._watcher.changed_here("changed")  # a new experiment, perhaps
+            return made
         self.send_journal()
         result: T = calls.call(self.connection, "write", operation, *args, **kwargs)
+        # As a store file's write replaces its marker: this process reads its own change next.
+        self._watcher.changed_here("changed")
         return result
 
     def write_registry(self, operation: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         owed.wait()
         self.send_journal()
         result: T = calls.call(self.connection, "write_registry", operation, *args, **kwargs)
+        self._watcher.changed_here("changed", "registry")
         return result
 
     def write_stages(self, operation: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         owed.wait()
         self.send_journal()
         result: T = calls.call(self.connection, "write_stages", operation, *args, **kwargs)
+        self._watcher.changed_here("changed")
         # This process's own change of stage is news to its runs at once; the sender's next
         # answer brings the server's marker.
         self._stages = (time.time_ns(), -1, -1)

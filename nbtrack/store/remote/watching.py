@@ -63,6 +63,23 @@ class ChangeWatcher:
             self._seen[name] = state
         return True
 
+    def changed_here(self, *names: str) -> None:
+        """This process has just changed the server: replace the markers ``names`` now. Left
+        to the next answer (up to ``INTERVAL_S`` later), a read right after the change would
+        get the answer cached before it (a page showing an alias it has just moved as it was).
+        Nothing while nothing watches: the markers are only stat-ed through the store, which
+        starts this watcher."""
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                return
+        for name in names:
+            marker = self._markers[name]
+            try:
+                marker.parent.mkdir(parents=True, exist_ok=True)
+            except OSError:
+                return  # the server has made the change: that must not become an error here
+            replace_marker(marker)
+
     def stop(self) -> None:
         self._stop.set()
         thread = self._thread
