@@ -144,3 +144,24 @@ def test_a_change_this_process_makes_moves_the_version_its_readers_cache_by(
 
     assert after_alias != before
     assert watch.version() != after_alias
+
+
+def test_markers_that_cannot_be_written_leave_the_watcher_running(
+    team_server: RunningServer, tmp_path: Path
+) -> None:
+    from nbtrack.store.remote.watching import ChangeWatcher
+    from tests.team.conftest import connected
+
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the markers' folder would be\n")
+    with connected(team_server) as connection:
+        watcher = ChangeWatcher(connection, {"changed": blocked / "changed"})
+        watcher.ensure_running()
+        try:
+            watcher.changed_here("changed")  # the server changed: no error for this process
+            watcher._seen["changed"] = "an older state"  # the next look sees the server moved
+            assert watcher.check()
+            assert watcher._thread is not None and watcher._thread.is_alive()
+        finally:
+            watcher.stop()
+    assert blocked.read_text() == "a file where the markers' folder would be\n"

@@ -58,8 +58,7 @@ class ChangeWatcher:
             state = states.get(name)
             # The first answer only sets the baseline: what was read before it is current.
             if name in self._seen and state != self._seen[name]:
-                marker.parent.mkdir(parents=True, exist_ok=True)
-                replace_marker(marker)
+                _replace(marker)
             self._seen[name] = state
         return True
 
@@ -73,12 +72,7 @@ class ChangeWatcher:
             if self._thread is None or not self._thread.is_alive():
                 return
         for name in names:
-            marker = self._markers[name]
-            try:
-                marker.parent.mkdir(parents=True, exist_ok=True)
-            except OSError:
-                return  # the server has made the change: that must not become an error here
-            replace_marker(marker)
+            _replace(self._markers[name])
 
     def stop(self) -> None:
         self._stop.set()
@@ -92,3 +86,14 @@ class ChangeWatcher:
             self.check()
             if self._stop.wait(INTERVAL_S):
                 return
+
+
+def _replace(marker: Path) -> None:
+    """Replace a mirrored marker. A folder that cannot be written (a full disk, a read-only
+    project) only leaves readers' caches as they are: it must neither end the watcher's thread
+    nor turn a change the server has made into an error."""
+    try:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        replace_marker(marker)
+    except OSError:
+        pass
