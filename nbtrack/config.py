@@ -74,10 +74,10 @@ def resolve_target() -> Path | ServerAddress:
         chosen = (
             _checked_server_url(from_env, URI_VARIABLE)
             if _is_server_url(from_env)
-            else _store_path_from_env(from_env)
+            else _as_store_path(from_env, URI_VARIABLE)
         )
     else:
-        chosen = _discover_from(_working_folder())
+        chosen = _discover_from(resolved_path("."))
     if isinstance(chosen, str):
         return ServerAddress(chosen, os.environ.get(TOKEN_VARIABLE) or None)
     return chosen
@@ -131,17 +131,19 @@ def _checked_server_url(value: str, origin: str) -> str:
     return f"{parts.scheme.lower()}://{netloc}{parts.path.rstrip('/')}"
 
 
-# The working folder, resolved: every run's start discovers the store from it, and resolving
-# follows links (a dozen system calls). The walk up from it still looks at each folder.
-_resolved_folders: dict[str, str] = {}
+# Paths resolved once per working folder: every run's start resolves the store's path (or the
+# working folder it discovers the store from) and the script's, and resolving follows links, a
+# dozen system calls each.
+_resolved: dict[tuple[str, str], str] = {}
 
 
-def _working_folder() -> str:
-    folder = os.getcwd()
-    resolved = _resolved_folders.get(folder)
-    if resolved is None:
-        resolved = _resolved_folders[folder] = os.path.realpath(folder)
-    return resolved
+def resolved_path(path: str) -> str:
+    """``os.path.realpath(path)``, worked out once per path and working folder."""
+    key = (path, os.getcwd())
+    found = _resolved.get(key)
+    if found is None:
+        found = _resolved[key] = os.path.realpath(path)
+    return found
 
 
 def discover_store(start: Path) -> Path:
@@ -166,19 +168,6 @@ def _discover_from(start: str) -> Path:
         folder = parent
 
 
-# NBTRACK_URI's path as resolved against the working folder: every run's start asks for it,
-# and resolving follows links (a dozen system calls).
-_env_paths: dict[tuple[str, str], Path] = {}
-
-
-def _store_path_from_env(value: str) -> Path:
-    key = (value, os.getcwd())
-    path = _env_paths.get(key)
-    if path is None:
-        path = _env_paths[key] = _as_store_path(value, URI_VARIABLE)
-    return path
-
-
 def _as_store_path(value: str | os.PathLike[str], origin: str) -> Path:
     text = os.fspath(value)
     if text.startswith("file://"):
@@ -190,7 +179,7 @@ def _as_store_path(value: str | os.PathLike[str], origin: str) -> Path:
         raise InvalidValueError(
             f"{origin}: {text!r} is a folder; give a file path such as {text}/{STORE_FILENAME}"
         )
-    return path.resolve()
+    return Path(resolved_path(str(path)))
 
 
 def jupyter_session_name() -> str | None:

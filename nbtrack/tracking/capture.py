@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from nbtrack import config
+
 _ADJECTIVES = (
     "amber brave calm clever crisp dapper eager fluent gentle golden honest jolly keen lively "
     "lucid mellow nimble quiet rapid shiny silent steady sunny swift tidy vivid witty zesty"
@@ -27,21 +29,13 @@ def run_name() -> str:
     return f"{pick(_ADJECTIVES)}-{pick(_NOUNS)}-{random.randrange(1000):03d}"
 
 
-# The scripts' absolute paths: resolving follows links, a dozen system calls per run's start.
-_sources: dict[tuple[str, str], str] = {}
-
-
 def source_name() -> str | None:
     """The script being run, as an absolute path; None in an interactive session."""
     main = sys.modules.get("__main__")
     path = getattr(main, "__file__", None)
     if not path or not isinstance(path, str):
         return None
-    key = (path, os.getcwd())  # a relative path resolves against the working folder
-    resolved = _sources.get(key)
-    if resolved is None:
-        resolved = _sources[key] = str(Path(path).resolve())
-    return resolved
+    return config.resolved_path(path)
 
 
 def execution_marker() -> int | None:
