@@ -61,7 +61,8 @@ _git_dirs: dict[str, tuple[Path, Path]] = {}
 def git_commit(start: Path | None = None) -> str | None:
     """The commit checked out in the git repository around ``start``, read from its files."""
     try:
-        repository = _repository_of(os.fspath(start) if start is not None else os.getcwd())
+        around = config.resolved_path(os.fspath(start) if start is not None else ".")
+        repository = _repository_of(around)
         if repository is None:
             return None
         git_dir, common, head = repository
@@ -84,14 +85,15 @@ def git_commit(start: Path | None = None) -> str | None:
 
 
 def _repository_of(folder: str) -> tuple[Path, Path, str] | None:
-    """The git folder, the common folder and the HEAD of the repository around ``folder``."""
+    """The git folder, the common folder and the HEAD of the repository around ``folder``
+    (resolved)."""
     known = _git_dirs.get(folder)
     if known is not None:
         try:
             return (*known, _head(known[0]))
         except FileNotFoundError:
             _git_dirs.pop(folder, None)  # another thread may have dropped it too
-    git_dir = _git_dir(Path(folder).resolve())
+    git_dir = _git_dir(Path(folder))
     if git_dir is None:
         return None
     common = _common_dir(git_dir)
